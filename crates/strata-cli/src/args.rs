@@ -1,0 +1,205 @@
+//! The command line: every flag defined once, its help next to it. Parsing only validates;
+//! `main.rs` resolves the result once into a project, a migration set and a target.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "PostgreSQL and Supabase migrations: plain SQL files, safe pushes, a local database without Docker.",
+    long_about = "Strata applies plain-SQL migrations to PostgreSQL and Supabase databases.\n\n\
+Migrations are files named <version>_<name>.sql in supabase/migrations/ or migrations/ \
+(the Supabase CLI's layout); an optional <version>_<name>_rollback.sql beside each undoes it. \
+The history lives in supabase_migrations.schema_migrations, shared with the Supabase CLI.\n\n\
+With no database given, Strata starts a private PostgreSQL cluster under .strata/ from the \
+installed server binaries and uses it.",
+    after_help = "Examples:\n  strata migration new add_user_settings   write a timestamped migration\n  strata push --dry-run                     show the SQL that would run\n  strata push                               apply pending migrations to the local database\n  strata push --env production              apply them to [environments.production]\n  strata migration list --linked            compare local files with the linked Supabase project"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Migrations directory [default: migrations_dir in strata.toml, else supabase/migrations/, else migrations/]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Path to strata.toml [default: the nearest strata.toml in this or a parent directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL (postgresql://user:password@host:5432/db?sslmode=require); wins over everything else
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "STRATA_DB_URL",
+        hide_env_values = true
+    )]
+    pub db_url: Option<String>,
+
+    /// Use [environments.NAME] from strata.toml
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Use the Supabase project recorded by `strata link` (password from SUPABASE_DB_PASSWORD)
+    #[arg(long, global = true)]
+    pub linked: bool,
+
+    /// lock_timeout for migration sessions, e.g. 5s: a migration waiting longer for a lock fails fast instead of blocking traffic
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// statement_timeout for migration sessions, e.g. 10min
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
+
+    /// Platform the migrations expect: supabase (emulate roles, auth, storage on plain PostgreSQL) or none [default: platform in strata.toml, else supabase for supabase/migrations]
+    #[arg(long, global = true, value_parser = ["supabase", "none"])]
+    pub platform: Option<String>,
+
+    /// Output format: human text, or one JSON document on stdout (shape in docs/json-output.md)
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+
+    /// Print only errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations in order, each in one transaction with its history row
+    #[command(long_about = "Apply pending migrations in version order.\n\n\
+Each migration runs in one transaction together with its history rows: it is applied and \
+recorded, or not at all. A file with its own BEGIN;/COMMIT; stays atomic with its history row. \
+A file holding a statement that cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM, \
+ALTER SYSTEM …) or marked `-- strata:no-transaction` runs statement by statement; if one fails, \
+the statements before it stay applied and the migration is not recorded.\n\n\
+One advisory lock is held for the whole run: concurrent pushes wait (--lock-wait), then find \
+nothing to do.\n\n\
+Refuses, before changing anything: a pending file older than the newest applied version \
+(--include-all applies it), an applied file that changed, an applied version with no file.")]
+    Push(PushArgs),
+
+    /// Create, list, repair and adopt migration files
+    #[command(subcommand)]
+    Migration(MigrationCommand),
+
+    /// The local database: a private PostgreSQL cluster under .strata/, no Docker
+    #[command(subcommand)]
+    Db(DbCommand),
+
+    /// Write a commented strata.toml and the migrations directory
+    Init(InitArgs),
+
+    /// Record the Supabase project that --linked connects to
+    #[command(
+        long_about = "Record the Supabase project that --linked connects to.\n\n\
+--linked then connects to db.<REF>.supabase.co:5432 as postgres over TLS, with the password \
+from SUPABASE_DB_PASSWORD (environment or .env). The ref is stored in .strata/project-ref; \
+a ref written by `supabase link` (supabase/.temp/project-ref) is read too."
+    )]
+    Link(LinkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print each pending migration's file and the exact SQL that would run; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also apply pending files older than the newest applied version
+    #[arg(long)]
+    pub include_all: bool,
+
+    /// Run the seed files after the migrations (once per file content, tracked in supabase_migrations.seed_files)
+    #[arg(long)]
+    pub include_seed: bool,
+
+    /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrationCommand {
+    /// Write <UTC yyyymmddHHMMSS>_<NAME>.sql with the seed's header template
+    New {
+        /// The name: [action]_[subject], e.g. add_user_settings
+        name: String,
+        /// Also write the <version>_<NAME>_rollback.sql sibling
+        #[arg(long)]
+        rollback: bool,
+    },
+    /// Every version, local and remote, with its state and when it was applied
+    List,
+    /// Mark versions applied or reverted in the history without running them
+    #[command(
+        long_about = "Edit the migration history without running any SQL (Supabase CLI semantics).\n\n\
+--status applied V…  records V as applied (name, statements and checksum from the local file).\n\
+--status reverted V… removes V from the history."
+    )]
+    Repair {
+        /// What to record
+        #[arg(long, value_enum)]
+        status: RepairStatusArg,
+        /// Versions to repair
+        #[arg(required = true, value_name = "VERSION")]
+        versions: Vec<String>,
+    },
+    /// Rename the files of legacy_order to versioned names (001_…), rollback siblings too
+    Adopt {
+        /// Show the renames without doing them
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RepairStatusArg {
+    Applied,
+    Reverted,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create (on first use) and start the local cluster
+    Start,
+    /// Stop the local cluster
+    Stop,
+    /// Show whether the local cluster exists and runs, and where
+    Status,
+    /// Print the local database's connection URL
+    Url,
+    /// Recreate the local database, apply every migration and the seed
+    Reset,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to put migrations
+    #[arg(long, default_value = "supabase/migrations", value_name = "DIR")]
+    pub migrations_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The Supabase project ref (20 lower-case letters, from the dashboard URL)
+    #[arg(long, value_name = "REF")]
+    pub project_ref: String,
+}

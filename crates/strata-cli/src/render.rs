@@ -1,0 +1,472 @@
+//! Rendering: every human-readable line and every JSON document the CLI prints comes from here.
+//! Results go to stdout; progress and errors to stderr. In JSON mode stdout holds exactly one
+//! JSON document and nothing else.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use strata::apply::{Event, Observer, PushReport};
+use strata::author::{NewMigration, Rename};
+use strata::error::MigrationError;
+use strata::history::{RepairChange, RepairStatus};
+use strata::local::ClusterStatus;
+use strata::plan::{Plan, State};
+use strata::target::{Target, TargetSource};
+use strata::Error;
+
+use crate::args::Output;
+
+pub struct Renderer {
+    json: bool,
+    quiet: bool,
+}
+
+impl Renderer {
+    pub fn new(output: Output, quiet: bool) -> Self {
+        Renderer {
+            json: output == Output::Json,
+            quiet,
+        }
+    }
+
+    fn human(&self) -> bool {
+        !self.json && !self.quiet
+    }
+
+    /// Prints a line of human output.
+    pub fn line(&self, text: &str) {
+        if self.human() {
+            println!("{text}");
+        }
+    }
+
+    /// Prints the JSON document (JSON mode only).
+    pub fn json(&self, value: &Value) {
+        if self.json {
+            let mut stdout = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut stdout, value);
+            let _ = writeln!(stdout);
+        }
+    }
+
+    pub fn target(&self, target: &Target) {
+        if !self.human() {
+            return;
+        }
+        let source = match &target.source {
+            TargetSource::DbUrl => "--db-url".to_string(),
+            TargetSource::Environment { name } => format!("environment {name}"),
+            TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
+            TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
+            TargetSource::Local => "local database".to_string(),
+        };
+        eprintln!("Target: {} ({source})", target.display());
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            show: self.human(),
+            bar: Mutex::new(None),
+        }
+    }
+
+    pub fn push(&self, report: &PushReport, total_local: usize) {
+        if !self.human() {
+            return;
+        }
+        if let Some(p) = &report.platform {
+            if p.status == "would_install" {
+                println!("Would install Supabase platform emulation v{} first (roles, auth, storage, extensions).", p.version);
+            }
+        }
+        if report.dry_run {
+            if report.planned.is_empty() {
+                println!(
+                    "Dry run: nothing to push; all {} migration(s) are applied.",
+                    report.already_applied
+                );
+            } else {
+                println!(
+                    "Dry run: {} migration(s) would be applied; nothing was changed.\n",
+                    report.planned.len()
+                );
+                for p in &report.planned {
+                    let how = match &p.no_transaction_reason {
+                        None => "in one transaction with its history rows".to_string(),
+                        Some(r) => format!(
+                            "OUTSIDE a transaction, statement by statement ({r}); history row last"
+                        ),
+                    };
+                    println!("-- ==== {} ({how})", p.file.display());
+                    for (i, sql) in p.sql.iter().enumerate() {
+                        if p.sql.len() > 1 {
+                            println!("-- round trip {}", i + 1);
+                        }
+                        println!("{}", sql.trim_end());
+                    }
+                    println!();
+                }
+            }
+            for s in &report.seeds {
+                println!("Seed {} would run (unless already recorded).", s.path);
+            }
+            return;
+        }
+        for s in &report.seeds {
+            let what = match s.status {
+                "applied" => format!("ran in {} ms", s.duration_ms),
+                "unchanged" => "already ran".to_string(),
+                "hash_updated" => "changed since it ran: hash updated, not re-run".to_string(),
+                other => other.to_string(),
+            };
+            println!("Seed {}: {what}", s.path);
+        }
+        if report.applied.is_empty() {
+            println!(
+                "Nothing to push: all {} migration(s) are applied.",
+                report.already_applied.max(total_local)
+            );
+        } else {
+            let ms: u64 = report.applied.iter().map(|a| a.duration_ms).sum();
+            println!(
+                "Applied {} migration(s) in {} ms{}.",
+                report.applied.len(),
+                ms,
+                if report.already_applied > 0 {
+                    format!("; {} were already applied", report.already_applied)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+
+    pub fn list(&self, target: &Target, plan: &Plan) {
+        if !self.human() {
+            return;
+        }
+        println!("Migrations on {}:\n", target.display());
+        if plan.rows.is_empty() {
+            println!("  (no migrations, local or remote)");
+        }
+        println!(
+            "  {:<16} {:<16} {:<21} NAME",
+            "STATE", "VERSION", "APPLIED AT"
+        );
+        for r in &plan.rows {
+            let state = match (r.state, r.verified) {
+                (State::Applied, false) => "applied (unverified)".to_string(),
+                (s, _) => s.as_str().to_string(),
+            };
+            println!(
+                "  {:<16} {:<16} {:<21} {}{}",
+                state,
+                r.version.as_str(),
+                r.applied_at.as_deref().unwrap_or(match r.state {
+                    State::Applied | State::Modified | State::MissingLocally => "(by another tool)",
+                    _ => "-",
+                }),
+                r.name.as_deref().unwrap_or(""),
+                if r.has_rollback { "  [rollback]" } else { "" }
+            );
+        }
+        let count = |s: State| plan.rows.iter().filter(|r| r.state == s).count();
+        println!(
+            "\n{} applied, {} pending, {} modified, {} missing locally, {} out of order.",
+            count(State::Applied),
+            count(State::Pending),
+            count(State::Modified),
+            count(State::MissingLocally),
+            count(State::OutOfOrder)
+        );
+        for p in &plan.problems {
+            println!("\n{}", p.message);
+            if let Some(d) = &p.diff {
+                println!("{}", indent(d, "    "));
+            }
+            if let Some(f) = &p.fix {
+                println!("  fix: {f}");
+            }
+        }
+    }
+
+    pub fn new_migration(&self, m: &NewMigration) {
+        if let Some(w) = &m.warning {
+            if !self.json {
+                eprintln!("warning: {w}");
+            }
+        }
+        self.line(&format!("Created {}", m.path.display()));
+        if let Some(r) = &m.rollback {
+            self.line(&format!("Created {}", r.display()));
+        }
+    }
+
+    pub fn repair(&self, changes: &[RepairChange]) {
+        for c in changes {
+            let what = match (c.status, c.changed) {
+                (RepairStatus::Applied, true) => "recorded as applied",
+                (RepairStatus::Applied, false) => {
+                    "re-recorded as applied (checksum and statements refreshed)"
+                }
+                (RepairStatus::Reverted, true) => "removed from the history",
+                (RepairStatus::Reverted, false) => "was not in the history; nothing changed",
+            };
+            self.line(&format!(
+                "{} {}: {what}",
+                c.version,
+                c.name.as_deref().unwrap_or("")
+            ));
+        }
+    }
+
+    pub fn adopt(&self, renames: &[Rename], dry_run: bool) {
+        for r in renames {
+            self.line(&format!(
+                "{} {} -> {}",
+                if dry_run { "would rename" } else { "renamed" },
+                r.from.display(),
+                r.to.display()
+            ));
+        }
+        if !dry_run {
+            self.line("Now remove legacy_order from strata.toml: the directory is ordinary.");
+        }
+    }
+
+    pub fn init(&self, created: &[std::path::PathBuf]) {
+        if created.is_empty() {
+            self.line("Nothing to do: strata.toml and the migrations directory exist.");
+        }
+        for c in created {
+            self.line(&format!("Wrote {}", c.display()));
+        }
+    }
+
+    pub fn db_status(&self, status: &ClusterStatus, database: &str) {
+        match status {
+            ClusterStatus::NotCreated => {
+                self.line("Local PostgreSQL: not created yet (`strata db start` creates it).")
+            }
+            ClusterStatus::Stopped { port, data_dir } => self.line(&format!(
+                "Local PostgreSQL: stopped (port {port}, data in {})",
+                data_dir.display()
+            )),
+            ClusterStatus::Running(info) => self.line(&format!(
+                "Local PostgreSQL {}: running on port {} (pid {}), data in {}\n{}",
+                info.version,
+                info.port,
+                info.pid,
+                info.data_dir.display(),
+                info.url(database)
+            )),
+        }
+    }
+
+    /// `db url` prints the URL even with --quiet: it is the command's output.
+    pub fn url(&self, url: &str) {
+        if !self.json {
+            println!("{url}");
+        }
+    }
+
+    pub fn error(&self, command: &str, e: &Error) {
+        if self.json {
+            let v = json!({ "command": command, "ok": false, "error": e.to_json() });
+            let mut stdout = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut stdout, &v);
+            let _ = writeln!(stdout);
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        match e {
+            Error::Migration(m) => {
+                let _ = write!(err, "{}", migration_error(m));
+            }
+            Error::Refused { problems } => {
+                let _ = writeln!(err, "error: refusing to push; nothing was changed:");
+                for p in problems {
+                    let _ = writeln!(err, "\n  {}", p.message);
+                    if let Some(d) = &p.diff {
+                        let _ = writeln!(err, "{}", indent(d, "    "));
+                    }
+                    if let Some(f) = &p.fix {
+                        let _ = writeln!(err, "  fix: {f}");
+                    }
+                }
+            }
+            Error::LockWait { holders, .. } => {
+                let _ = writeln!(err, "error: {e}");
+                for h in holders {
+                    let _ = writeln!(err, "  held by {h}");
+                }
+                if let Some(h) = e.hint() {
+                    let _ = writeln!(err, "hint: {h}");
+                }
+            }
+            _ => {
+                let _ = writeln!(err, "error: {e}");
+                if let Some(h) = e.hint() {
+                    let _ = writeln!(err, "hint: {}", h.replace('\n', "\n      "));
+                }
+            }
+        }
+    }
+}
+
+/// A failed statement, rustc-style: the file position, the line with a caret, then the
+/// server's detail and hint.
+fn migration_error(m: &MigrationError) -> String {
+    let mut s = format!("error: {}", m.message);
+    if let Some(code) = &m.sqlstate {
+        s.push_str(&format!(" [SQLSTATE {code}]"));
+    }
+    s.push_str(&format!(
+        "\n  --> {}:{}:{}\n",
+        m.file.display(),
+        m.line,
+        m.column
+    ));
+    let line_text = m
+        .source_text
+        .lines()
+        .nth(m.line.saturating_sub(1))
+        .unwrap_or("");
+    let gutter = m.line.to_string().len();
+    s.push_str(&format!("{:gutter$} |\n", ""));
+    s.push_str(&format!("{} | {}\n", m.line, line_text.trim_end()));
+    s.push_str(&format!(
+        "{:gutter$} | {}^\n",
+        "",
+        " ".repeat(m.column.saturating_sub(1))
+    ));
+    if !m.statement.contains('\n') && m.statement.len() > line_text.trim().len() {
+        s.push_str(&format!("  statement: {}\n", m.statement));
+    }
+    if let Some(d) = &m.detail {
+        s.push_str(&format!("  detail: {d}\n"));
+    }
+    for h in &m.lock_holders {
+        s.push_str(&format!("  lock held by {h}\n"));
+    }
+    if let Some(h) = &m.hint {
+        s.push_str(&format!("hint: {}\n", h.replace('\n', "\n      ")));
+    }
+    if m.transactional {
+        s.push_str(&format!(
+            "Migration {} was rolled back: nothing of it was applied or recorded. Migrations before it stay applied.\n",
+            m.version
+        ));
+    }
+    s
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Prints one line per migration; on a terminal, with a progress bar for longer runs.
+pub struct Progress {
+    show: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+/// Runs shorter than this print lines only.
+const BAR_THRESHOLD: usize = 10;
+
+impl Progress {
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().ok().and_then(|mut b| b.take()) {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn print(&self, text: &str) {
+        match self.bar.lock().ok().and_then(|b| b.clone()) {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn event(&self, event: &Event<'_>) {
+        if !self.show {
+            return;
+        }
+        match event {
+            Event::LockWaiting { holders } => {
+                self.print("Waiting for another strata run to release the migration lock…");
+                for h in *holders {
+                    self.print(&format!("  held by {h}"));
+                }
+            }
+            Event::LockAcquired { waited } if *waited > Duration::from_millis(100) => {
+                self.print(&format!("Got the migration lock after {} ms.", waited.as_millis()));
+            }
+            Event::LockAcquired { .. } => {}
+            Event::Applying {
+                index,
+                total,
+                migration,
+                transactional,
+            } => {
+                if *index == 0 {
+                    self.print(&format!("Applying {total} migration(s)"));
+                    if *total >= BAR_THRESHOLD && std::io::stderr().is_terminal() {
+                        let bar = ProgressBar::new(*total as u64);
+                        bar.set_style(
+                            ProgressStyle::with_template(
+                                "{bar:40.cyan/blue} {pos}/{len} {elapsed_precise} {wide_msg}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        );
+                        if let Ok(mut b) = self.bar.lock() {
+                            *b = Some(bar);
+                        }
+                    }
+                }
+                if !transactional {
+                    self.print(&format!(
+                        "  {} runs outside a transaction, statement by statement",
+                        migration.file_name()
+                    ));
+                }
+                if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
+                    bar.set_message(migration.file_name());
+                }
+            }
+            Event::Applied {
+                migration,
+                duration,
+                transactional,
+                ..
+            } => {
+                self.print(&format!(
+                    "  applied {} ({} ms{})",
+                    migration.file_name(),
+                    duration.as_millis(),
+                    if *transactional { "" } else { ", no transaction" }
+                ));
+                if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
+                    bar.inc(1);
+                }
+            }
+            Event::Seeded { .. } => {}
+            Event::Platform { report } => match report.status {
+                "installed" | "upgraded" => self.print(&format!(
+                    "Supabase platform emulation {} (v{}): roles anon/authenticated/service_role, auth.users + auth.uid(), storage, extensions",
+                    report.status, report.version
+                )),
+                "real_supabase" => {}
+                _ => {}
+            },
+        }
+    }
+}

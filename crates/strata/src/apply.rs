@@ -1,0 +1,848 @@
+//! Applying a plan: `push`.
+//!
+//! Invariants:
+//! - one session-level advisory lock per run ([`crate::lock`]); the history is re-read under it,
+//!   so concurrent pushes apply each migration once;
+//! - a transactional migration and its history rows are sent as **one** multi-statement query:
+//!   PostgreSQL runs it as one implicit transaction, so the migration is fully applied and
+//!   recorded, or not at all — and it costs one round trip, not one per statement;
+//! - a file's own `BEGIN;`/`COMMIT;` are blanked out (replaced by spaces, so error positions
+//!   still map to the file) and its statements join that transaction with the history rows;
+//! - a migration that cannot run in a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …, or
+//!   marked `-- strata:no-transaction`) runs statement by statement with its history row last;
+//! - `RESET ALL` before every migration, so one migration's `SET` does not leak into the next;
+//! - a dry run reads and prints; it writes nothing, not even the history tables.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{pin_mut, TryStreamExt};
+use serde::Serialize;
+use tokio_postgres::error::{ErrorPosition, SqlState};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::error::{Error, MigrationError};
+use crate::history::{self, History};
+use crate::lock::{self, LockHolder};
+use crate::plan::{Plan, PlanOptions};
+use crate::platform::{self, Platform, PlatformReport};
+use crate::source::{Migration, MigrationSet};
+use crate::sql::{LineIndex, Statement};
+use crate::target::Target;
+
+/// The comment that makes a migration run outside a transaction.
+pub const NO_TRANSACTION_MARKER: &str = "-- strata:no-transaction";
+
+/// What a push should do besides applying pending migrations.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Print what would run; change nothing.
+    pub dry_run: bool,
+    /// Apply pending files older than the newest applied version.
+    pub include_all: bool,
+    /// How long to wait for another run's lock.
+    pub lock_wait: Duration,
+    /// Seed files to run after the migrations (`--include-seed`, `db reset`).
+    pub seeds: Vec<SeedFile>,
+    /// Platform objects the migrations expect (installed before the first migration).
+    pub platform: Platform,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            dry_run: false,
+            include_all: false,
+            lock_wait: Duration::from_secs(60),
+            seeds: Vec::new(),
+            platform: Platform::None,
+        }
+    }
+}
+
+/// A seed file: data loaded after migrations, tracked like the Supabase CLI tracks seeds
+/// (`supabase_migrations.seed_files`, by path and SHA-256).
+#[derive(Debug, Clone)]
+pub struct SeedFile {
+    /// The path recorded in `seed_files` (relative to the project root).
+    pub name: String,
+    pub path: PathBuf,
+    pub sql: String,
+}
+
+impl SeedFile {
+    /// Reads a seed file; `root` is the project root its recorded name is relative to.
+    pub fn read(root: &Path, path: &Path) -> Result<SeedFile, Error> {
+        let sql = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned();
+        Ok(SeedFile {
+            name,
+            path: path.to_path_buf(),
+            sql,
+        })
+    }
+}
+
+/// Progress of a push, for a progress bar or a log. The library prints nothing itself.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Another run holds the lock; waiting.
+    LockWaiting { holders: &'a [LockHolder] },
+    /// The lock is ours.
+    LockAcquired { waited: Duration },
+    /// About to apply migration `index` (0-based) of `total`.
+    Applying {
+        index: usize,
+        total: usize,
+        migration: &'a Migration,
+        transactional: bool,
+    },
+    /// Applied and recorded.
+    Applied {
+        index: usize,
+        total: usize,
+        migration: &'a Migration,
+        duration: Duration,
+        transactional: bool,
+    },
+    /// A seed file ran (or was already recorded).
+    Seeded { seed: &'a SeedReport },
+    /// Platform emulation was checked (and installed or upgraded where needed).
+    Platform { report: &'a PlatformReport },
+}
+
+/// Receives [`Event`]s.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// A migration that was applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedReport {
+    pub version: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub duration_ms: u64,
+    pub transactional: bool,
+    pub statements: usize,
+}
+
+/// A migration a dry run would apply, with the exact SQL.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedMigration {
+    pub version: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub transactional: bool,
+    /// Why it runs outside a transaction, when it does.
+    pub no_transaction_reason: Option<String>,
+    /// Exactly what would be sent to the server (per round trip, in order).
+    pub sql: Vec<String>,
+}
+
+/// A seed file's fate.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedReport {
+    pub path: String,
+    /// `applied`, `unchanged` (already recorded with this hash), `hash_updated` (changed since it
+    /// ran: like the Supabase CLI, only its hash is updated), or `planned` (dry run).
+    pub status: &'static str,
+    pub duration_ms: u64,
+}
+
+/// The result of a push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    /// The target, password redacted.
+    pub target: String,
+    pub dry_run: bool,
+    /// Migrations applied by this run, in order.
+    pub applied: Vec<AppliedReport>,
+    /// For a dry run: what would be applied.
+    pub planned: Vec<PlannedMigration>,
+    /// How many versions were already applied.
+    pub already_applied: usize,
+    pub seeds: Vec<SeedReport>,
+    /// Milliseconds spent waiting for another run's lock.
+    pub lock_waited_ms: u64,
+    /// Whether this run created the history tables.
+    pub created_history: bool,
+    /// What was done about platform emulation (absent for plain PostgreSQL projects).
+    pub platform: Option<PlatformReport>,
+}
+
+/// Runs migrations against targets. Cheap to build; holds the migration set.
+pub struct Migrator {
+    set: MigrationSet,
+    options: PushOptions,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl Migrator {
+    pub fn new(set: MigrationSet) -> Self {
+        Migrator {
+            set,
+            options: PushOptions::default(),
+            observer: None,
+        }
+    }
+
+    pub fn with_options(mut self, options: PushOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn migrations(&self) -> &MigrationSet {
+        &self.set
+    }
+
+    fn emit(&self, event: Event<'_>) {
+        if let Some(o) = &self.observer {
+            o.event(&event);
+        }
+    }
+
+    /// Connects to `url` and pushes.
+    pub async fn push_url(&self, url: &str) -> Result<PushReport, Error> {
+        let target = Target::from_url(url, crate::target::TargetSource::DbUrl, Default::default())?;
+        self.push(&target).await
+    }
+
+    /// Connects to `target` and pushes.
+    pub async fn push(&self, target: &Target) -> Result<PushReport, Error> {
+        let mut client = target.connect().await?;
+        self.push_on(&mut client, &target.display()).await
+    }
+
+    /// Pushes on an existing connection (e.g. a service's own client).
+    pub async fn push_client(&self, client: &mut Client) -> Result<PushReport, Error> {
+        self.push_on(client, "(client)").await
+    }
+
+    /// Reads the history and plans, without the lock and without writing anything.
+    pub async fn plan(&self, client: &Client) -> Result<(History, Plan), Error> {
+        let history = History::read(client).await?;
+        let mut plan = Plan::build(&self.set, &history, self.plan_options());
+        let modified = plan.modified_versions();
+        if !modified.is_empty() {
+            let recorded = history::recorded_statements(client, &modified).await?;
+            plan.attach_diffs(&self.set, &recorded);
+        }
+        Ok((history, plan))
+    }
+
+    fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            include_all: self.options.include_all,
+        }
+    }
+
+    async fn push_on(&self, client: &mut Client, target: &str) -> Result<PushReport, Error> {
+        let mut report = PushReport {
+            target: target.to_string(),
+            dry_run: self.options.dry_run,
+            applied: Vec::new(),
+            planned: Vec::new(),
+            already_applied: 0,
+            seeds: Vec::new(),
+            lock_waited_ms: 0,
+            created_history: false,
+            platform: None,
+        };
+        // Look first without the lock: the common no-op push is one query.
+        let (history, plan) = self.plan(client).await?;
+        refuse_problems(&plan)?;
+        let prepared = self.prepare(&plan)?;
+        if self.options.dry_run {
+            if !prepared.is_empty() {
+                report.platform = platform::ensure(client, self.options.platform, true).await?;
+            }
+            report.already_applied = history.applied.len();
+            report.planned = prepared.iter().map(|p| p.planned()).collect();
+            report.seeds = self
+                .options
+                .seeds
+                .iter()
+                .map(|s| SeedReport {
+                    path: s.name.clone(),
+                    status: "planned",
+                    duration_ms: 0,
+                })
+                .collect();
+            return Ok(report);
+        }
+        if plan.pending.is_empty() && self.options.seeds.is_empty() {
+            report.already_applied = history.applied.len();
+            return Ok(report);
+        }
+
+        let waited = lock::acquire(client, self.options.lock_wait, target, |holders| {
+            self.emit(Event::LockWaiting { holders })
+        })
+        .await?;
+        report.lock_waited_ms = waited.as_millis() as u64;
+        self.emit(Event::LockAcquired { waited });
+        let result = self.push_locked(client, &mut report).await;
+        // Closing the session releases the lock as well; release explicitly for pooled clients.
+        let released = lock::release(client).await;
+        result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn push_locked(&self, client: &mut Client, report: &mut PushReport) -> Result<(), Error> {
+        // Another run may have applied migrations while we waited: plan again under the lock.
+        let (history, plan) = self.plan(client).await?;
+        refuse_problems(&plan)?;
+        report.already_applied = history.applied.len();
+        let prepared = self.prepare(&plan)?;
+        if !prepared.is_empty() {
+            report.platform = platform::ensure(client, self.options.platform, false).await?;
+            if let Some(p) = &report.platform {
+                self.emit(Event::Platform { report: p });
+            }
+        }
+        if !prepared.is_empty() && !history.is_ready() {
+            history::ensure_tables(client).await?;
+            report.created_history = !history.exists;
+        }
+        let applied_by = history::applied_by();
+        let total = prepared.len();
+        for (index, step) in prepared.iter().enumerate() {
+            let m = step.migration;
+            self.emit(Event::Applying {
+                index,
+                total,
+                migration: m,
+                transactional: step.transactional(),
+            });
+            let start = Instant::now();
+            match &step.mode {
+                Mode::Transaction { text, prefix_len } => {
+                    let record = history::record_sql(m, true, &applied_by)?;
+                    let sql = format!("{text}\n;\n{record}");
+                    run_transactional(client, step, &sql, *prefix_len).await?
+                }
+                Mode::NoTransaction { .. } => {
+                    run_statements(client, step).await?;
+                    let record = history::record_sql(m, false, &applied_by)?;
+                    client
+                        .batch_execute(&format!("BEGIN;\n{record}\nCOMMIT;"))
+                        .await
+                        .map_err(|e| {
+                            Error::db(
+                                format!(
+                                    "{} ran, but recording it in the history failed",
+                                    m.file_name()
+                                ),
+                                e,
+                            )
+                        })?;
+                }
+            }
+            let duration = start.elapsed();
+            self.emit(Event::Applied {
+                index,
+                total,
+                migration: m,
+                duration,
+                transactional: step.transactional(),
+            });
+            report.applied.push(AppliedReport {
+                version: m.version.to_string(),
+                name: m.name.clone(),
+                file: m.path.clone(),
+                duration_ms: duration.as_millis() as u64,
+                transactional: step.transactional(),
+                statements: step
+                    .statements
+                    .iter()
+                    .filter(|s| s.code_start.is_some())
+                    .count(),
+            });
+        }
+        for seed in &self.options.seeds {
+            let r = run_seed(client, seed).await?;
+            self.emit(Event::Seeded { seed: &r });
+            report.seeds.push(r);
+        }
+        Ok(())
+    }
+
+    /// Splits and classifies every pending migration before anything runs, so a bad file stops
+    /// the push before the first migration is applied.
+    fn prepare<'a>(&'a self, plan: &Plan) -> Result<Vec<Step<'a>>, Error> {
+        plan.pending
+            .iter()
+            .map(|&i| Step::new(&self.set.migrations[i]))
+            .collect()
+    }
+}
+
+fn refuse_problems(plan: &Plan) -> Result<(), Error> {
+    if plan.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused {
+            problems: plan.problems.clone(),
+        })
+    }
+}
+
+/// How one migration will be run.
+struct Step<'a> {
+    migration: &'a Migration,
+    statements: Vec<Statement>,
+    mode: Mode,
+}
+
+enum Mode {
+    /// One round trip: `RESET ALL`, the file (own BEGIN/COMMIT blanked), the history rows.
+    Transaction { text: String, prefix_len: usize },
+    /// Statement by statement, outside a transaction.
+    NoTransaction { reason: String },
+}
+
+const RESET: &str = "RESET ALL;\n";
+
+impl<'a> Step<'a> {
+    fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {
+        let statements = migration.statements()?.to_vec();
+        let sql = &migration.sql;
+        if let Some(reason) = no_transaction_reason(sql, &statements) {
+            return Ok(Step {
+                migration,
+                statements,
+                mode: Mode::NoTransaction { reason },
+            });
+        }
+        let mut text = String::with_capacity(RESET.len() + sql.len());
+        text.push_str(RESET);
+        let mut last = 0;
+        for s in &statements {
+            let Some(code) = s.code_start else { continue };
+            match transaction_control(&s.words) {
+                TxControl::None => {}
+                TxControl::BeginOrCommit => {
+                    text.push_str(&sql[last..code]);
+                    text.extend(std::iter::repeat_n(
+                        ' ',
+                        sql[code..s.span.end].chars().count(),
+                    ));
+                    last = s.span.end;
+                }
+                TxControl::Rollback => {
+                    let (line, column) = LineIndex::new(sql).line_col(sql, code);
+                    return Err(Error::SourceFile {
+                        path: migration.path.clone(),
+                        problem: format!(
+                            "line {line}, column {column}: `{}` would end the transaction that keeps this migration and its history row together",
+                            sql[code..s.span.end].trim()
+                        ),
+                        hint: Some(format!(
+                            "remove it (a failing statement already rolls the whole migration back), or mark the file `{NO_TRANSACTION_MARKER}`"
+                        )),
+                    });
+                }
+            }
+        }
+        text.push_str(&sql[last..]);
+        Ok(Step {
+            migration,
+            statements,
+            mode: Mode::Transaction {
+                text,
+                prefix_len: RESET.len(),
+            },
+        })
+    }
+
+    fn transactional(&self) -> bool {
+        matches!(self.mode, Mode::Transaction { .. })
+    }
+
+    fn planned(&self) -> PlannedMigration {
+        let m = self.migration;
+        let record =
+            history::record_sql(m, self.transactional(), "<you>@<host>").unwrap_or_default();
+        let (sql, reason) = match &self.mode {
+            Mode::Transaction { text, .. } => (vec![format!("{text}\n;\n{record}")], None),
+            Mode::NoTransaction { reason } => {
+                let mut sql = vec![RESET.trim_end().to_string()];
+                sql.extend(
+                    self.statements
+                        .iter()
+                        .filter(|s| s.code_start.is_some())
+                        .map(|s| m.sql[s.span.clone()].to_string()),
+                );
+                sql.push(format!("BEGIN;\n{record}\nCOMMIT;"));
+                (sql, Some(reason.clone()))
+            }
+        };
+        PlannedMigration {
+            version: m.version.to_string(),
+            name: m.name.clone(),
+            file: m.path.clone(),
+            transactional: self.transactional(),
+            no_transaction_reason: reason,
+            sql,
+        }
+    }
+}
+
+enum TxControl {
+    None,
+    BeginOrCommit,
+    Rollback,
+}
+
+fn transaction_control(words: &[String]) -> TxControl {
+    let w = |i: usize| words.get(i).map(String::as_str);
+    match (w(0), w(1)) {
+        (Some("begin"), _) | (Some("start"), Some("transaction")) => TxControl::BeginOrCommit,
+        (Some("commit") | Some("end"), next) if next != Some("prepared") => {
+            TxControl::BeginOrCommit
+        }
+        (Some("rollback"), next) if next != Some("to") && next != Some("prepared") => {
+            TxControl::Rollback
+        }
+        (Some("abort"), _) => TxControl::Rollback,
+        _ => TxControl::None,
+    }
+}
+
+/// Why a file must run outside a transaction block, if it must.
+pub fn no_transaction_reason(sql: &str, statements: &[Statement]) -> Option<String> {
+    if sql
+        .lines()
+        .any(|l| l.trim().eq_ignore_ascii_case(NO_TRANSACTION_MARKER))
+    {
+        return Some(format!("marked `{NO_TRANSACTION_MARKER}`"));
+    }
+    statements.iter().find_map(|s| {
+        let what = cannot_run_in_transaction(&s.words)?;
+        let (line, _) = LineIndex::new(sql).line_col(sql, s.code_start.unwrap_or(s.span.start));
+        Some(format!(
+            "{what} (line {line}) cannot run inside a transaction block"
+        ))
+    })
+}
+
+/// Statements PostgreSQL refuses inside a transaction block.
+pub fn cannot_run_in_transaction(words: &[String]) -> Option<&'static str> {
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let has = |word: &str| words.iter().any(|x| x == word);
+    Some(match (w(0), w(1), w(2)) {
+        ("create", "index", "concurrently") | ("create", "unique", "index")
+            if has("concurrently") =>
+        {
+            "CREATE INDEX CONCURRENTLY"
+        }
+        ("drop", "index", "concurrently") => "DROP INDEX CONCURRENTLY",
+        ("reindex", _, _) if has("concurrently") => "REINDEX CONCURRENTLY",
+        ("reindex", "system" | "database", _) => "REINDEX SYSTEM/DATABASE",
+        ("vacuum", _, _) => "VACUUM",
+        ("alter", "system", _) => "ALTER SYSTEM",
+        ("create", "database", _) => "CREATE DATABASE",
+        ("drop", "database", _) => "DROP DATABASE",
+        ("create", "tablespace", _) => "CREATE TABLESPACE",
+        ("drop", "tablespace", _) => "DROP TABLESPACE",
+        ("alter", "database", _) if has("tablespace") => "ALTER DATABASE SET TABLESPACE",
+        ("create", "subscription", _) => "CREATE SUBSCRIPTION",
+        ("drop", "subscription", _) => "DROP SUBSCRIPTION",
+        ("alter", "subscription", _) if has("refresh") => "ALTER SUBSCRIPTION REFRESH",
+        _ => return None,
+    })
+}
+
+/// Runs a transactional migration in one round trip, mapping a failure to its statement.
+async fn run_transactional(
+    client: &Client,
+    step: &Step<'_>,
+    sql: &str,
+    prefix_len: usize,
+) -> Result<(), Error> {
+    let mut completed = 0usize;
+    let result: Result<(), tokio_postgres::Error> = async {
+        let stream = client.simple_query_raw(sql).await?;
+        pin_mut!(stream);
+        while let Some(msg) = stream.try_next().await? {
+            if let SimpleQueryMessage::CommandComplete(_) = msg {
+                completed += 1;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let Err(e) = result else { return Ok(()) };
+    // Which statement failed: PostgreSQL's position when it gives one, else the count of
+    // statements that completed (RESET ALL is the first).
+    let position = e.as_db_error().and_then(|db| match db.position() {
+        Some(ErrorPosition::Original(p)) => Some(*p as usize),
+        _ => None,
+    });
+    let offset_in_sent = position.map(|p| char_to_byte(sql, p.saturating_sub(1)));
+    let file_offset = offset_in_sent
+        .filter(|&o| o >= prefix_len)
+        .map(|o| o - prefix_len)
+        .filter(|&o| o < step.migration.sql.len());
+    let code: Vec<&Statement> = step
+        .statements
+        .iter()
+        .filter(|s| {
+            s.code_start.is_some() && matches!(transaction_control(&s.words), TxControl::None)
+        })
+        .collect();
+    let by_count = completed.checked_sub(1).and_then(|i| code.get(i).copied());
+    let statement = match file_offset {
+        Some(o) => step
+            .statements
+            .iter()
+            .find(|s| s.span.start <= o && o <= s.span.end)
+            .or(by_count),
+        None => by_count,
+    };
+    match statement {
+        Some(s) => Err(migration_error(client, step, s, file_offset, e, true).await),
+        None => Err(Error::db(
+            format!(
+                "{} ran, but recording it in the history failed; nothing was kept",
+                step.migration.file_name()
+            ),
+            e,
+        )),
+    }
+}
+
+/// Runs a migration statement by statement outside a transaction.
+async fn run_statements(client: &Client, step: &Step<'_>) -> Result<(), Error> {
+    client
+        .batch_execute(RESET)
+        .await
+        .map_err(|e| Error::db("resetting session settings", e))?;
+    for s in step.statements.iter().filter(|s| s.code_start.is_some()) {
+        let text = &step.migration.sql[s.span.clone()];
+        if let Err(e) = client.simple_query(text).await {
+            let position = e.as_db_error().and_then(|db| match db.position() {
+                Some(ErrorPosition::Original(p)) => Some(*p as usize),
+                _ => None,
+            });
+            let offset = position.map(|p| s.span.start + char_to_byte(text, p.saturating_sub(1)));
+            return Err(migration_error(client, step, s, offset, e, false).await);
+        }
+    }
+    Ok(())
+}
+
+async fn migration_error(
+    client: &Client,
+    step: &Step<'_>,
+    statement: &Statement,
+    offset: Option<usize>,
+    e: tokio_postgres::Error,
+    transactional: bool,
+) -> Error {
+    let m = step.migration;
+    let offset = offset.unwrap_or(statement.code_start.unwrap_or(statement.span.start));
+    let (line, column) = LineIndex::new(&m.sql).line_col(&m.sql, offset);
+    let text =
+        m.sql[statement.code_start.unwrap_or(statement.span.start)..statement.span.end].trim();
+    let db = e.as_db_error();
+    let code = db.map(|d| d.code().clone());
+    let lock_holders = if code.as_ref() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        lock::relation_lock_holders(client)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let mut hint = db.and_then(|d| d.hint().map(str::to_string));
+    if code.as_ref() == Some(&SqlState::LOCK_NOT_AVAILABLE) && hint.is_none() {
+        hint = Some("the statement waited longer than lock_timeout for a lock other sessions held (listed below); retry when they finish, or raise --lock-timeout".into());
+    }
+    if code.as_ref() == Some(&SqlState::QUERY_CANCELED) && hint.is_none() {
+        hint = Some("the statement ran longer than statement_timeout; raise --statement-timeout if that is expected".into());
+    }
+    if !transactional {
+        let note = format!(
+            "this migration runs outside a transaction: statements before line {line} stay applied and it is not recorded; make them idempotent (IF NOT EXISTS) and push again"
+        );
+        hint = Some(match hint {
+            Some(h) => format!("{h}\n{note}"),
+            None => note,
+        });
+    }
+    MigrationError {
+        file: m.path.clone(),
+        version: m.version.to_string(),
+        line,
+        column,
+        statement: excerpt(text, 300),
+        sqlstate: code.map(|c| c.code().to_string()),
+        message: db
+            .map(|d| d.message().to_string())
+            .unwrap_or_else(|| e.to_string()),
+        detail: db.and_then(|d| d.detail().map(str::to_string)),
+        hint,
+        offset,
+        source_text: m.sql.clone(),
+        transactional,
+        lock_holders,
+    }
+    .into()
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut} …")
+    }
+}
+
+/// The byte offset of the `chars`-th character of `text` (PostgreSQL positions count characters).
+fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(text.len())
+}
+
+const SEED_TABLE_SQL: &str = "CREATE SCHEMA IF NOT EXISTS supabase_migrations;
+CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (path text NOT NULL PRIMARY KEY, hash text NOT NULL);";
+
+/// Runs a seed file once, tracked by path and hash like the Supabase CLI.
+async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error> {
+    use sha2::{Digest, Sha256};
+    let start = Instant::now();
+    client
+        .batch_execute(SEED_TABLE_SQL)
+        .await
+        .map_err(|e| Error::db("creating supabase_migrations.seed_files", e))?;
+    let hash = hex::encode(Sha256::digest(seed.sql.as_bytes()));
+    let recorded: Option<String> = client
+        .query_opt(
+            "select hash from supabase_migrations.seed_files where path = $1",
+            &[&seed.name],
+        )
+        .await
+        .map_err(|e| Error::db("reading supabase_migrations.seed_files", e))?
+        .map(|r| r.get(0));
+    let record = format!(
+        "INSERT INTO supabase_migrations.seed_files (path, hash) VALUES ({}, {}) \
+         ON CONFLICT (path) DO UPDATE SET hash = excluded.hash;",
+        history::quote_literal(&seed.name),
+        history::quote_literal(&hash)
+    );
+    let status = match recorded {
+        Some(h) if h == hash => "unchanged",
+        Some(_) => {
+            client
+                .batch_execute(&record)
+                .await
+                .map_err(|e| Error::db("updating supabase_migrations.seed_files", e))?;
+            "hash_updated"
+        }
+        None => {
+            let migration = Migration::new(
+                crate::source::Version::parse("0").expect("digits"),
+                seed.name.clone(),
+                seed.path.clone(),
+                seed.sql.clone(),
+            );
+            let step = Step::new(&migration)?;
+            match &step.mode {
+                Mode::Transaction { text, prefix_len } => {
+                    let sql = format!("{text}\n;\n{record}");
+                    run_transactional(client, &step, &sql, *prefix_len).await?;
+                }
+                Mode::NoTransaction { .. } => {
+                    run_statements(client, &step).await?;
+                    client
+                        .batch_execute(&record)
+                        .await
+                        .map_err(|e| Error::db("recording the seed", e))?;
+                }
+            }
+            "applied"
+        }
+    };
+    Ok(SeedReport {
+        path: seed.name.clone(),
+        status,
+        duration_ms: start.elapsed().as_millis() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(|w| w.to_lowercase()).collect()
+    }
+
+    #[test]
+    fn knows_what_cannot_run_in_a_transaction() {
+        assert!(
+            cannot_run_in_transaction(&words("create index concurrently i on t (a)")).is_some()
+        );
+        assert!(cannot_run_in_transaction(&words(
+            "create unique index concurrently if not exists i on t"
+        ))
+        .is_some());
+        assert!(cannot_run_in_transaction(&words("create index i on t (a)")).is_none());
+        assert!(cannot_run_in_transaction(&words("vacuum analyze t")).is_some());
+        assert!(cannot_run_in_transaction(&words("alter system set work_mem = '1MB'")).is_some());
+        assert!(cannot_run_in_transaction(&words("alter table t add column c int")).is_none());
+    }
+
+    #[test]
+    fn transaction_control_words() {
+        assert!(matches!(
+            transaction_control(&words("begin")),
+            TxControl::BeginOrCommit
+        ));
+        assert!(matches!(
+            transaction_control(&words("start transaction")),
+            TxControl::BeginOrCommit
+        ));
+        assert!(matches!(
+            transaction_control(&words("commit")),
+            TxControl::BeginOrCommit
+        ));
+        assert!(matches!(
+            transaction_control(&words("end")),
+            TxControl::BeginOrCommit
+        ));
+        assert!(matches!(
+            transaction_control(&words("rollback")),
+            TxControl::Rollback
+        ));
+        assert!(matches!(
+            transaction_control(&words("rollback to savepoint a")),
+            TxControl::None
+        ));
+        assert!(matches!(
+            transaction_control(&words("savepoint a")),
+            TxControl::None
+        ));
+    }
+
+    #[test]
+    fn char_positions_map_to_bytes() {
+        assert_eq!(char_to_byte("héllo", 2), 3);
+        assert_eq!(char_to_byte("abc", 10), 3);
+    }
+}

@@ -1,0 +1,265 @@
+//! Authoring: `migration new` (the seed's header template), the naming convention check, and
+//! `migration adopt` (renaming legacy files to versioned names).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::source::legacy_versions;
+
+/// Verbs the seed's `[action]_[subject]` convention starts names with.
+pub const ACTIONS: &[&str] = &[
+    "create", "add", "update", "drop", "alter", "rename", "remove", "backfill", "delete", "insert",
+    "seed", "enable", "disable", "grant", "revoke", "change", "migrate", "move", "split", "merge",
+    "fix", "set", "replace", "index", "extend", "restrict", "allow",
+];
+
+/// What `migration new` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewMigration {
+    pub path: PathBuf,
+    pub rollback: Option<PathBuf>,
+    /// A note when the name does not follow `[action]_[subject]`.
+    pub warning: Option<String>,
+}
+
+/// Checks a migration name: lower-case letters, digits and `_`; returns a warning when it does
+/// not start with a known action (the seed's `[action]_[subject]` convention).
+pub fn check_name(name: &str) -> Result<Option<String>, Error> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(Error::Setting {
+            setting: "NAME".into(),
+            message: format!("`{name}` is not a valid migration name"),
+            hint: Some(
+                "use lower-case letters, digits and underscores, e.g. add_user_settings".into(),
+            ),
+        });
+    }
+    if name.ends_with("_rollback") {
+        return Err(Error::Setting {
+            setting: "NAME".into(),
+            message: "a name ending in _rollback would make the file a rollback file".into(),
+            hint: Some("pass --rollback to write the rollback sibling".into()),
+        });
+    }
+    let action = name.split('_').next().unwrap_or("");
+    let subject = name.split_once('_').map(|(_, s)| s).unwrap_or("");
+    if !ACTIONS.contains(&action) || subject.is_empty() {
+        return Ok(Some(format!(
+            "`{name}` does not follow the [action]_[subject] convention (e.g. create_user_settings, add_credits_column); actions: {}",
+            ACTIONS[..10].join(", ")
+        )));
+    }
+    Ok(None)
+}
+
+/// The seed's migration header.
+pub fn template(name: &str, author: &str, date: &str, rollback: bool) -> String {
+    let description = name.replace('_', " ");
+    let banner = if rollback {
+        "DOWN MIGRATION"
+    } else {
+        "UP MIGRATION"
+    };
+    let body = if rollback {
+        "-- Undo the up migration, newest change first, e.g.:\n-- DROP TABLE IF EXISTS new_feature;\n"
+    } else {
+        "-- Write idempotent SQL: CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE FUNCTION,\n-- DROP ... IF EXISTS. The file runs in one transaction with its history row.\n"
+    };
+    format!(
+        "-- Description: {}{description}\n-- Author: {author}\n-- Date: {date}\n\n\
+         -- ============================================\n-- {banner}\n\
+         -- ============================================\n\n{body}",
+        if rollback { "Roll back: " } else { "" }
+    )
+}
+
+/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` (and `_rollback.sql` with `rollback`) into `dir`.
+pub fn new_migration(
+    dir: &Path,
+    name: &str,
+    author: &str,
+    now: OffsetDateTime,
+    rollback: bool,
+) -> Result<NewMigration, Error> {
+    let warning = check_name(name)?;
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let version = now
+        .format(time::macros::format_description!(
+            "[year][month][day][hour][minute][second]"
+        ))
+        .expect("valid format");
+    let date = now
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("valid format");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let path = dir.join(format!("{version}_{name}.sql"));
+    write_new(&path, &template(name, author, &date, false))?;
+    let rollback = if rollback {
+        let r = dir.join(format!("{version}_{name}_rollback.sql"));
+        write_new(&r, &template(name, author, &date, true))?;
+        Some(r)
+    } else {
+        None
+    };
+    Ok(NewMigration {
+        path,
+        rollback,
+        warning,
+    })
+}
+
+fn write_new(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))
+}
+
+/// The author for new migrations: git's `user.name`, else `$USER`.
+pub fn default_author() -> String {
+    std::process::Command::new("git")
+        .args(["config", "user.name"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "Your Name".into())
+}
+
+/// One rename done (or planned) by `migration adopt`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rename {
+    pub from: PathBuf,
+    pub to: PathBuf,
+}
+
+/// Renames the files of `legacy_order` (and their `_rollback.sql` siblings) to the versioned
+/// names they are recorded under (`001_base_schema.sql`, …), so the directory becomes ordinary
+/// and `legacy_order` can be removed. With `dry_run`, only returns the renames.
+pub fn adopt(dir: &Path, legacy_order: &[String], dry_run: bool) -> Result<Vec<Rename>, Error> {
+    if legacy_order.is_empty() {
+        return Err(Error::Setting {
+            setting: "legacy_order".into(),
+            message: "nothing to adopt: legacy_order is empty".into(),
+            hint: Some(
+                "list the unversioned files in run order as legacy_order = [...] in strata.toml"
+                    .into(),
+            ),
+        });
+    }
+    let mut renames = Vec::new();
+    for (file, version, name) in legacy_versions(legacy_order) {
+        let from = dir.join(&file);
+        if !from.is_file() {
+            return Err(Error::setting(
+                "legacy_order",
+                format!(
+                    "legacy_order names {file}, which is not in {}",
+                    dir.display()
+                ),
+            ));
+        }
+        renames.push(Rename {
+            from,
+            to: dir.join(format!("{version}_{name}.sql")),
+        });
+        let stem = file.strip_suffix(".sql").unwrap_or(&file);
+        let rollback = dir.join(format!("{stem}_rollback.sql"));
+        if rollback.is_file() {
+            renames.push(Rename {
+                from: rollback,
+                to: dir.join(format!("{version}_{name}_rollback.sql")),
+            });
+        }
+    }
+    for r in &renames {
+        if r.to.exists() && r.to != r.from {
+            return Err(Error::SourceFile {
+                path: r.to.clone(),
+                problem: format!("cannot rename {} here: the file exists", r.from.display()),
+                hint: Some("move it away first".into()),
+            });
+        }
+    }
+    if !dry_run {
+        for r in &renames {
+            std::fs::rename(&r.from, &r.to).map_err(|e| Error::io("rename", &r.from, e))?;
+        }
+    }
+    Ok(renames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_convention() {
+        assert_eq!(check_name("create_user_settings").unwrap(), None);
+        assert!(check_name("user_settings").unwrap().is_some());
+        assert!(check_name("create").unwrap().is_some());
+        assert!(check_name("Create-Table").is_err());
+        assert!(check_name("drop_x_rollback").is_err());
+    }
+
+    #[test]
+    fn template_has_the_seed_header() {
+        let t = template("add_user_settings", "Ada", "2024-01-15", false);
+        assert!(t.starts_with(
+            "-- Description: add user settings\n-- Author: Ada\n-- Date: 2024-01-15\n"
+        ));
+        assert!(t.contains("-- UP MIGRATION"));
+    }
+
+    #[test]
+    fn new_writes_timestamped_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = time::macros::datetime!(2024-01-15 09:30:00 UTC);
+        let out = new_migration(dir.path(), "add_user_settings", "Ada", now, true).unwrap();
+        assert_eq!(
+            out.path.file_name().unwrap(),
+            "20240115093000_add_user_settings.sql"
+        );
+        assert_eq!(
+            out.rollback.unwrap().file_name().unwrap(),
+            "20240115093000_add_user_settings_rollback.sql"
+        );
+        // Never overwrites.
+        assert!(new_migration(dir.path(), "add_user_settings", "Ada", now, false).is_err());
+    }
+
+    #[test]
+    fn adopt_renames_in_order_with_rollbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "00_base_schema.sql",
+            "projects.sql",
+            "projects_rollback.sql",
+        ] {
+            std::fs::write(dir.path().join(f), "select 1;").unwrap();
+        }
+        let order = vec!["00_base_schema.sql".into(), "projects.sql".into()];
+        let renames = adopt(dir.path(), &order, false).unwrap();
+        assert_eq!(renames.len(), 3);
+        for f in [
+            "001_base_schema.sql",
+            "002_projects.sql",
+            "002_projects_rollback.sql",
+        ] {
+            assert!(dir.path().join(f).is_file(), "{f}");
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! The project: where it is (the directory holding `strata.toml`, or the current directory),
+//! what `strata.toml` says, and `.env`. Read once; commands never re-read configuration.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The configuration file's name.
+pub const CONFIG_FILE: &str = "strata.toml";
+
+/// Where migrations are looked for when neither `--dir` nor `migrations_dir` says.
+pub const DEFAULT_DIRS: [&str; 2] = ["supabase/migrations", "migrations"];
+
+/// `strata.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The migrations directory, relative to the project root.
+    pub migrations_dir: Option<PathBuf>,
+    /// Run order of files without a `<version>_` prefix (the seed's `projects.sql` …).
+    #[serde(default)]
+    pub legacy_order: Vec<String>,
+    /// Default `lock_timeout` for every target (PostgreSQL syntax or `5s`, `500ms`, `2min`).
+    pub lock_timeout: Option<String>,
+    /// Default `statement_timeout` for every target.
+    pub statement_timeout: Option<String>,
+    /// How long to wait for another run's migration lock (default 60s).
+    pub lock_wait: Option<String>,
+    /// `supabase` or `none`: whether to install Supabase platform emulation on targets that
+    /// lack it. Default: `supabase` for a `supabase/migrations` directory, else `none`.
+    pub platform: Option<crate::platform::Platform>,
+    #[serde(default)]
+    pub seed: SeedConfig,
+    #[serde(default)]
+    pub local: LocalConfig,
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// `[seed]`: SQL files run after migrations by `db reset` and by `push --include-seed`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConfig {
+    /// Seed files relative to the project root, run in order. Default: `supabase/seed.sql` and
+    /// `seed.sql` beside the migrations directory, when they exist.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for SeedConfig {
+    fn default() -> Self {
+        SeedConfig {
+            paths: Vec::new(),
+            enabled: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[local]`: the private cluster under `.strata/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalConfig {
+    /// The database migrations go to (default `postgres`, as on Supabase).
+    #[serde(default = "default_database")]
+    pub database: String,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        LocalConfig {
+            database: default_database(),
+        }
+    }
+}
+
+fn default_database() -> String {
+    "postgres".into()
+}
+
+/// `[environments.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Connection URL; `${VAR}` is replaced from the environment or `.env`.
+    pub url: Option<String>,
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+}
+
+/// A resolved project: its root, configuration and state directory.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `strata.toml` (or the start directory when there is none).
+    pub root: PathBuf,
+    /// `strata.toml`, when there is one.
+    pub config_path: Option<PathBuf>,
+    pub config: Config,
+    /// Variables from `.env` in the project root (never written to the process environment).
+    pub dotenv: BTreeMap<String, String>,
+}
+
+impl Project {
+    /// Finds the project from `start`: the nearest ancestor holding `strata.toml`, else `start`.
+    /// `config` names the configuration file explicitly.
+    pub fn discover(start: &Path, config: Option<&Path>) -> Result<Project, Error> {
+        let (root, config_path) = match config {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::setting(
+                        "--config",
+                        format!("configuration file {} does not exist", path.display()),
+                    ));
+                }
+                let root = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf();
+                (root, Some(path.to_path_buf()))
+            }
+            None => match start.ancestors().find(|d| d.join(CONFIG_FILE).is_file()) {
+                Some(dir) => (dir.to_path_buf(), Some(dir.join(CONFIG_FILE))),
+                None => (start.to_path_buf(), None),
+            },
+        };
+        let config = match &config_path {
+            Some(path) => Config::read(path)?,
+            None => Config::default(),
+        };
+        let dotenv = read_dotenv(&root.join(".env"))?;
+        Ok(Project {
+            root,
+            config_path,
+            config,
+            dotenv,
+        })
+    }
+
+    /// `.strata/` in the project root: the local cluster, backups, link state.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".strata")
+    }
+
+    /// The migrations directory: `--dir`, else `migrations_dir`, else the first that exists of
+    /// `supabase/migrations/` and `migrations/`.
+    pub fn migrations_dir(&self, flag: Option<&Path>) -> Result<PathBuf, Error> {
+        if let Some(dir) = flag {
+            return if dir.is_dir() {
+                Ok(dir.to_path_buf())
+            } else {
+                Err(Error::setting(
+                    "--dir",
+                    format!("migrations directory {} does not exist", dir.display()),
+                ))
+            };
+        }
+        if let Some(dir) = &self.config.migrations_dir {
+            let dir = self.root.join(dir);
+            return if dir.is_dir() {
+                Ok(dir)
+            } else {
+                Err(Error::setting(
+                    "migrations_dir",
+                    format!(
+                        "migrations_dir in {} names {}, which does not exist",
+                        self.config_display(),
+                        dir.display()
+                    ),
+                ))
+            };
+        }
+        DEFAULT_DIRS
+            .iter()
+            .map(|d| self.root.join(d))
+            .find(|d| d.is_dir())
+            .ok_or_else(|| Error::NoMigrationsDir {
+                candidates: DEFAULT_DIRS.iter().map(|d| format!("{d}/")).collect(),
+            })
+    }
+
+    /// The seed files that exist, in run order.
+    pub fn seed_files(&self, migrations_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        if !self.config.seed.enabled {
+            return Ok(Vec::new());
+        }
+        if !self.config.seed.paths.is_empty() {
+            let mut files = Vec::new();
+            for p in &self.config.seed.paths {
+                let path = self.root.join(p);
+                if !path.is_file() {
+                    return Err(Error::setting(
+                        "seed.paths",
+                        format!("seed file {} does not exist", path.display()),
+                    ));
+                }
+                files.push(path);
+            }
+            return Ok(files);
+        }
+        let beside = migrations_dir.parent().map(|p| p.join("seed.sql"));
+        Ok(beside.into_iter().filter(|p| p.is_file()).take(1).collect())
+    }
+
+    /// A variable from the process environment, else from `.env`.
+    pub fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.dotenv.get(name).cloned())
+    }
+
+    /// Replaces `${VAR}` in `value` (from the environment or `.env`); `setting` names where the
+    /// value came from, for the error when a variable is unset.
+    pub fn interpolate(&self, setting: &str, value: &str) -> Result<String, Error> {
+        let mut out = String::with_capacity(value.len());
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                return Err(Error::setting(
+                    setting,
+                    format!("{setting}: `${{` without a closing `}}`"),
+                ));
+            };
+            let name = &after[..end];
+            match self.var(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    return Err(Error::Setting {
+                        setting: setting.to_string(),
+                        message: format!("{setting} uses ${{{name}}}, which is not set"),
+                        hint: Some(format!(
+                            "export {name}=... or add it to {}",
+                            self.root.join(".env").display()
+                        )),
+                    })
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn config_display(&self) -> String {
+        self.config_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| CONFIG_FILE.into())
+    }
+}
+
+impl Config {
+    /// Reads and validates `strata.toml`; errors carry the line and column at fault.
+    pub fn read(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses `strata.toml` text; `path` is used in errors only.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            let idx = crate::sql::LineIndex::new(text);
+            let (line, column) = idx.line_col(text, offset.min(text.len()));
+            Error::Config {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+                hint: Some("see `strata init` for a commented example of every setting".into()),
+            }
+        })?;
+        for (setting, value) in [
+            ("lock_timeout", &config.lock_timeout),
+            ("statement_timeout", &config.statement_timeout),
+            ("lock_wait", &config.lock_wait),
+        ] {
+            if let Some(v) = value {
+                parse_duration(setting, v).map_err(|e| locate(path, text, setting, e))?;
+            }
+        }
+        for (name, env) in &config.environments {
+            for (key, value) in [
+                ("lock_timeout", &env.lock_timeout),
+                ("statement_timeout", &env.statement_timeout),
+            ] {
+                if let Some(v) = value {
+                    let setting = format!("environments.{name}.{key}");
+                    parse_duration(&setting, v).map_err(|e| locate(path, text, key, e))?;
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Turns a setting error into a config error at the line where the key is written.
+fn locate(path: &Path, text: &str, key: &str, e: Error) -> Error {
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+        .unwrap_or(1);
+    Error::Config {
+        path: path.to_path_buf(),
+        line,
+        column: 1,
+        message: e.to_string(),
+        hint: e.hint(),
+    }
+}
+
+/// Parses a duration as `5s`, `500ms`, `2min`, `1h` or a bare number of milliseconds
+/// (PostgreSQL's default unit for timeouts).
+pub fn parse_duration(setting: &str, value: &str) -> Result<Duration, Error> {
+    let v = value.trim();
+    if let Ok(ms) = v.parse::<u64>() {
+        return Ok(Duration::from_millis(ms));
+    }
+    let normalised = v.replace(' ', "");
+    humantime::parse_duration(&normalised).map_err(|_| Error::Setting {
+        setting: setting.to_string(),
+        message: format!("{setting}: `{value}` is not a duration"),
+        hint: Some("write it like 500ms, 5s, 2min or 1h (0 disables)".into()),
+    })
+}
+
+fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>, Error> {
+    if !path.is_file() {
+        return Ok(BTreeMap::new());
+    }
+    let iter = dotenvy::from_path_iter(path).map_err(|e| Error::SourceFile {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+        hint: None,
+    })?;
+    let mut vars = BTreeMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|e| Error::SourceFile {
+            path: path.to_path_buf(),
+            problem: match &e {
+                dotenvy::Error::LineParse(line, _) => format!("cannot parse line `{line}`"),
+                other => other.to_string(),
+            },
+            hint: Some("write one KEY=value per line".into()),
+        })?;
+        vars.insert(k, v);
+    }
+    Ok(vars)
+}
+
+/// The commented `strata.toml` written by `strata init`.
+pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. Every setting is optional.
+
+# Where migrations live. Default: the first that exists of supabase/migrations/ and migrations/.
+# migrations_dir = "supabase/migrations"
+
+# Files without a <version>_ prefix (e.g. projects.sql) are never guessed: list them in run
+# order, then `strata migration adopt` renames them to versioned names.
+# legacy_order = ["00_base_schema.sql", "projects.sql"]
+
+# Fail fast instead of queueing behind production traffic (PostgreSQL settings, per session).
+# lock_timeout = "5s"
+# statement_timeout = "10min"
+
+# How long a push waits for another push's migration lock before giving up.
+# lock_wait = "60s"
+
+# Supabase platform emulation on plain PostgreSQL (roles anon/authenticated/service_role,
+# auth.users and auth.uid(), storage.buckets/objects, extensions): "supabase" or "none".
+# Default: "supabase" for a supabase/migrations directory. Never installed on real Supabase.
+# platform = "supabase"
+
+# [seed]
+# paths = ["supabase/seed.sql"]   # run by `strata db reset` and `strata push --include-seed`
+
+# [local]
+# database = "postgres"           # the database of the private cluster under .strata/
+
+# Named targets for `--env NAME`. Secrets come from the environment or .env, never this file.
+# [environments.staging]
+# url = "${STAGING_DATABASE_URL}"
+#
+# [environments.production]
+# url = "${PRODUCTION_DATABASE_URL}"
+# lock_timeout = "3s"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_name_the_line() {
+        let text = "migrations_dir = \"m\"\nlock_timeot = \"5s\"\n";
+        let err = Config::parse(Path::new("strata.toml"), text).unwrap_err();
+        match err {
+            Error::Config { line, message, .. } => {
+                assert_eq!(line, 2);
+                assert!(message.contains("lock_timeot"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_durations_name_the_setting_and_line() {
+        let text = "[environments.prod]\nurl = \"x\"\nlock_timeout = \"soon\"\n";
+        let err = Config::parse(Path::new("strata.toml"), text).unwrap_err();
+        match err {
+            Error::Config { line, message, .. } => {
+                assert_eq!(line, 3);
+                assert!(
+                    message.contains("environments.prod.lock_timeout"),
+                    "{message}"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("x", "5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            parse_duration("x", "250").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse_duration("x", "2min").unwrap(),
+            Duration::from_secs(120)
+        );
+        assert!(parse_duration("x", "forever").is_err());
+    }
+
+    #[test]
+    fn template_parses() {
+        Config::parse(Path::new("strata.toml"), TEMPLATE).unwrap();
+    }
+}

@@ -1,0 +1,394 @@
+//! The applied-migration history, shared with the Supabase CLI.
+//!
+//! Two tables in schema `supabase_migrations`:
+//! - `schema_migrations (version text primary key, statements text[], name text)` — created
+//!   exactly as the Supabase CLI creates it and written the same way, so a project can move
+//!   between the two tools in either direction. Read by column name: the hosted platform adds
+//!   columns.
+//! - `strata_history` — Strata's own facts (checksum and its algorithm, applied_at, duration,
+//!   applied_by, Strata's version), which the Supabase CLI never reads.
+//!
+//! Reading never creates anything (a dry run changes nothing); [`ensure_tables`] runs only
+//! under the migration lock, when a push is about to write.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, GenericClient};
+
+use crate::error::Error;
+use crate::source::{Migration, Version, CHECKSUM_ALGORITHM};
+
+/// The Supabase CLI's history schema.
+pub const SCHEMA: &str = "supabase_migrations";
+
+/// One version recorded as applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedMigration {
+    pub version: Version,
+    pub name: Option<String>,
+    /// Strata's checksum of the file when it was applied (absent for versions applied by the
+    /// Supabase CLI).
+    pub checksum: Option<String>,
+    /// The statements as recorded, loaded only where there is no checksum to compare.
+    #[serde(skip)]
+    pub statements: Option<Vec<String>>,
+    /// When Strata applied it (UTC, RFC 3339).
+    pub applied_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub applied_by: Option<String>,
+}
+
+/// What the target has recorded.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Whether `supabase_migrations.schema_migrations` exists.
+    pub exists: bool,
+    /// Whether Strata's side table exists.
+    pub side_table: bool,
+    /// Applied versions in version order.
+    pub applied: Vec<AppliedMigration>,
+}
+
+impl History {
+    /// Reads the history in one round trip in the common case; a missing table means nothing
+    /// is applied. Creates nothing.
+    pub async fn read(client: &impl GenericClient) -> Result<History, Error> {
+        const FULL: &str = "select s.version, s.name, h.checksum, \
+             case when h.version is null then s.statements end, \
+             to_char(h.applied_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             h.duration_ms, h.applied_by \
+             from supabase_migrations.schema_migrations s \
+             left join supabase_migrations.strata_history h on h.version = s.version";
+        match client.query(FULL, &[]).await {
+            Ok(rows) => Ok(History::from_rows(true, true, rows)),
+            Err(e)
+                if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+                    || e.code() == Some(&SqlState::UNDEFINED_COLUMN)
+                    || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
+            {
+                Self::read_partial(client).await
+            }
+            Err(e) => Err(Error::db("reading the migration history", e)),
+        }
+    }
+
+    /// The slow path: some table or column is missing (nothing applied yet, a project pushed
+    /// only by the Supabase CLI, or a very old CLI without `name`/`statements`).
+    async fn read_partial(client: &impl GenericClient) -> Result<History, Error> {
+        let cols = client
+            .query(
+                "select table_name::text, column_name::text from information_schema.columns \
+                 where table_schema = 'supabase_migrations' \
+                 and table_name in ('schema_migrations', 'strata_history')",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::db("reading the migration history", e))?;
+        let has = |t: &str, c: &str| {
+            cols.iter()
+                .any(|r| r.get::<_, &str>(0) == t && r.get::<_, &str>(1) == c)
+        };
+        if !has("schema_migrations", "version") {
+            return Ok(History::default());
+        }
+        let side = has("strata_history", "checksum");
+        let name = if has("schema_migrations", "name") {
+            "s.name"
+        } else {
+            "null::text"
+        };
+        let statements = if has("schema_migrations", "statements") {
+            if side {
+                "case when h.version is null then s.statements end"
+            } else {
+                "s.statements"
+            }
+        } else {
+            "null::text[]"
+        };
+        let query = if side {
+            format!(
+                "select s.version, {name}, h.checksum, {statements}, \
+                 to_char(h.applied_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                 h.duration_ms, h.applied_by \
+                 from supabase_migrations.schema_migrations s \
+                 left join supabase_migrations.strata_history h on h.version = s.version"
+            )
+        } else {
+            format!(
+                "select s.version, {name}, null::text, {statements}, null::text, null::int8, \
+                 null::text from supabase_migrations.schema_migrations s"
+            )
+        };
+        let rows = client
+            .query(&query, &[])
+            .await
+            .map_err(|e| Error::db("reading the migration history", e))?;
+        Ok(History::from_rows(true, side, rows))
+    }
+
+    fn from_rows(exists: bool, side_table: bool, rows: Vec<tokio_postgres::Row>) -> History {
+        let mut applied: Vec<AppliedMigration> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let version: String = r.get(0);
+                // The Supabase CLI only writes digits; skip anything else someone inserted.
+                Some(AppliedMigration {
+                    version: Version::parse(&version)?,
+                    name: r.get(1),
+                    checksum: r.get(2),
+                    statements: r.get(3),
+                    applied_at: r.get(4),
+                    duration_ms: r.get(5),
+                    applied_by: r.get(6),
+                })
+            })
+            .collect();
+        applied.sort_by(|a, b| a.version.cmp(&b.version));
+        History {
+            exists,
+            side_table,
+            applied,
+        }
+    }
+
+    /// The newest applied version.
+    pub fn newest(&self) -> Option<&Version> {
+        self.applied.last().map(|a| &a.version)
+    }
+
+    /// Whether both tables exist with every column Strata writes.
+    pub fn is_ready(&self) -> bool {
+        self.exists && self.side_table
+    }
+}
+
+/// The recorded statements of some versions (for showing what changed in a modified file).
+pub async fn recorded_statements(
+    client: &impl GenericClient,
+    versions: &[String],
+) -> Result<HashMap<String, Vec<String>>, Error> {
+    if versions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = client
+        .query(
+            "select version, coalesce(statements, '{}') from supabase_migrations.schema_migrations \
+             where version = any($1)",
+            &[&versions],
+        )
+        .await
+        .map_err(|e| Error::db("reading recorded statements", e))?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Creates the history tables if they are missing, as the Supabase CLI does (with its 4 s
+/// `lock_timeout`), plus Strata's side table. Run under the migration lock.
+pub async fn ensure_tables(client: &Client) -> Result<(), Error> {
+    client
+        .batch_execute(ENSURE_SQL)
+        .await
+        .map_err(|e| Error::db("creating the migration history tables", e))
+}
+
+const ENSURE_SQL: &str = "BEGIN;
+SET LOCAL lock_timeout = '4s';
+CREATE SCHEMA IF NOT EXISTS supabase_migrations;
+CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY);
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[];
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text;
+CREATE TABLE IF NOT EXISTS supabase_migrations.strata_history (
+  version text NOT NULL PRIMARY KEY,
+  name text,
+  checksum text NOT NULL,
+  checksum_algorithm text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  duration_ms bigint,
+  applied_by text,
+  db_role text NOT NULL DEFAULT current_user,
+  strata_version text NOT NULL,
+  transactional boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE supabase_migrations.strata_history IS
+  'Strata: checksums and timings of applied migrations; rows match schema_migrations by version.';
+COMMIT;";
+
+/// SQL that records `migration` as applied: the Supabase row and Strata's row. Built as text
+/// so it travels in the same round trip (and the same transaction) as the migration itself.
+pub fn record_sql(
+    migration: &Migration,
+    transactional: bool,
+    applied_by: &str,
+) -> Result<String, Error> {
+    let statements = migration.statement_texts()?;
+    let array = if statements.is_empty() {
+        "'{}'::text[]".to_string()
+    } else {
+        format!(
+            "ARRAY[{}]::text[]",
+            statements
+                .iter()
+                .map(|s| quote_literal(s))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    let v = quote_literal(migration.version.as_str());
+    let n = quote_literal(&migration.name);
+    Ok(format!(
+        "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ({v}, {n}, {array});\n\
+         INSERT INTO supabase_migrations.strata_history \
+         (version, name, checksum, checksum_algorithm, duration_ms, applied_by, strata_version, transactional) \
+         VALUES ({v}, {n}, {c}, {a}, (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::bigint, {by}, {sv}, {t}) \
+         ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
+         checksum_algorithm = excluded.checksum_algorithm, applied_at = now(), duration_ms = excluded.duration_ms, \
+         applied_by = excluded.applied_by, db_role = current_user, strata_version = excluded.strata_version, \
+         transactional = excluded.transactional;",
+        c = quote_literal(&migration.checksum),
+        a = quote_literal(CHECKSUM_ALGORITHM),
+        by = quote_literal(applied_by),
+        sv = quote_literal(crate::VERSION),
+        t = transactional,
+    ))
+}
+
+/// What `migration repair` changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairChange {
+    pub version: String,
+    pub name: Option<String>,
+    /// `applied` (recorded) or `reverted` (removed).
+    pub status: RepairStatus,
+    /// False when the history already said so.
+    pub changed: bool,
+}
+
+/// The status `migration repair` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairStatus {
+    Applied,
+    Reverted,
+}
+
+/// Marks versions applied (recording the local file's name, statements and checksum, without
+/// running it) or reverted (removing their rows), with Supabase CLI semantics. One transaction.
+pub async fn repair(
+    client: &mut Client,
+    status: RepairStatus,
+    migrations: &[&Migration],
+    reverted_versions: &[Version],
+    applied_by: &str,
+) -> Result<Vec<RepairChange>, Error> {
+    ensure_tables(client).await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::db("starting the repair", e))?;
+    let mut changes = Vec::new();
+    match status {
+        RepairStatus::Applied => {
+            for m in migrations {
+                let exists = tx
+                    .query_opt(
+                        "select 1 from supabase_migrations.schema_migrations where version = $1",
+                        &[&m.version.as_str()],
+                    )
+                    .await
+                    .map_err(|e| Error::db("repairing the history", e))?
+                    .is_some();
+                tx.batch_execute(&format!(
+                    "DELETE FROM supabase_migrations.schema_migrations WHERE version = {v};\n{rec}",
+                    v = quote_literal(m.version.as_str()),
+                    rec = record_sql(m, true, applied_by)?
+                ))
+                .await
+                .map_err(|e| Error::db("repairing the history", e))?;
+                changes.push(RepairChange {
+                    version: m.version.to_string(),
+                    name: Some(m.name.clone()),
+                    status,
+                    changed: !exists,
+                });
+            }
+        }
+        RepairStatus::Reverted => {
+            for v in reverted_versions {
+                let removed = tx
+                    .query_opt(
+                        "delete from supabase_migrations.schema_migrations where version = $1 returning name",
+                        &[&v.as_str()],
+                    )
+                    .await
+                    .map_err(|e| Error::db("repairing the history", e))?;
+                tx.execute(
+                    "delete from supabase_migrations.strata_history where version = $1",
+                    &[&v.as_str()],
+                )
+                .await
+                .map_err(|e| Error::db("repairing the history", e))?;
+                changes.push(RepairChange {
+                    version: v.to_string(),
+                    name: removed.as_ref().and_then(|r| r.get(0)),
+                    status,
+                    changed: removed.is_some(),
+                });
+            }
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(|e| Error::db("committing the repair", e))?;
+    Ok(changes)
+}
+
+/// Quotes a string as a SQL literal that means the same whatever `standard_conforming_strings`
+/// is: `'...'` with quotes doubled, or `E'...'` with backslashes doubled when it has any.
+pub fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 3);
+    if s.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Who is applying: `user@host` of the machine running Strata.
+pub fn applied_by() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for its length; gethostname writes a NUL-terminated name into it.
+    let host = unsafe {
+        if libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        } else {
+            "unknown".into()
+        }
+    };
+    format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_survive_quotes_and_backslashes() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal(r"a\b'c"), r"E'a\\b''c'");
+        assert_eq!(quote_literal(""), "''");
+    }
+}

@@ -1,0 +1,59 @@
+//! Strata: PostgreSQL and Supabase migrations as plain SQL files.
+//!
+//! The library holds all of Strata's migration logic; the `strata` binary is a thin command line
+//! over it. Data flows one way: **sources → plan → apply → report**.
+//!
+//! - [`source`] finds migration files (`supabase/migrations/`, `migrations/`, or configured) and
+//!   their `_rollback.sql` siblings, or takes them embedded at compile time ([`embed_migrations!`]).
+//! - [`history`] reads and writes the applied-migration history, compatible with the Supabase CLI
+//!   (`supabase_migrations.schema_migrations`) plus Strata's own side table.
+//! - [`plan`] compares the two and decides what to apply or refuse.
+//! - [`apply`] pushes a plan: one advisory lock per run, each migration in one transaction
+//!   with its history rows, failures reported at file, line and column.
+//! - [`target`] and [`config`] resolve where to connect (`strata.toml`, environments, URLs, TLS).
+//! - [`local`] runs a private PostgreSQL cluster under `.strata/` when nothing else is configured.
+//!
+//! # Example
+//!
+//! Apply a directory of migrations at start-up of a service:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), strata::Error> {
+//! let migrations = strata::MigrationSet::load_dir("supabase/migrations")?;
+//! let report = strata::Migrator::new(migrations)
+//!     .push_url("postgresql://app@db.internal/app")
+//!     .await?;
+//! println!("applied {} migration(s)", report.applied.len());
+//! # Ok(()) }
+//! ```
+//!
+//! Or embed them in the binary at compile time:
+//!
+//! ```no_run
+//! # async fn run(client: &mut tokio_postgres::Client) -> Result<(), strata::Error> {
+//! static MIGRATIONS: &[strata::EmbeddedFile] = strata::embed_migrations!("supabase/migrations");
+//! let set = strata::MigrationSet::from_embedded(MIGRATIONS)?;
+//! strata::Migrator::new(set).push_client(client).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod apply;
+pub mod author;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod local;
+pub mod lock;
+pub mod plan;
+pub mod platform;
+pub mod source;
+pub mod sql;
+pub mod target;
+
+pub use apply::{Migrator, PushOptions, PushReport};
+pub use error::Error;
+pub use source::{EmbeddedFile, Migration, MigrationSet, RollbackFile, Version};
+pub use strata_macros::embed_migrations;
+
+/// Strata's own version, recorded with every migration it applies.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

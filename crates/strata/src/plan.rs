@@ -1,0 +1,273 @@
+//! The plan: local migrations compared with the target's history — the state of every version,
+//! what a push would apply, and what it must refuse.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::history::History;
+use crate::source::{MigrationSet, Version};
+
+/// The state of one version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Applied, and the local file is unchanged.
+    Applied,
+    /// Not applied yet; will be applied in order.
+    Pending,
+    /// Applied, but the local file has changed since.
+    Modified,
+    /// Applied on the target, but there is no local file.
+    MissingLocally,
+    /// Not applied, and older than the newest applied version.
+    OutOfOrder,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Modified => "modified",
+            State::MissingLocally => "missing locally",
+            State::OutOfOrder => "out of order",
+        }
+    }
+}
+
+/// One version, local and/or remote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub version: Version,
+    pub name: Option<String>,
+    /// The local file, when there is one.
+    pub file: Option<PathBuf>,
+    pub state: State,
+    /// When Strata applied it (absent when applied by another tool, or not applied).
+    pub applied_at: Option<String>,
+    pub applied_by: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// Whether a `_rollback.sql` sibling exists.
+    pub has_rollback: bool,
+    /// Whether the applied file could be verified (checksum or recorded statements).
+    pub verified: bool,
+}
+
+/// Why a push refuses to run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub kind: State,
+    pub version: Version,
+    pub file: Option<PathBuf>,
+    pub message: String,
+    /// The command or action that fixes it.
+    pub fix: Option<String>,
+    /// For a modified file: what changed (unified diff of recorded vs local statements).
+    pub diff: Option<String>,
+}
+
+/// Options that change what counts as a problem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Apply pending files older than the newest applied version (`--include-all`).
+    pub include_all: bool,
+}
+
+/// Local migrations against the target's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Every version, local and remote, in version order.
+    pub rows: Vec<Row>,
+    /// Indexes into the migration set of what a push applies, in order.
+    #[serde(skip)]
+    pub pending: Vec<usize>,
+    /// What stops a push.
+    pub problems: Vec<Problem>,
+}
+
+impl Plan {
+    /// Compares `set` with `history`. Files recorded with a Strata checksum are compared by
+    /// checksum; versions recorded only by the Supabase CLI are compared statement by statement.
+    pub fn build(set: &MigrationSet, history: &History, options: PlanOptions) -> Plan {
+        // Keyed by the version without leading zeros: `001` and `1` are the same slot.
+        let applied: HashMap<&str, &crate::history::AppliedMigration> = history
+            .applied
+            .iter()
+            .map(|a| (a.version.as_str().trim_start_matches('0'), a))
+            .collect();
+        let newest = history.newest();
+        let mut rows = Vec::new();
+        let mut pending = Vec::new();
+        let mut problems = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+
+        for (i, m) in set.migrations.iter().enumerate() {
+            let remote = applied
+                .get(m.version.as_str().trim_start_matches('0'))
+                .copied();
+            let (state, verified) = match remote {
+                Some(a) => {
+                    seen.insert(a.version.clone());
+                    match (&a.checksum, &a.statements) {
+                        (Some(c), _) => (
+                            if *c == m.checksum {
+                                State::Applied
+                            } else {
+                                State::Modified
+                            },
+                            true,
+                        ),
+                        (None, Some(recorded)) => match m.statement_texts() {
+                            Ok(local) if &local == recorded => (State::Applied, true),
+                            Ok(_) => (State::Modified, true),
+                            // A file that no longer splits has certainly changed.
+                            Err(_) => (State::Modified, true),
+                        },
+                        (None, None) => (State::Applied, false),
+                    }
+                }
+                None => match newest {
+                    Some(n) if m.version < *n && !options.include_all => (State::OutOfOrder, false),
+                    _ => (State::Pending, false),
+                },
+            };
+            match state {
+                State::Pending => pending.push(i),
+                State::OutOfOrder => problems.push(Problem {
+                    kind: state,
+                    version: m.version.clone(),
+                    file: Some(m.path.clone()),
+                    message: format!(
+                        "{} is not applied but is older than the newest applied version {}",
+                        m.file_name(),
+                        newest.map(Version::as_str).unwrap_or_default()
+                    ),
+                    fix: Some(format!(
+                        "apply it anyway with `strata push --include-all`, or rename it to a version newer than {}",
+                        newest.map(Version::as_str).unwrap_or_default()
+                    )),
+                    diff: None,
+                }),
+                State::Modified => problems.push(Problem {
+                    kind: state,
+                    version: m.version.clone(),
+                    file: Some(m.path.clone()),
+                    message: format!("{} was changed after it was applied", m.file_name()),
+                    fix: Some(format!(
+                        "restore the applied version of {} (e.g. `git checkout -- {}`) and put the change in a new migration; \
+                         or, if the database already matches the file, record it with `strata migration repair --status applied {}`",
+                        m.file_name(),
+                        m.path.display(),
+                        m.version
+                    )),
+                    diff: None,
+                }),
+                _ => {}
+            }
+            let remote_row = remote;
+            rows.push(Row {
+                version: m.version.clone(),
+                name: Some(m.name.clone()),
+                file: Some(m.path.clone()),
+                state,
+                applied_at: remote_row.and_then(|a| a.applied_at.clone()),
+                applied_by: remote_row.and_then(|a| a.applied_by.clone()),
+                duration_ms: remote_row.and_then(|a| a.duration_ms),
+                has_rollback: m.rollback.is_some(),
+                verified,
+            });
+        }
+        for a in &history.applied {
+            if seen.contains(&a.version) {
+                continue;
+            }
+            problems.push(Problem {
+                kind: State::MissingLocally,
+                version: a.version.clone(),
+                file: None,
+                message: format!(
+                    "version {}{} is applied on the target but has no local file",
+                    a.version,
+                    a.name
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                ),
+                fix: Some(format!(
+                    "restore its file (e.g. from git history), or, if it should not count as applied, \
+                     `strata migration repair --status reverted {}`",
+                    a.version
+                )),
+                diff: None,
+            });
+            rows.push(Row {
+                version: a.version.clone(),
+                name: a.name.clone(),
+                file: None,
+                state: State::MissingLocally,
+                applied_at: a.applied_at.clone(),
+                applied_by: a.applied_by.clone(),
+                duration_ms: a.duration_ms,
+                has_rollback: false,
+                verified: false,
+            });
+        }
+        rows.sort_by(|a, b| a.version.cmp(&b.version));
+        problems.sort_by(|a, b| a.version.cmp(&b.version));
+        Plan {
+            rows,
+            pending,
+            problems,
+        }
+    }
+
+    /// Versions whose files changed, for fetching their recorded statements.
+    pub fn modified_versions(&self) -> Vec<String> {
+        self.problems
+            .iter()
+            .filter(|p| p.kind == State::Modified)
+            .map(|p| p.version.to_string())
+            .collect()
+    }
+
+    /// Adds a short diff (recorded statements → local statements) to each modified problem.
+    pub fn attach_diffs(&mut self, set: &MigrationSet, recorded: &HashMap<String, Vec<String>>) {
+        for p in self
+            .problems
+            .iter_mut()
+            .filter(|p| p.kind == State::Modified)
+        {
+            let (Some(m), Some(old)) = (set.get(&p.version), recorded.get(p.version.as_str()))
+            else {
+                continue;
+            };
+            let new = match m.statement_texts() {
+                Ok(s) => s.join(";\n") + ";\n",
+                Err(_) => m.sql.clone(),
+            };
+            let old = old.join(";\n") + ";\n";
+            p.diff = Some(short_diff(&old, &new, 40));
+        }
+    }
+}
+
+/// A unified diff shortened to at most `max_lines` lines.
+pub fn short_diff(old: &str, new: &str, max_lines: usize) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header("applied", "local file")
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= max_lines {
+        text
+    } else {
+        let mut out = lines[..max_lines].join("\n");
+        out.push_str(&format!("\n… {} more line(s)\n", lines.len() - max_lines));
+        out
+    }
+}

@@ -1,0 +1,547 @@
+//! Migration sources: finding `<version>_<name>.sql` files and their `_rollback.sql`
+//! siblings in a directory (or embedded at compile time), ordering them by the numeric value of
+//! their version, and checksumming them.
+//!
+//! Nothing here talks to a database. Statement splitting is lazy: a no-op push over thousands of
+//! applied migrations only reads and hashes files.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::sql::{self, LineIndex, Statement};
+
+/// A migration version: the leading digits of its file name. Ordered by numeric value
+/// (`2` < `10` < `100`), so 14-digit timestamps, the seed's 8-digit dates and plain counters all
+/// sort as people expect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Version(String);
+
+impl Version {
+    /// Parses a version: one or more ASCII digits.
+    pub fn parse(s: &str) -> Option<Version> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| Version(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn significant(&self) -> &str {
+        let t = self.0.trim_start_matches('0');
+        if t.is_empty() {
+            "0"
+        } else {
+            t
+        }
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.significant(), other.significant());
+        a.len()
+            .cmp(&b.len())
+            .then_with(|| a.cmp(b))
+            .then_with(|| self.0.len().cmp(&other.0.len()))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Versions that differ only by leading zeros (`001` and `1`) are the same migration slot.
+fn numerically_equal(a: &Version, b: &Version) -> bool {
+    a.significant() == b.significant()
+}
+
+/// The SHA-256 checksum of a file's text, normalised so that a checkout with other line endings
+/// or a BOM added by an editor does not count as a change: the UTF-8 BOM is removed and CRLF/CR
+/// line endings become LF. Written `sha256:<hex>`.
+pub fn checksum(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut hasher = Sha256::new();
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' {
+            hasher.update(&bytes[start..i]);
+            hasher.update(b"\n");
+            if bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    hasher.update(&bytes[start..]);
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// The name of the checksum algorithm, recorded next to each checksum.
+pub const CHECKSUM_ALGORITHM: &str = "sha256 of UTF-8 text, BOM removed, CRLF/CR as LF";
+
+/// A down migration: `<version>_<name>_rollback.sql` beside its migration.
+#[derive(Debug, Clone)]
+pub struct RollbackFile {
+    pub path: PathBuf,
+    pub sql: String,
+}
+
+/// One migration file.
+#[derive(Debug)]
+pub struct Migration {
+    pub version: Version,
+    /// The part of the file name after `<version>_`, without `.sql`.
+    pub name: String,
+    /// Where the file is (for embedded migrations: its path relative to the embedded directory).
+    pub path: PathBuf,
+    /// The file's text, without a UTF-8 BOM.
+    pub sql: String,
+    /// See [`checksum`].
+    pub checksum: String,
+    pub rollback: Option<RollbackFile>,
+    statements: OnceLock<Result<Vec<Statement>, Error>>,
+}
+
+impl Clone for Migration {
+    fn clone(&self) -> Self {
+        Migration {
+            version: self.version.clone(),
+            name: self.name.clone(),
+            path: self.path.clone(),
+            sql: self.sql.clone(),
+            checksum: self.checksum.clone(),
+            rollback: self.rollback.clone(),
+            statements: OnceLock::new(),
+        }
+    }
+}
+
+impl Migration {
+    /// Builds a migration from its file name parts and text.
+    pub fn new(version: Version, name: impl Into<String>, path: PathBuf, sql: String) -> Self {
+        let sql = match sql.strip_prefix('\u{feff}') {
+            Some(s) => s.to_string(),
+            None => sql,
+        };
+        Migration {
+            checksum: checksum(&sql),
+            version,
+            name: name.into(),
+            path,
+            sql,
+            rollback: None,
+            statements: OnceLock::new(),
+        }
+    }
+
+    /// The file name, e.g. `20240115093000_create_user_settings.sql`.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("{}_{}.sql", self.version, self.name))
+    }
+
+    /// The file's statements, split with PostgreSQL's lexical rules (computed once).
+    pub fn statements(&self) -> Result<&[Statement], Error> {
+        let result = self
+            .statements
+            .get_or_init(|| split_file(&self.path, &self.sql));
+        match result {
+            Ok(s) => Ok(s),
+            Err(e) => Err(clone_scan_error(e)),
+        }
+    }
+
+    /// The statements as the Supabase CLI records them in `schema_migrations.statements`.
+    pub fn statement_texts(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .statements()?
+            .iter()
+            .map(|s| self.sql[s.span.clone()].to_string())
+            .collect())
+    }
+}
+
+fn clone_scan_error(e: &Error) -> Error {
+    match e {
+        Error::Scan {
+            path,
+            line,
+            column,
+            kind,
+        } => Error::Scan {
+            path: path.clone(),
+            line: *line,
+            column: *column,
+            kind: kind.clone(),
+        },
+        Error::SourceFile {
+            path,
+            problem,
+            hint,
+        } => Error::SourceFile {
+            path: path.clone(),
+            problem: problem.clone(),
+            hint: hint.clone(),
+        },
+        other => Error::SourceFile {
+            path: PathBuf::new(),
+            problem: other.to_string(),
+            hint: None,
+        },
+    }
+}
+
+/// Splits a file, turning scanner errors into errors that name the file, line and column.
+pub fn split_file(path: &Path, text: &str) -> Result<Vec<Statement>, Error> {
+    let statements = sql::split(text).map_err(|e| {
+        let (line, column) = LineIndex::new(text).line_col(text, e.offset);
+        Error::Scan {
+            path: path.to_path_buf(),
+            line,
+            column,
+            kind: e.kind,
+        }
+    })?;
+    if statements.iter().all(|s| s.code_start.is_none()) {
+        return Err(Error::SourceFile {
+            path: path.to_path_buf(),
+            problem: if text.trim().is_empty() {
+                "the file is empty".into()
+            } else {
+                "the file holds only comments, no SQL statement".into()
+            },
+            hint: Some("add the migration's SQL, or delete the file".into()),
+        });
+    }
+    Ok(statements)
+}
+
+/// A file compiled into a binary by [`embed_migrations!`](crate::embed_migrations).
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedFile {
+    /// The file name, e.g. `20240101000000_create_profiles.sql`.
+    pub name: &'static str,
+    /// Its contents.
+    pub contents: &'static str,
+}
+
+/// The ordered migrations of a project, with what else was found in the directory.
+#[derive(Debug, Clone, Default)]
+pub struct MigrationSet {
+    /// Where the files came from (`None` for embedded migrations).
+    pub dir: Option<PathBuf>,
+    /// Migrations in version order.
+    pub migrations: Vec<Migration>,
+}
+
+/// Options for reading a migrations directory.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// The run order of files that do not follow `<version>_<name>.sql` (`legacy_order` in
+    /// strata.toml). Listed files get versions `001`, `002`, … in list order; see
+    /// [`legacy_versions`].
+    pub legacy_order: Vec<String>,
+}
+
+/// One `.sql` file name, classified.
+enum FileKind {
+    Migration { version: Version, name: String },
+    Rollback { version: Version, name: String },
+    Other,
+}
+
+fn classify(file_name: &str) -> FileKind {
+    let Some(stem) = file_name.strip_suffix(".sql") else {
+        return FileKind::Other;
+    };
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || stem.as_bytes().get(digits) != Some(&b'_') {
+        return FileKind::Other;
+    }
+    let version = Version(stem[..digits].to_string());
+    let name = &stem[digits + 1..];
+    match name.strip_suffix("_rollback") {
+        Some(base) => FileKind::Rollback {
+            version,
+            name: base.to_string(),
+        },
+        None => FileKind::Migration {
+            version,
+            name: name.to_string(),
+        },
+    }
+}
+
+/// The versions and names given to the files of `legacy_order`: position `i` (1-based) gets
+/// version `i` zero-padded to at least three digits (so the Supabase CLI, which compares versions
+/// as strings, orders them the same way). A listed file whose name already starts with
+/// `<digits>_` keeps the rest as its name (`00_base_schema.sql` → `001`, `base_schema`).
+pub fn legacy_versions(order: &[String]) -> Vec<(String, Version, String)> {
+    let width = order.len().to_string().len().max(3);
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let stem = file.strip_suffix(".sql").unwrap_or(file);
+            let name = match classify(file) {
+                FileKind::Migration { name, .. } => name,
+                _ => stem.to_string(),
+            };
+            (
+                file.clone(),
+                Version(format!("{:0width$}", i + 1, width = width)),
+                name,
+            )
+        })
+        .collect()
+}
+
+impl MigrationSet {
+    /// Reads a migrations directory with default options.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<MigrationSet, Error> {
+        Self::load(dir.as_ref(), &SourceOptions::default())
+    }
+
+    /// Reads a migrations directory: every `<version>_<name>.sql`, their `_rollback.sql`
+    /// siblings, and (with `legacy_order`) files without a version.
+    pub fn load(dir: &Path, options: &SourceOptions) -> Result<MigrationSet, Error> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.ends_with(".sql") {
+                continue;
+            }
+            let is_file = entry
+                .file_type()
+                .map(|t| t.is_file() || t.is_symlink())
+                .unwrap_or(false);
+            if is_file {
+                files.push(name.to_string());
+            }
+        }
+        let read = |name: &str| -> Result<String, Error> {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            String::from_utf8(bytes).map_err(|e| {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+                let (line, column) = LineIndex::new(&text).line_col(&text, valid);
+                Error::SourceFile {
+                    path: path.clone(),
+                    problem: format!("not valid UTF-8 at line {line}, column {column}"),
+                    hint: Some("save the file as UTF-8".into()),
+                }
+            })
+        };
+        let named: Vec<(String, String)> = files
+            .into_iter()
+            .map(|f| read(&f).map(|text| (f, text)))
+            .collect::<Result<_, _>>()?;
+        Self::assemble(Some(dir), named, options)
+    }
+
+    /// Builds a set from files embedded at compile time.
+    pub fn from_embedded(files: &[EmbeddedFile]) -> Result<MigrationSet, Error> {
+        let named = files
+            .iter()
+            .map(|f| (f.name.to_string(), f.contents.to_string()))
+            .collect();
+        Self::assemble(None, named, &SourceOptions::default())
+    }
+
+    fn assemble(
+        dir: Option<&Path>,
+        files: Vec<(String, String)>,
+        options: &SourceOptions,
+    ) -> Result<MigrationSet, Error> {
+        let path_of = |name: &str| match dir {
+            Some(d) => d.join(name),
+            None => PathBuf::from(name),
+        };
+        let legacy: BTreeMap<String, (Version, String)> = legacy_versions(&options.legacy_order)
+            .into_iter()
+            .map(|(file, v, n)| (file, (v, n)))
+            .collect();
+        let present: std::collections::HashSet<String> =
+            files.iter().map(|(n, _)| n.clone()).collect();
+        if let Some(missing) = options.legacy_order.iter().find(|f| !present.contains(*f)) {
+            return Err(Error::setting(
+                "legacy_order",
+                format!(
+                    "legacy_order names {missing}, which is not in {}",
+                    dir.map(|d| d.display().to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+
+        let mut migrations: Vec<Migration> = Vec::new();
+        let mut rollbacks: Vec<(String, String, String)> = Vec::new(); // (key, file, text)
+        let mut unversioned = Vec::new();
+        for (file, text) in files {
+            if let Some((version, name)) = legacy.get(&file) {
+                migrations.push(Migration::new(
+                    version.clone(),
+                    name.clone(),
+                    path_of(&file),
+                    text,
+                ));
+                continue;
+            }
+            match classify(&file) {
+                FileKind::Migration { version, name } => {
+                    migrations.push(Migration::new(version, name, path_of(&file), text))
+                }
+                FileKind::Rollback { version, name } => {
+                    rollbacks.push((format!("{version}_{name}.sql"), file, text))
+                }
+                FileKind::Other => {
+                    // A legacy file's rollback sibling: `<stem>_rollback.sql` of a listed file.
+                    let base = file
+                        .strip_suffix("_rollback.sql")
+                        .map(|stem| format!("{stem}.sql"));
+                    match base {
+                        Some(base) if legacy.contains_key(&base) => {
+                            rollbacks.push((base, file, text))
+                        }
+                        Some(base) if present.contains(&base) => rollbacks.push((base, file, text)),
+                        _ => unversioned.push(file),
+                    }
+                }
+            }
+        }
+        if !unversioned.is_empty() {
+            unversioned.sort();
+            return Err(Error::Unversioned {
+                dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+                files: unversioned,
+            });
+        }
+        migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.path.cmp(&b.path)));
+        for pair in migrations.windows(2) {
+            if numerically_equal(&pair[0].version, &pair[1].version) {
+                return Err(Error::DuplicateVersion {
+                    version: pair[1].version.to_string(),
+                    first: pair[0].path.clone(),
+                    second: pair[1].path.clone(),
+                });
+            }
+        }
+        let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, m) in migrations.iter().enumerate() {
+            by_file.insert(m.file_name(), i);
+            by_file.insert(format!("{}_{}.sql", m.version, m.name), i);
+        }
+        for (key, file, text) in rollbacks {
+            let Some(&i) = by_file.get(&key) else {
+                return Err(Error::OrphanRollback {
+                    rollback: path_of(&file),
+                    expected: path_of(&key),
+                });
+            };
+            let sql = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+            migrations[i].rollback = Some(RollbackFile {
+                path: path_of(&file),
+                sql,
+            });
+        }
+        Ok(MigrationSet {
+            dir: dir.map(Path::to_path_buf),
+            migrations,
+        })
+    }
+
+    /// The migration with this version, if any (numeric comparison).
+    pub fn get(&self, version: &Version) -> Option<&Migration> {
+        self.migrations
+            .binary_search_by(|m| {
+                if numerically_equal(&m.version, version) {
+                    Ordering::Equal
+                } else {
+                    m.version.cmp(version)
+                }
+            })
+            .ok()
+            .map(|i| &self.migrations[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn versions_order_numerically() {
+        let mut vs = vec![
+            v("100"),
+            v("10"),
+            v("2"),
+            v("20240115"),
+            v("20240101000000"),
+        ];
+        vs.sort();
+        let got: Vec<_> = vs.iter().map(Version::as_str).collect();
+        assert_eq!(got, ["2", "10", "100", "20240115", "20240101000000"]);
+        assert!(numerically_equal(&v("001"), &v("1")));
+        assert!(!numerically_equal(&v("10"), &v("1")));
+        assert_eq!(Version::parse("12a"), None);
+        assert_eq!(Version::parse(""), None);
+    }
+
+    #[test]
+    fn checksum_ignores_bom_and_line_endings() {
+        let lf = checksum("create table a ();\nselect 1;\n");
+        assert_eq!(lf, checksum("\u{feff}create table a ();\r\nselect 1;\r\n"));
+        assert_eq!(lf, checksum("create table a ();\rselect 1;\r"));
+        assert_ne!(lf, checksum("create table a ();\nselect 2;\n"));
+        assert!(lf.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn classifies_file_names_like_the_supabase_cli() {
+        assert!(matches!(classify("20240115_add_user_settings.sql"),
+            FileKind::Migration { version, name } if version.as_str() == "20240115" && name == "add_user_settings"));
+        assert!(matches!(classify("1_x_rollback.sql"),
+            FileKind::Rollback { version, name } if version.as_str() == "1" && name == "x"));
+        assert!(matches!(classify("projects.sql"), FileKind::Other));
+        assert!(matches!(classify("12.sql"), FileKind::Other));
+        assert!(matches!(classify("12_.sql"), FileKind::Migration { name, .. } if name.is_empty()));
+    }
+
+    #[test]
+    fn legacy_versions_follow_the_list() {
+        let order = vec!["00_base_schema.sql".to_string(), "projects.sql".to_string()];
+        let got = legacy_versions(&order);
+        assert_eq!(got[0].1.as_str(), "001");
+        assert_eq!(got[0].2, "base_schema");
+        assert_eq!(got[1].1.as_str(), "002");
+        assert_eq!(got[1].2, "projects");
+    }
+}
