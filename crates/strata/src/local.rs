@@ -383,7 +383,7 @@ impl ServerBinaries {
 
 /// Finds PostgreSQL server binaries the way [`LocalCluster::start`] does for a
 /// new cluster (honouring `STRATA_PG_BINDIR`).
-pub fn find_server_binaries() -> Result<ServerBinaries> {
+pub fn find_server_binaries() -> Result<ServerBinaries, LocalError> {
     discover(env_bin_dir().as_deref(), None, None, None)
 }
 
@@ -487,7 +487,7 @@ impl LocalCluster {
     }
 
     /// Current state. Never spawns a process.
-    pub fn status(&self) -> Result<ClusterStatus> {
+    pub fn status(&self) -> Result<ClusterStatus, LocalError> {
         let meta = self.read_meta()?;
         let layout = self.layout_from(meta.as_ref());
         if !layout.created() {
@@ -507,7 +507,7 @@ impl LocalCluster {
     /// Idempotent and safe to call concurrently from several threads or
     /// processes. If the server already runs, returns within milliseconds
     /// without spawning anything.
-    pub fn start(&self) -> Result<RunningInfo> {
+    pub fn start(&self) -> Result<RunningInfo, LocalError> {
         if let Some(info) = self.quick_probe()? {
             return Ok(info);
         }
@@ -521,7 +521,7 @@ impl LocalCluster {
 
     /// Stops the server (`pg_ctl stop -m fast`). Returns whether a running
     /// server was stopped (`false`: it was not running or not created).
-    pub fn stop(&self) -> Result<bool> {
+    pub fn stop(&self) -> Result<bool, LocalError> {
         let local = self.local_dir();
         if !local.is_dir() {
             return Ok(false);
@@ -534,7 +534,7 @@ impl LocalCluster {
     /// directory, log, `cluster.json` and, for the root fallback, the
     /// directory under `/var/tmp`. The next [`start`](Self::start) creates a
     /// fresh cluster.
-    pub fn destroy(&self) -> Result<()> {
+    pub fn destroy(&self) -> Result<(), LocalError> {
         let local = self.local_dir();
         if !local.is_dir() {
             return Ok(());

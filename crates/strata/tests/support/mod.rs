@@ -1,0 +1,143 @@
+//! Test support: every test gets its own database on a real PostgreSQL server, so the suite
+//! runs in parallel. The server is `STRATA_TEST_ADMIN_URL` if set, else 127.0.0.1:5432 as
+//! `postgres` if it answers, else Strata's own local cluster under `target/strata-test-cluster`
+//! (so the tests run on a machine that has only the PostgreSQL server binaries).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use strata::target::{SessionSettings, Target, TargetSource};
+use tokio_postgres::{Client, NoTls};
+
+static ADMIN_URL: OnceLock<String> = OnceLock::new();
+
+/// The URL of a database on the test server that tests may use to create and drop databases.
+pub fn admin_url() -> String {
+    ADMIN_URL
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("STRATA_TEST_ADMIN_URL") {
+                return url;
+            }
+            if std::net::TcpStream::connect_timeout(
+                &"127.0.0.1:5432".parse().unwrap(),
+                std::time::Duration::from_millis(300),
+            )
+            .is_ok()
+            {
+                return "postgresql://postgres@127.0.0.1:5432/postgres".into();
+            }
+            let state = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/strata-test-cluster");
+            let info = strata::local::LocalCluster::new(state)
+                .start()
+                .expect("no PostgreSQL at 127.0.0.1:5432 and the local cluster did not start");
+            info.url("postgres")
+        })
+        .clone()
+}
+
+/// A fresh database, dropped (with its connections) when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// Creates `strata_test_<tag>_<random>`.
+    pub async fn new(tag: &str) -> TestDb {
+        let name = format!(
+            "strata_test_{}_{}_{}",
+            tag,
+            std::process::id(),
+            rand_suffix()
+        );
+        let admin = connect(&admin_url()).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        let url = with_database(&admin_url(), &name);
+        TestDb { name, url }
+    }
+
+    pub async fn client(&self) -> Client {
+        connect(&self.url).await
+    }
+
+    pub fn target(&self) -> Target {
+        Target::from_url(&self.url, TargetSource::DbUrl, SessionSettings::default()).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let url = admin_url();
+        // Drop on a separate thread with its own runtime: Drop may run inside a runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok((c, conn)) = tokio_postgres::connect(&url, NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = c
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to test server: {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// `url` with its database replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{db}{query}")
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{:x}{:x}", t, n)
+}
+
+/// Writes migration files into a fresh temporary directory.
+pub fn migrations_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// The shipped example app's migrations directory.
+pub fn chat_app_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/chat-app/supabase/migrations")
+}
