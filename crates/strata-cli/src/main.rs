@@ -26,6 +26,11 @@ use args::{Cli, Command, DbCommand, MigrationCommand, RepairStatusArg};
 use render::Renderer;
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when stdout is closed early (`strata push --dry-run | head`).
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let out = Renderer::new(cli.global.output, cli.global.quiet);
     let command = command_name(&cli.command);

@@ -668,7 +668,7 @@ async fn migration_error(
     };
     let mut hint = db.and_then(|d| d.hint().map(str::to_string));
     if code.as_ref() == Some(&SqlState::LOCK_NOT_AVAILABLE) && hint.is_none() {
-        hint = Some("the statement waited longer than lock_timeout for a lock other sessions held (listed below); retry when they finish, or raise --lock-timeout".into());
+        hint = Some("the statement waited longer than lock_timeout for a lock other sessions held (listed above); retry when they finish, or raise --lock-timeout".into());
     }
     if code.as_ref() == Some(&SqlState::QUERY_CANCELED) && hint.is_none() {
         hint = Some("the statement ran longer than statement_timeout; raise --statement-timeout if that is expected".into());

@@ -244,11 +244,9 @@ impl Target {
             return Target::from_url(&url, TargetSource::Linked { project_ref }, settings)
                 .map(Resolved::Remote);
         }
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            if !url.is_empty() {
-                return Target::from_url(&url, TargetSource::DatabaseUrl, settings)
-                    .map(Resolved::Remote);
-            }
+        if let Some(url) = project.var("DATABASE_URL") {
+            return Target::from_url(&url, TargetSource::DatabaseUrl, settings)
+                .map(Resolved::Remote);
         }
         Ok(Resolved::Local { settings })
     }
