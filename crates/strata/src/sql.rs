@@ -5,7 +5,8 @@
 //! statement splitter (`src/fe_utils/psqlscan.l`):
 //!
 //! * `'…'` strings with `''` escapes (standard_conforming_strings on: a backslash is an ordinary
-//!   character), `E'…'` strings with backslash escapes, `U&'…'`, `B'…'`, `X'…'`, `N'…'`;
+//!   character), `E'…'` strings with backslash escapes (also in the segments of a string
+//!   continued on the next line, `E'a'` newline `'\';'`), `U&'…'`, `B'…'`, `X'…'`, `N'…'`;
 //! * `"…"` and `U&"…"` quoted identifiers with `""` escapes;
 //! * dollar quotes `$tag$…$tag$` (the tag follows identifier rules without `$` and may not start
 //!   with a digit; `$1` is a parameter; a `$` inside an identifier such as `a$b` belongs to it);
@@ -19,6 +20,18 @@
 //! Statements are delimited the way the Supabase CLI stores them: the file is cut at top-level
 //! semicolons, each chunk is trimmed of whitespace, empty chunks are dropped, and a chunk that
 //! holds only comments is still a statement (with [`Statement::code_start`] `None`).
+//!
+//! Deliberate choices:
+//!
+//! * Trimming uses Unicode whitespace (Go's `strings.TrimSpace`, as the Supabase CLI does), while
+//!   PostgreSQL reads a non-ASCII space such as U+00A0 as an identifier character; tokens are
+//!   clipped to the trimmed text.
+//! * Every backslash outside literals and comments is a psql meta-command error, including psql's
+//!   `\;` (which psql turns into a non-terminating `;`); psql variables (`:name`, `:'name'`) are
+//!   not interpolated: they are scanned as SQL, where they cannot hide a `;`.
+//! * The `BEGIN … END` tracking is psql's heuristic, not PostgreSQL's grammar: like psql, an
+//!   unquoted `begin` outside parentheses in the header of a `CREATE FUNCTION` (a function
+//!   named `begin`) makes it run past the statement's `;`.
 
 use std::fmt;
 use std::ops::Range;
@@ -474,29 +487,52 @@ fn plain_string_end(s: &[u8], token_start: usize, quote: usize) -> Result<usize,
 }
 
 /// End of an `E'…'` string whose opening quote is at `quote`: a backslash escapes the next byte.
+///
+/// Unlike the other kinds of strings, a continuation matters here: `E'a'` followed by a newline
+/// and `'\';b'` is one literal whose second segment still takes backslash escapes (PostgreSQL's
+/// `xqs` state returns to `xe`), so its `\'` does not end it.
 fn escape_string_end(s: &[u8], token_start: usize, quote: usize) -> Result<usize, ScanError> {
+    let unterminated = || ScanError {
+        kind: ScanErrorKind::UnterminatedString,
+        offset: token_start,
+    };
     let mut i = quote + 1;
     loop {
         match s[i..].iter().position(|&b| b == b'\'' || b == b'\\') {
-            None => {
-                return Err(ScanError {
-                    kind: ScanErrorKind::UnterminatedString,
-                    offset: token_start,
-                })
-            }
+            None => return Err(unterminated()),
             Some(p) => i += p,
         }
         if s[i] == b'\\' || at(s, i + 1) == b'\'' {
             // `\x` (any x, including `'` and `\`) or `''`
             i += 2;
             if i > s.len() {
-                return Err(ScanError {
-                    kind: ScanErrorKind::UnterminatedString,
-                    offset: token_start,
-                });
+                return Err(unterminated());
             }
         } else {
-            return Ok(i + 1);
+            match string_continuation(s, i + 1) {
+                Some(next_quote) => i = next_quote + 1,
+                None => return Ok(i + 1),
+            }
+        }
+    }
+}
+
+/// Where a string literal continues after its closing quote (the index of the next segment's
+/// opening quote), if it does: `{whitespace_with_newline}{quote}`, i.e. spaces, tabs, form
+/// feeds and `--` comments, at least one newline, then whitespace and `--` comments ended by a
+/// newline, then `'`. A `/* */` comment breaks the continuation.
+fn string_continuation(s: &[u8], mut i: usize) -> Option<usize> {
+    let mut newline = false;
+    loop {
+        match at(s, i) {
+            b' ' | b'\t' | 0x0c => i += 1,
+            b'\n' | b'\r' => {
+                newline = true;
+                i += 1;
+            }
+            b'-' if at(s, i + 1) == b'-' => i = line_comment_end(s, i + 2),
+            b'\'' if newline => return Some(i),
+            _ => return None,
         }
     }
 }
@@ -527,7 +563,9 @@ fn quoted_ident_end(s: &[u8], token_start: usize, quote: usize) -> Result<usize,
 fn dollar(s: &[u8], i: usize) -> Result<(usize, Kind), ScanError> {
     let next = at(s, i + 1);
     if next.is_ascii_digit() {
-        // `param` is `\${decdigit}+`; `param_junk` adds a following identifier.
+        // `param` is `\${decdigit}+`; `param_junk` (psql, PostgreSQL 15+) adds a following
+        // identifier. (libpg_query 18 reads `$1a$` as `$1` and the identifier `a$` instead; the
+        // `$` belongs to an identifier either way.)
         let mut j = i + 1;
         while j < s.len() && s[j].is_ascii_digit() {
             j += 1;
@@ -888,6 +926,33 @@ mod tests {
         );
         // `e` inside an identifier is no prefix: `somee'…'` is an identifier and a plain string
         assert_eq!(texts(r"select somee'a\'; x"), [r"select somee'a\'", "x"]);
+        // a continued E-string keeps its backslash escapes in the next segment
+        assert_eq!(
+            texts("select E'a'\n'\\';b'; x"),
+            ["select E'a'\n'\\';b'", "x"]
+        );
+        assert_eq!(
+            texts("select e'a' -- c'\r\n\x0c -- d\n\t'\\';b'\n'\\'x'; x"),
+            ["select e'a' -- c'\r\n\x0c -- d\n\t'\\';b'\n'\\'x'", "x"]
+        );
+        // no continuation without a newline, or across a block comment
+        assert_eq!(texts("select E'a' '\\'; x"), ["select E'a' '\\'", "x"]);
+        assert_eq!(
+            texts("select E'a' /* c */\n'\\'; x"),
+            ["select E'a' /* c */\n'\\'", "x"]
+        );
+        assert_eq!(
+            texts("select E'a'\n/* c */'\\'; x"),
+            ["select E'a'\n/* c */'\\'", "x"]
+        );
+        // a continuation of a plain string takes no backslash escapes
+        assert_eq!(texts("select 'a'\n'\\'; x"), ["select 'a'\n'\\'", "x"]);
+        assert_eq!(
+            err("select E'a'\n  '\\';"),
+            err_at(ScanErrorKind::UnterminatedString, 7)
+        );
+        assert_eq!(texts("select E'a'\n-- c"), ["select E'a'\n-- c"]);
+        assert_eq!(texts("select E'a' -- c"), ["select E'a' -- c"]);
         // after a string, `e'` starts a new escape string
         assert_eq!(texts(r"select 'a'e'\'';x"), [r"select 'a'e'\''", "x"]);
     }

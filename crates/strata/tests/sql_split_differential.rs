@@ -245,17 +245,48 @@ fn quoted_ident() -> impl Strategy<Value = String> {
         .prop_map(|(u, v)| format!("{u}\"{}\"", v.concat()))
 }
 
+/// A string continued on the next line(s): `E'…'` keeps its backslash escapes in the later
+/// segments (`E'a'` newline `'\';'` is one literal).
+fn continued_string() -> impl Strategy<Value = String> {
+    let cont = select(vec![
+        "\n",
+        " \n ",
+        "\t-- c;'\\\n",
+        "\r\n\x0c",
+        "\n-- x\n  ",
+        "\r",
+    ]);
+    prop_oneof![
+        (
+            escape_string(),
+            prop::collection::vec((cont.clone(), escape_string()), 1..3)
+        )
+            .prop_map(|(first, rest)| {
+                let mut out = first;
+                for (ws, seg) in rest {
+                    out.push_str(ws);
+                    out.push_str(seg.trim_start_matches(['e', 'E']));
+                }
+                out
+            }),
+        (plain_string(), cont, plain_string()).prop_map(|(a, ws, b)| format!("{a}{ws}{b}")),
+    ]
+}
+
 /// A scalar expression token (no separators needed inside).
 fn expr() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => plain_string(),
         3 => escape_string(),
+        2 => continued_string(),
         2 => prefixed_string(),
         3 => dollar_string(),
         2 => quoted_ident(),
         2 => select(vec![
             "1", "42", "1.5", ".5", "1.5e+3", "2E-2", "0x1F", "0o17", "0b101", "1_000", "$1",
             "$2", "a$b", "x$$", "abc", "t.c", "'x'::text", "(1)", "-1", "array[1,2]",
+            "1+-2", "a<->b", "x||'y;'", "1*/2", "a-/* c; */b", "a+-- c;\nb", "a/-1",
+            "case when true then case when false then 1 end end", "(case a when 1 then 2 end)",
         ])
         .prop_map(str::to_owned),
     ]
