@@ -107,6 +107,16 @@ Refuses, before changing anything: a pending file older than the newest applied 
     /// Write a commented strata.toml and the migrations directory
     Init(InitArgs),
 
+    /// Run SQL on the target, optionally as a Supabase user (to see row-level security at work)
+    #[command(
+        long_about = "Run SQL on the target in one transaction, optionally as a Supabase user.\n\n\
+With --as-user UUID the SQL runs as role authenticated with that user's JWT claims \
+(request.jwt.claims, so auth.uid() returns UUID), exactly as PostgREST runs an API request; \
+--as anon and --as service_role likewise. Without them it runs as the connection's user.\n\n\
+Example: strata sql --as-user 11111111-1111-1111-1111-111111111111 'select id, title from encrypted_chats'"
+    )]
+    Sql(SqlArgs),
+
     /// Record the Supabase project that --linked connects to
     #[command(
         long_about = "Record the Supabase project that --linked connects to.\n\n\
@@ -188,6 +198,21 @@ pub enum DbCommand {
     Url,
     /// Recreate the local database, apply every migration and the seed
     Reset,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The SQL to run (one or more statements); the last result set is printed
+    pub sql: String,
+    /// Run as this user (role authenticated, auth.uid() = UUID)
+    #[arg(long, value_name = "UUID", conflicts_with = "as_role")]
+    pub as_user: Option<String>,
+    /// Run as an API role without a user
+    #[arg(long = "as", value_name = "ROLE", value_parser = ["anon", "service_role"])]
+    pub as_role: Option<String>,
+    /// Roll the transaction back instead of committing (try a change without keeping it)
+    #[arg(long)]
+    pub rollback: bool,
 }
 
 #[derive(Debug, Args)]

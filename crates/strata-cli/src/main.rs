@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde_json::{json, Value};
+use strata::act::Actor;
 use strata::apply::{PushOptions, SeedFile};
 use strata::config::{parse_duration, Project};
 use strata::error::exit_code;
@@ -31,7 +32,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let out = Renderer::new(cli.global.output, cli.global.quiet);
     let command = command_name(&cli.command);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -56,6 +60,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Clap's errors and `--help`/`--version`: as clap prints them, except that under
+/// `--output json` a usage error is a JSON document too.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| (w[0] == "--output" || w[0] == "-o") && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json" || a == "-ojson");
+    if json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let message = e
+            .kind()
+            .as_str()
+            .unwrap_or("invalid command line")
+            .to_string();
+        let detail = e.to_string();
+        let v = json!({ "command": null, "ok": false, "error": {
+            "kind": "usage", "message": message, "hint": "see `strata --help`",
+            "details": { "clap": detail.trim() } } });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return ExitCode::from(exit_code::USAGE as u8);
+    }
+    e.exit()
+}
+
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Push(_) => "push",
@@ -69,6 +98,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Db(DbCommand::Url) => "db url",
         Command::Db(DbCommand::Reset) => "db reset",
         Command::Init(_) => "init",
+        Command::Sql(_) => "sql",
         Command::Link(_) => "link",
     }
 }
@@ -257,6 +287,22 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             Ok(json!({ "dry_run": dry_run, "renames": renames }))
         }
         Command::Db(cmd) => db(&ctx, cmd, out).await,
+        Command::Sql(a) => {
+            let actor = match (&a.as_user, a.as_role.as_deref()) {
+                (Some(uuid), _) => Some(Actor::User(uuid.clone())),
+                (None, Some("anon")) => Some(Actor::Anon),
+                (None, Some(_)) => Some(Actor::ServiceRole),
+                (None, None) => None,
+            };
+            let target = ctx.target()?;
+            let client = target.connect().await?;
+            let result = match &actor {
+                Some(actor) => strata::act::run_as(&client, actor, &a.sql, a.rollback).await?,
+                None => strata::act::run_as_connection_user(&client, &a.sql, a.rollback).await?,
+            };
+            out.sql(&result);
+            Ok(serde_json::to_value(&result).unwrap_or_default())
+        }
         Command::Init(a) => {
             let path = ctx.project.root.join(strata::config::CONFIG_FILE);
             let mut created = Vec::new();
@@ -374,20 +420,24 @@ async fn db(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Result<Value, Err
             let admin = Target::local(&info.url("template1"), Default::default())?;
             let client = admin.connect().await?;
             let quoted = format!("\"{}\"", database.replace('"', "\"\""));
-            client
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {quoted} WITH (FORCE); CREATE DATABASE {quoted};"
-                ))
-                .await
-                .map_err(|e| strata::Error::Database {
-                    context: format!("recreating database {database}"),
-                    message: e
-                        .as_db_error()
-                        .map(|d| d.message().to_string())
-                        .unwrap_or_else(|| e.to_string()),
-                    code: e.code().map(|c| c.code().to_string()),
-                    hint: None,
-                })?;
+            for statement in [
+                format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"),
+                format!("CREATE DATABASE {quoted}"),
+            ] {
+                // Separate queries: neither may run inside a (multi-statement) transaction block.
+                client
+                    .batch_execute(&statement)
+                    .await
+                    .map_err(|e| Error::Database {
+                        context: format!("recreating database {database}"),
+                        message: e
+                            .as_db_error()
+                            .map(|d| d.message().to_string())
+                            .unwrap_or_else(|| e.to_string()),
+                        code: e.code().map(|c| c.code().to_string()),
+                        hint: None,
+                    })?;
+            }
             drop(client);
             let target = ctx.target()?;
             out.target(&target);

@@ -273,6 +273,59 @@ impl Renderer {
         }
     }
 
+    /// A result set as an aligned table (psql-like), then the row count.
+    pub fn sql(&self, r: &strata::act::ActResult) {
+        if !self.human() {
+            return;
+        }
+        eprintln!("As {} (role {}):", r.actor, r.role);
+        if !r.columns.is_empty() {
+            let cell = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+            let widths: Vec<usize> = r
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    r.rows
+                        .iter()
+                        .map(|row| row.get(i).map(|v| cell(v).chars().count()).unwrap_or(0))
+                        .chain([c.chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |vals: Vec<String>| {
+                vals.iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            println!(" {}", line(r.columns.clone()));
+            println!(
+                "-{}",
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("-+-")
+            );
+            for row in &r.rows {
+                println!(" {}", line(row.iter().map(cell).collect()));
+            }
+            println!(
+                "({} row{})",
+                r.rows.len(),
+                if r.rows.len() == 1 { "" } else { "s" }
+            );
+        } else if let Some(n) = r.rows_affected {
+            println!("{n} row(s) affected");
+        }
+        if !r.committed {
+            println!("(rolled back)");
+        }
+    }
+
     pub fn error(&self, command: &str, e: &Error) {
         if self.json {
             let v = json!({ "command": command, "ok": false, "error": e.to_json() });

@@ -221,7 +221,22 @@ impl Migrator {
     /// Connects to `target` and pushes.
     pub async fn push(&self, target: &Target) -> Result<PushReport, Error> {
         let mut client = target.connect().await?;
-        self.push_on(&mut client, &target.display()).await
+        let mut installed = None;
+        if !self.options.dry_run && self.options.platform != Platform::None {
+            // Install platform objects first, in a session of their own: the emulation sets the
+            // database's search_path (to include `extensions`), which only new sessions see.
+            let report = platform::ensure(&client, self.options.platform, false).await?;
+            if let Some(r) = report.filter(|r| matches!(r.status, "installed" | "upgraded")) {
+                self.emit(Event::Platform { report: &r });
+                installed = Some(r);
+                client = target.connect().await?;
+            }
+        }
+        let mut report = self.push_on(&mut client, &target.display()).await?;
+        if installed.is_some() {
+            report.platform = installed;
+        }
+        Ok(report)
     }
 
     /// Pushes on an existing connection (e.g. a service's own client).
@@ -308,7 +323,11 @@ impl Migrator {
         let prepared = self.prepare(&plan)?;
         if !prepared.is_empty() {
             report.platform = platform::ensure(client, self.options.platform, false).await?;
-            if let Some(p) = &report.platform {
+            if let Some(p) = report
+                .platform
+                .as_ref()
+                .filter(|p| matches!(p.status, "installed" | "upgraded"))
+            {
                 self.emit(Event::Platform { report: p });
             }
         }
@@ -413,7 +432,13 @@ enum Mode {
     NoTransaction { reason: String },
 }
 
-const RESET: &str = "RESET ALL;\n";
+/// Sent before every migration: back to the session's own user, role and settings, so one
+/// migration's `SET ROLE`/`SET search_path` cannot leak into the next (`RESET ALL` alone leaves
+/// the role and session authorization as they are).
+const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;\n";
+
+/// How many statements [`RESET`] holds (each answers with one CommandComplete).
+const RESET_STATEMENTS: usize = 3;
 
 impl<'a> Step<'a> {
     fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {
@@ -435,10 +460,8 @@ impl<'a> Step<'a> {
                 TxControl::None => {}
                 TxControl::BeginOrCommit => {
                     text.push_str(&sql[last..code]);
-                    text.extend(std::iter::repeat_n(
-                        ' ',
-                        sql[code..s.span.end].chars().count(),
-                    ));
+                    // One space per byte: the text sent keeps the file's byte offsets.
+                    text.extend(std::iter::repeat_n(' ', s.span.end - code));
                     last = s.span.end;
                 }
                 TxControl::Rollback => {
@@ -586,7 +609,7 @@ async fn run_transactional(
     .await;
     let Err(e) = result else { return Ok(()) };
     // Which statement failed: PostgreSQL's position when it gives one, else the count of
-    // statements that completed (RESET ALL is the first).
+    // statements that completed (after the RESET statements).
     let position = e.as_db_error().and_then(|db| match db.position() {
         Some(ErrorPosition::Original(p)) => Some(*p as usize),
         _ => None,
@@ -603,7 +626,14 @@ async fn run_transactional(
             s.code_start.is_some() && matches!(transaction_control(&s.words), TxControl::None)
         })
         .collect();
-    let by_count = completed.checked_sub(1).and_then(|i| code.get(i).copied());
+    let by_count = completed
+        .checked_sub(RESET_STATEMENTS)
+        .and_then(|i| code.get(i).copied());
+    // Everything up to the last history insert completed: the error came at the implicit
+    // COMMIT (a deferred constraint or constraint trigger; Strata's own insert upserts).
+    // (The last statement of an implicit transaction commits before its CommandComplete is
+    // sent, so the second history insert is never counted.)
+    let at_commit = completed > RESET_STATEMENTS + code.len();
     let statement = match file_offset {
         Some(o) => step
             .statements
@@ -612,6 +642,20 @@ async fn run_transactional(
             .or(by_count),
         None => by_count,
     };
+    if at_commit && file_offset.is_none() {
+        let first = code.first().copied().or(step.statements.first());
+        if let Some(s) = first {
+            let mut err = migration_error(client, step, s, None, e, true).await;
+            if let Error::Migration(m) = &mut err {
+                let note = "raised when the migration's transaction committed: a deferred constraint or constraint trigger failed; the location is the migration's first statement";
+                m.hint = Some(match m.hint.take() {
+                    Some(h) => format!("{h}\n{note}"),
+                    None => note.to_string(),
+                });
+            }
+            return Err(err);
+        }
+    }
     match statement {
         Some(s) => Err(migration_error(client, step, s, file_offset, e, true).await),
         None => Err(Error::db(

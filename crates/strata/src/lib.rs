@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod act;
 pub mod apply;
 pub mod author;
 pub mod config;

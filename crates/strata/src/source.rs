@@ -331,7 +331,16 @@ impl MigrationSet {
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
             let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
+            let Some(name) = name.to_str() else {
+                if name.to_string_lossy().ends_with(".sql") {
+                    return Err(Error::SourceFile {
+                        path: entry.path(),
+                        problem: "the file name is not valid UTF-8".into(),
+                        hint: Some("rename the file to <version>_<name>.sql in UTF-8".into()),
+                    });
+                }
+                continue;
+            };
             if !name.ends_with(".sql") {
                 continue;
             }
@@ -499,7 +508,7 @@ mod tests {
 
     #[test]
     fn versions_order_numerically() {
-        let mut vs = vec![
+        let mut vs = [
             v("100"),
             v("10"),
             v("2"),

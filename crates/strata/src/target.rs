@@ -741,6 +741,18 @@ mod tls {
     }
 }
 
+/// Resolves the target and, when it is the local cluster, starts the cluster (creating it on
+/// first use). Blocking while the cluster starts.
+pub fn resolve_and_start(project: &Project, req: &TargetRequest) -> Result<Target, Error> {
+    match Target::resolve(project, req)? {
+        Resolved::Remote(t) => Ok(t),
+        Resolved::Local { settings } => {
+            let info = crate::local::LocalCluster::new(project.state_dir()).start()?;
+            Target::local(&info.url(&project.config.local.database), settings)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,17 +813,5 @@ mod tests {
         let msg = err.to_string();
         assert!(!msg.contains("secret"), "{msg}");
         assert!(msg.contains("--db-url") || err.to_json()["details"]["setting"] == "--db-url");
-    }
-}
-
-/// Resolves the target and, when it is the local cluster, starts the cluster (creating it on
-/// first use). Blocking while the cluster starts.
-pub fn resolve_and_start(project: &Project, req: &TargetRequest) -> Result<Target, Error> {
-    match Target::resolve(project, req)? {
-        Resolved::Remote(t) => Ok(t),
-        Resolved::Local { settings } => {
-            let info = crate::local::LocalCluster::new(project.state_dir()).start()?;
-            Target::local(&info.url(&project.config.local.database), settings)
-        }
     }
 }

@@ -27,8 +27,8 @@ pub fn admin_url() -> String {
             {
                 return "postgresql://postgres@127.0.0.1:5432/postgres".into();
             }
-            let state = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/strata-test-cluster");
+            let state =
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/strata-test-cluster");
             let info = strata::local::LocalCluster::new(state)
                 .start()
                 .expect("no PostgreSQL at 127.0.0.1:5432 and the local cluster did not start");

@@ -1,0 +1,913 @@
+//! Integration tests for the `strata` binary: JSON output and exit codes, secrets kept out of
+//! every output, configuration and source-file errors, `migration new`, and a push killed with
+//! SIGKILL at random moments.
+//!
+//! Each test runs the built binary in its own temporary project directory; tests that need a
+//! database create their own on the test server (`STRATA_TEST_ADMIN_URL`, else
+//! 127.0.0.1:5432 as `postgres`, else Strata's local cluster under `target/strata-test-cluster`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use strata::target::{SessionSettings, Target, TargetSource};
+
+// ---------------------------------------------------------------------------------------------
+// support: databases
+// ---------------------------------------------------------------------------------------------
+
+static ADMIN_URL: OnceLock<String> = OnceLock::new();
+
+fn admin_url() -> String {
+    ADMIN_URL
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("STRATA_TEST_ADMIN_URL") {
+                return url;
+            }
+            if std::net::TcpStream::connect_timeout(
+                &"127.0.0.1:5432".parse().unwrap(),
+                Duration::from_millis(300),
+            )
+            .is_ok()
+            {
+                return "postgresql://postgres@127.0.0.1:5432/postgres".into();
+            }
+            let state =
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/strata-test-cluster");
+            strata::local::LocalCluster::new(state)
+                .start()
+                .expect("no PostgreSQL at 127.0.0.1:5432 and the local cluster did not start")
+                .url("postgres")
+        })
+        .clone()
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{db}{query}")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn target(url: &str) -> Target {
+    Target::from_url(url, TargetSource::DbUrl, SessionSettings::default()).expect("test URL")
+}
+
+/// Runs SQL (several statements allowed).
+fn exec(url: &str, sql: &str) {
+    runtime().block_on(async {
+        let client = target(url)
+            .connect()
+            .await
+            .expect("connect to the test server");
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+}
+
+/// The first column of every row, as text (cast it in the query).
+fn strings(url: &str, sql: &str) -> Vec<String> {
+    runtime().block_on(async {
+        let client = target(url)
+            .connect()
+            .await
+            .expect("connect to the test server");
+        client
+            .query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    })
+}
+
+/// A fresh database, dropped (with its connections) when the value is dropped.
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new(tag: &str) -> TestDb {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("strata_cli_{tag}_{}_{nanos:x}{n:x}", std::process::id());
+        exec(&admin_url(), &format!("CREATE DATABASE \"{name}\""));
+        let url = with_database(&admin_url(), &name);
+        TestDb { name, url }
+    }
+
+    fn versions(&self) -> Vec<String> {
+        if strings(
+            &self.url,
+            "select exists (select 1 from pg_namespace where nspname = 'supabase_migrations')::text",
+        ) != ["true"]
+        {
+            return Vec::new();
+        }
+        strings(
+            &self.url,
+            "select version from supabase_migrations.schema_migrations order by version::numeric",
+        )
+    }
+
+    fn table_exists(&self, name: &str) -> bool {
+        strings(
+            &self.url,
+            &format!("select (to_regclass('{name}') is not null)::text"),
+        ) == ["true"]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let url = admin_url();
+        let _ = std::thread::spawn(move || {
+            runtime().block_on(async {
+                if let Ok(c) = target(&url).connect().await {
+                    let _ = c.batch_execute(&sql).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// support: projects and runs
+// ---------------------------------------------------------------------------------------------
+
+/// Nothing listens here: a command that gets as far as connecting fails at once (and never
+/// starts a local cluster).
+const NOWHERE: &str = "postgresql://postgres@127.0.0.1:1/nowhere";
+
+/// A temporary project directory with `migrations/` holding `files`.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join("migrations").join(name), text).unwrap();
+    }
+    dir
+}
+
+fn write(project: &Path, rel: &str, text: &str) {
+    std::fs::write(project.join(rel), text).unwrap();
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// stdout as exactly one JSON document.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn command(cwd: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+    c.args(args)
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("STRATA_DB_URL")
+        .env_remove("SUPABASE_DB_PASSWORD")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn strata(cwd: &Path, args: &[&str]) -> Run {
+    let out = command(cwd, args).output().expect("run strata");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON output and exit codes
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn push_and_list_print_one_json_document() {
+    let db = TestDb::new("json");
+    let p = project(&[
+        ("1_create_a.sql", "create table a (id int);\n"),
+        ("2_create_b.sql", "create table b (id int);\n"),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "--output", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["command"], "push");
+    let applied: Vec<&str> = v["result"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ["1", "2"]);
+    assert_eq!(v["result"]["dry_run"], false);
+    assert_eq!(db.versions(), ["1", "2"]);
+
+    write(
+        p.path(),
+        "migrations/3_create_c.sql",
+        "create table c (id int);\n",
+    );
+    let run = strata(
+        p.path(),
+        &["migration", "list", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["command"], "migration list");
+    let states: Vec<(&str, &str)> = v["result"]["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["version"].as_str().unwrap(), m["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("1", "applied"), ("2", "applied"), ("3", "pending")]
+    );
+    assert_eq!(v["result"]["problems"], serde_json::json!([]));
+
+    let run = strata(
+        p.path(),
+        &["push", "--dry-run", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["result"]["dry_run"], true);
+    assert_eq!(v["result"]["planned"].as_array().unwrap().len(), 1);
+    assert!(!db.table_exists("c"));
+
+    // Human output: the result on stdout.
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Applied 1 migration(s)"), "{run:?}");
+    assert!(db.table_exists("c"));
+}
+
+#[test]
+fn failed_migration_exits_6_with_its_location() {
+    let db = TestDb::new("fail6");
+    let p = project(&[
+        ("1_ok.sql", "create table ok1 (id int);\n"),
+        (
+            "2_bad.sql",
+            "create table f1 (id int);\ncreate table f2 (id int);\nselect nosuchcol from f1;\n",
+        ),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 6, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["command"], "push");
+    assert_eq!(v["error"]["kind"], "migration_failed");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2_bad.sql:3:8"), "{message}");
+    assert_eq!(v["error"]["details"]["line"], 3);
+    assert_eq!(v["error"]["details"]["column"], 8);
+    assert_eq!(v["error"]["details"]["sqlstate"], "42703");
+    assert_eq!(db.versions(), ["1"]);
+    assert!(!db.table_exists("f1"));
+
+    // Human: rustc-style location on stderr.
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("2_bad.sql:3:8"), "{run:?}");
+    assert!(run.stderr.contains("SQLSTATE 42703"), "{run:?}");
+    assert!(run.stderr.contains("rolled back"), "{run:?}");
+}
+
+#[test]
+fn refused_push_exits_7() {
+    let db = TestDb::new("refused7");
+    let p = project(&[("1_a.sql", "create table a (id int);\n")]);
+    assert_eq!(
+        strata(p.path(), &["push", "--db-url", &db.url, "-q"]).code,
+        0
+    );
+    write(
+        p.path(),
+        "migrations/1_a.sql",
+        "create table a (id bigint);\n",
+    );
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 7, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["kind"], "refused");
+    assert_eq!(v["error"]["details"]["problems"][0]["kind"], "modified");
+    assert_eq!(v["error"]["details"]["problems"][0]["version"], "1");
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("+create table a (id bigint)"),
+        "{run:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// secrets, URLs, configuration
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn password_never_appears_in_any_output() {
+    let p = project(&[("1_a.sql", "create table a (id int);\n")]);
+    let urls = [
+        "postgresql://u:SECRETPW@127.0.0.1:1/db",
+        "postgres://u:SECRETPW%40x@127.0.0.1:1/db?sslmode=disable",
+        "postgresql://u@127.0.0.1:1/db?password=SECRETPW",
+        "host=127.0.0.1 port=1 user=u password=SECRETPW dbname=db",
+    ];
+    for url in urls {
+        for command in [
+            &["push"][..],
+            &["migration", "list"][..],
+            &["push", "--dry-run"][..],
+        ] {
+            for output in ["human", "json"] {
+                let mut args = command.to_vec();
+                args.extend(["--db-url", url, "--output", output]);
+                let run = strata(p.path(), &args);
+                assert_ne!(run.code, 0, "{args:?}: {run:?}");
+                assert!(
+                    !run.all().contains("SECRETPW"),
+                    "{args:?} leaked the password: {run:?}"
+                );
+                assert!(
+                    run.all().contains("127.0.0.1"),
+                    "{args:?} does not name the host: {run:?}"
+                );
+                if output == "json" {
+                    let v = run.json();
+                    assert_eq!(v["ok"], false);
+                    assert_eq!(v["error"]["kind"], "connect", "{v}");
+                }
+            }
+        }
+    }
+    // And through the environment variable.
+    let run = {
+        let mut c = command(p.path(), &["push", "-o", "json"]);
+        c.env("STRATA_DB_URL", "postgresql://u:SECRETPW@127.0.0.1:1/db");
+        let out = c.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    assert_ne!(run.code, 0);
+    assert!(!run.all().contains("SECRETPW"), "{run:?}");
+}
+
+#[test]
+fn malformed_url_is_a_usage_error_without_the_password() {
+    let p = project(&[("1_a.sql", "create table a (id int);\n")]);
+    for url in [
+        "postgresql://u:SECRETPW@127.0.0.1:notaport/db",
+        "postgresql://u:SECRETPW@127.0.0.1/db?sslmode=bogus",
+    ] {
+        let run = strata(p.path(), &["push", "--db-url", url, "-o", "json"]);
+        assert_eq!(run.code, 2, "{url}: {run:?}");
+        assert!(!run.all().contains("SECRETPW"), "{run:?}");
+        let v = run.json();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["kind"], "setting", "{v}");
+        let run = strata(p.path(), &["push", "--db-url", url]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(!run.all().contains("SECRETPW"), "{run:?}");
+    }
+}
+
+#[test]
+fn unknown_environment_names_it_and_the_known_ones() {
+    let p = project(&[("1_a.sql", "create table a (id int);\n")]);
+    write(
+        p.path(),
+        "strata.toml",
+        "[environments.production]\nurl = \"postgresql://u:SECRETPW@127.0.0.1:1/db\"\n",
+    );
+    let run = strata(p.path(), &["push", "--env", "staging", "-o", "json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "setting");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("staging"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["hint"].as_str().unwrap().contains("production"),
+        "{v}"
+    );
+    let run = strata(p.path(), &["push", "--env", "staging"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("staging") && run.stderr.contains("production"),
+        "{run:?}"
+    );
+    assert!(!run.all().contains("SECRETPW"));
+
+    // The known one resolves (and fails to connect, without the password).
+    let run = strata(p.path(), &["push", "--env", "production"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.all().contains("SECRETPW"), "{run:?}");
+}
+
+#[test]
+fn unknown_key_in_strata_toml_names_file_and_line() {
+    let p = project(&[("1_a.sql", "create table a (id int);\n")]);
+    write(
+        p.path(),
+        "strata.toml",
+        "migrations_dir = \"migrations\"\nlock_wait = \"5s\"\nbogus_key = true\n",
+    );
+    let run = strata(p.path(), &["push", "--db-url", NOWHERE, "-o", "json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "config");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("strata.toml:3:"), "{message}");
+    assert!(message.contains("bogus_key"), "{message}");
+    assert_eq!(v["error"]["details"]["line"], 3);
+    let run = strata(p.path(), &["push", "--db-url", NOWHERE]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("strata.toml:3:"), "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// source files
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_versions_name_both_files() {
+    let p = project(&[
+        ("1_a.sql", "create table a (id int);\n"),
+        ("01_b.sql", "create table b (id int);\n"),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", NOWHERE, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "duplicate_version");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("1_a.sql") && m.contains("01_b.sql"), "{m}");
+    let run = strata(p.path(), &["push", "--db-url", NOWHERE]);
+    assert!(
+        run.stderr.contains("1_a.sql") && run.stderr.contains("01_b.sql"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn orphan_rollback_is_an_error() {
+    let p = project(&[
+        ("1_a.sql", "create table a (id int);\n"),
+        ("1_a_rollback.sql", "drop table a;\n"),
+        ("2_x_rollback.sql", "drop table x;\n"),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", NOWHERE, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "orphan_rollback");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("2_x_rollback.sql") && m.contains("2_x.sql"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unversioned_file_needs_legacy_order_then_is_version_001() {
+    let db = TestDb::new("legacy");
+    let p = project(&[
+        ("projects.sql", "create table projects (id int);\n"),
+        (
+            "20240101000000_add_x.sql",
+            "alter table projects add column x int;\n",
+        ),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "unversioned_files");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("projects.sql"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("legacy_order"),
+        "{v}"
+    );
+    assert!(db.versions().is_empty());
+
+    write(
+        p.path(),
+        "strata.toml",
+        "legacy_order = [\"projects.sql\"]\n",
+    );
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.versions(), ["001", "20240101000000"]);
+    assert_eq!(
+        strings(
+            &db.url,
+            "select name from supabase_migrations.schema_migrations where version = '001'"
+        ),
+        ["projects"]
+    );
+    assert!(db.table_exists("projects"));
+}
+
+#[test]
+fn non_utf8_and_empty_files_are_named() {
+    let db = TestDb::new("badfiles");
+    // Not UTF-8: found when the directory is read.
+    let p = project(&[("1_ok.sql", "create table ok1 (id int);\n")]);
+    std::fs::write(
+        p.path().join("migrations/2_latin1.sql"),
+        b"create table caf\xe9 (id int);\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "source_file", "{v}");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("2_latin1.sql") && m.contains("UTF-8"), "{m}");
+    assert!(m.contains("line 1, column 17"), "{m}");
+    assert!(db.versions().is_empty());
+
+    // Empty: found before anything runs.
+    std::fs::remove_file(p.path().join("migrations/2_latin1.sql")).unwrap();
+    write(p.path(), "migrations/2_empty.sql", "");
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("2_empty.sql") && m.contains("empty"), "{m}");
+    assert!(
+        db.versions().is_empty(),
+        "nothing may run before a bad file is found"
+    );
+    assert!(!db.table_exists("ok1"));
+
+    // Comments only.
+    write(p.path(), "migrations/2_empty.sql", "-- nothing yet\n");
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("2_empty.sql") && run.stderr.contains("only comments"),
+        "{run:?}"
+    );
+    assert!(!db.table_exists("ok1"));
+}
+
+#[test]
+fn psql_meta_command_is_an_error_at_its_line() {
+    let db = TestDb::new("meta");
+    let p = project(&[
+        ("1_ok.sql", "create table ok1 (id int);\n"),
+        ("2_meta.sql", "create table m (id int);\n\\i x.sql\n"),
+    ]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "scan", "{v}");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(m.contains("2_meta.sql:2:1"), "{m}");
+    assert!(m.contains("\\i"), "{m}");
+    assert_eq!(v["error"]["details"]["line"], 2);
+    assert!(db.versions().is_empty());
+    assert!(!db.table_exists("ok1"));
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert!(run.stderr.contains("2_meta.sql:2:1"), "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// migration new
+// ---------------------------------------------------------------------------------------------
+
+fn is_new_file(name: &str, suffix: &str) -> bool {
+    name.len() == 14 + suffix.len()
+        && name[..14].bytes().all(|b| b.is_ascii_digit())
+        && name.ends_with(suffix)
+}
+
+#[test]
+fn migration_new_writes_migration_and_rollback_with_the_header() {
+    let p = project(&[]);
+    let run = strata(
+        p.path(),
+        &["migration", "new", "add_user_settings", "--rollback"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("warning"), "{run:?}");
+    let mut names: Vec<String> = std::fs::read_dir(p.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        is_new_file(&names[0], "_add_user_settings.sql"),
+        "{names:?}"
+    );
+    assert!(
+        is_new_file(&names[1], "_add_user_settings_rollback.sql"),
+        "{names:?}"
+    );
+    assert_eq!(names[0][..14], names[1][..14]);
+    let up = std::fs::read_to_string(p.path().join("migrations").join(&names[0])).unwrap();
+    let down = std::fs::read_to_string(p.path().join("migrations").join(&names[1])).unwrap();
+    assert!(
+        up.starts_with("-- Description: add user settings\n-- Author: "),
+        "{up}"
+    );
+    assert!(up.contains("-- Date: 20"), "{up}");
+    assert!(up.contains("UP MIGRATION"), "{up}");
+    assert!(
+        down.starts_with("-- Description: Roll back: add user settings\n"),
+        "{down}"
+    );
+    assert!(down.contains("DOWN MIGRATION"), "{down}");
+    for name in &names {
+        assert!(run.stdout.contains(name.as_str()), "{run:?}");
+    }
+}
+
+#[test]
+fn migration_new_warns_about_the_naming_convention() {
+    let p = project(&[]);
+    let run = strata(p.path(), &["migration", "new", "usersettings"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("warning"), "{run:?}");
+    assert!(run.stderr.contains("[action]_[subject]"), "{run:?}");
+    let names: Vec<String> = std::fs::read_dir(p.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1);
+    assert!(is_new_file(&names[0], "_usersettings.sql"), "{names:?}");
+
+    let run = strata(
+        p.path(),
+        &["migration", "new", "user_settings2", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert!(
+        v["result"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("convention"),
+        "{v}"
+    );
+
+    let run = strata(p.path(), &["migration", "new", "Add-Settings"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// kill -9
+// ---------------------------------------------------------------------------------------------
+
+/// Versions recorded and `t_N` tables present, as numbers.
+fn recorded_and_tables(db: &TestDb) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut recorded: Vec<u32> = db.versions().iter().map(|v| v.parse().unwrap()).collect();
+    recorded.sort();
+    let mut side: Vec<u32> = if recorded.is_empty() {
+        Vec::new()
+    } else {
+        strings(
+            &db.url,
+            "select version from supabase_migrations.strata_history",
+        )
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect()
+    };
+    side.sort();
+    let mut tables: Vec<u32> = strings(
+        &db.url,
+        "select tablename::text from pg_tables where schemaname = 'public' and tablename like 't\\_%'",
+    )
+    .iter()
+    .map(|t| t[2..].parse().unwrap())
+    .collect();
+    tables.sort();
+    (recorded, side, tables)
+}
+
+/// Waits until no other session is connected to the database (the killed run's backend has
+/// finished whatever it was doing).
+fn wait_for_sessions_to_end(db: &TestDb) {
+    let start = Instant::now();
+    loop {
+        let n = strings(
+            &db.url,
+            &format!(
+                "select count(*)::text from pg_stat_activity where datname = '{}' and pid <> pg_backend_pid()",
+                db.name
+            ),
+        );
+        if n == ["0"] {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the killed run's session did not end"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn push_killed_with_sigkill_leaves_history_and_schema_consistent() {
+    let db = TestDb::new("kill9");
+    let files: Vec<(String, String)> = (1..=200)
+        .map(|i| {
+            (
+                format!("{i:03}_create_t_{i}.sql"),
+                format!(
+                    "create table t_{i} (id int primary key, note text);\n\
+                     insert into t_{i} select g, 'row ' || g from generate_series(1, 50) g;\n\
+                     create index on t_{i} (note);\n"
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let p = project(&refs);
+    let dir = p.path().join("migrations");
+    let dir = dir.to_str().unwrap();
+
+    // A small LCG seeded from the clock: the delays differ from run to run (printed on failure).
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    eprintln!("kill -9 seed: {seed}");
+    let mut next = move |lo: u64, hi: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (seed >> 33) % (hi - lo + 1)
+    };
+    let ranges = [(5, 20), (20, 60), (60, 110), (110, 160), (160, 200)];
+    let mut progress = Vec::new();
+    for (lo, hi) in ranges {
+        let delay = next(lo, hi);
+        let mut child = command(
+            p.path(),
+            &["push", "--db-url", &db.url, "--dir", dir, "--quiet"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn strata push");
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        wait_for_sessions_to_end(&db);
+        let (recorded, side, tables) = recorded_and_tables(&db);
+        progress.push((delay, recorded.len(), status.code()));
+        assert_eq!(
+            recorded, tables,
+            "after SIGKILL at {delay} ms: recorded versions and t_N tables differ"
+        );
+        assert_eq!(
+            recorded, side,
+            "after SIGKILL at {delay} ms: strata_history differs"
+        );
+        // Applied in order: a prefix of 1..=200.
+        assert_eq!(recorded, (1..=recorded.len() as u32).collect::<Vec<_>>());
+    }
+    eprintln!("kill -9 progress (delay ms, applied, exit): {progress:?}");
+
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--dir", dir, "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let (recorded, side, tables) = recorded_and_tables(&db);
+    assert_eq!(recorded, (1..=200).collect::<Vec<_>>());
+    assert_eq!(side, recorded);
+    assert_eq!(tables, recorded);
+}
+
+#[test]
+fn password_is_redacted_on_success_too() {
+    // With trust authentication the server ignores the password, so the run succeeds and every
+    // line that shows the target must redact it.
+    let db = TestDb::new("redact");
+    let Some(url) = db
+        .url
+        .strip_prefix("postgresql://postgres@")
+        .map(|rest| format!("postgresql://postgres:SECRETPW@{rest}"))
+    else {
+        eprintln!("skipping: the test server URL has no plain user to add a password to");
+        return;
+    };
+    let p = project(&[
+        ("1_a.sql", "create table a (id int);\n"),
+        ("2_b.sql", "create table b (id int);\nselect nope from b;\n"),
+    ]);
+    let probe = strata(
+        p.path(),
+        &["migration", "list", "--db-url", &url, "-o", "json"],
+    );
+    if probe.code != 0 {
+        eprintln!("skipping: the server does not accept an arbitrary password: {probe:?}");
+        return;
+    }
+    assert!(!probe.all().contains("SECRETPW"), "{probe:?}");
+    assert!(probe.json()["result"]["target"]
+        .as_str()
+        .unwrap()
+        .contains("****"));
+    for args in [
+        &["push", "--dry-run"][..],
+        &["push"][..],
+        &["migration", "list"][..],
+    ] {
+        for output in ["human", "json"] {
+            let mut a = args.to_vec();
+            a.extend(["--db-url", url.as_str(), "-o", output]);
+            let run = strata(p.path(), &a);
+            assert!(
+                !run.all().contains("SECRETPW"),
+                "{a:?} leaked the password: {run:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_are_json_in_json_mode() {
+    let p = project(&[]);
+    let run = strata(p.path(), &["push", "--bogus", "-o", "json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+}
