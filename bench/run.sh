@@ -39,7 +39,9 @@ Usage: bench/run.sh [options]
   --quick           --runs 5 --slow-runs 2: a smoke test of the script, not figures to quote
   --apply-count N   migrations in the apply and first no-op case (default $N_APPLY)
   --large-count N   migrations in the large no-op and list cases (default $N_LARGE)
-  --tool T          auto (hyperfine if installed, else the built-in loop), hyperfine, builtin
+  --tool T          auto (default): hyperfine for the fast cases if installed, else the
+                    built-in loop; the apply case always with the built-in loop, which
+                    interleaves psql and strata runs. hyperfine or builtin: that for all.
   --db-url URL      server to use, without a database name (default $BASE_URL)
   --strata PATH     strata binary (default target/release/strata; build it with
                     cargo build --release -p strata-cli)
@@ -80,10 +82,15 @@ die() { log "error: $*"; exit 1; }
 commas() { printf '%d' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 # ---- prerequisites ------------------------------------------------------------------------
+# FAST_TOOL times the short cases; SLOW_TOOL the apply case, where one run takes seconds and
+# the load of a shared machine drifts between hyperfine's blocks of runs: the built-in loop
+# interleaves psql and strata runs instead.
 case "$TOOL" in
-  auto) if command -v hyperfine >/dev/null; then TOOL=hyperfine; else TOOL=builtin; fi ;;
-  hyperfine) command -v hyperfine >/dev/null || die "hyperfine is not installed (apt-get install -y hyperfine), or use --tool builtin" ;;
-  builtin) ;;
+  auto) if command -v hyperfine >/dev/null; then FAST_TOOL=hyperfine; else FAST_TOOL=builtin; fi
+        SLOW_TOOL=builtin ;;
+  hyperfine) command -v hyperfine >/dev/null || die "hyperfine is not installed (apt-get install -y hyperfine), or use --tool builtin"
+             FAST_TOOL=hyperfine; SLOW_TOOL=hyperfine ;;
+  builtin) FAST_TOOL=builtin; SLOW_TOOL=builtin ;;
   *) die "--tool must be auto, hyperfine or builtin" ;;
 esac
 command -v python3 >/dev/null || die "python3 is required"
@@ -134,17 +141,18 @@ new_db() { # name: (re)create an empty database and remember to drop it
 }
 
 # ---- measuring ----------------------------------------------------------------------------
-# measure CASE RUNS WARMUP PREPARE NAME CMD [NAME CMD ...]
+# measure CASE RUNS WARMUP PREPARE NAME CMD [NAME CMD ...]   (timed with $MTOOL, else $FAST_TOOL)
 # Writes $RES/CASE.json (hyperfine's format); on failure $RES/CASE.err with the failing
 # command's own error output. Returns 0 either way: the table reports the failure.
 measure() {
   local case="$1" runs="$2" warmup="$3" prepare="$4"; shift 4
   local -a named=() pairs=("$@")
+  local tool="${MTOOL:-$FAST_TOOL}"
   while [ $# -gt 0 ]; do named+=(-n "$1" "$2"); shift 2; done
   log ""
-  log "== $case ($runs runs, $warmup warmup, $TOOL)"
+  log "== $case ($runs runs, $warmup warmup, $tool)"
   local rc=0
-  if [ "$TOOL" = hyperfine ]; then
+  if [ "$tool" = hyperfine ]; then
     hyperfine -N --style basic --runs "$runs" --warmup "$warmup" \
       ${prepare:+--prepare "$prepare"} --export-json "$RES/$case.json" "${named[@]}" >&2 || rc=$?
   else
@@ -190,7 +198,7 @@ SERVER_SETTINGS="$(admin -At -F= -c "select string_agg(name || '=' || setting, '
 log "strata:  $("$S" --version) ($STRATA_SRC)"
 log "psql:    $PSQL ($("$PSQL" --version))"
 log "server:  $BASE_URL, PostgreSQL $SERVER_VERSION ($SERVER_SETTINGS)"
-log "tool:    $TOOL; work dir $WORK"
+log "timing:  $FAST_TOOL (apply: $SLOW_TOOL); work dir $WORK"
 
 A="$WORK/apply/migrations"
 L="$WORK/large/migrations"
@@ -214,7 +222,7 @@ PGOPTIONS="-c client_min_messages=warning" exec $(q "$PSQL") -X -q -v ON_ERROR_S
   -c 'drop database if exists $DB_APPLY with (force)' -c 'create database $DB_APPLY' $BASE_URL/postgres
 SCRIPT
 chmod +x "$WORK/recreate-apply-db"
-measure apply "$SLOW_RUNS" 1 "$(q "$WORK/recreate-apply-db")" \
+MTOOL="$SLOW_TOOL" measure apply "$SLOW_RUNS" 1 "$(q "$WORK/recreate-apply-db")" \
   "psql -1" "$(q "$PSQL") -X -q -v ON_ERROR_STOP=1 -1 -f $(q "$WORK/apply-all.sql") $BASE_URL/$DB_APPLY" \
   "strata push" "$(q "$S") push -q --db-url $BASE_URL/$DB_APPLY --dir $(q "$A")"
 row "apply $NA migrations to an empty database" apply "strata push" apply "psql -1" "\`psql -1 -f all.sql\`" ratio 1.0
@@ -275,6 +283,6 @@ EOF
 fi
 
 echo
-echo "strata $("$S" --version | awk '{print $2}'), PostgreSQL $SERVER_VERSION at $BASE_URL ($SERVER_SETTINGS), $(nproc) cores, $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), timed with $TOOL, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "strata $("$S" --version | awk '{print $2}'), PostgreSQL $SERVER_VERSION at $BASE_URL ($SERVER_SETTINGS), $(nproc) cores, $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), timed with $FAST_TOOL (apply case: $SLOW_TOOL$([ "$SLOW_TOOL" = builtin ] && echo ", interleaved")), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 python3 "$HERE/report.py" "$ROWS" "$RES"

@@ -27,11 +27,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Or embed them in the binary at compile time:
+//! Or embed them in the binary at compile time (the path is relative to your crate's
+//! `Cargo.toml`; add `println!("cargo:rerun-if-changed=supabase/migrations");` to `build.rs` so a
+//! new file triggers a rebuild):
 //!
 //! ```no_run
 //! # async fn run(client: &mut tokio_postgres::Client) -> Result<(), strata::Error> {
-//! static MIGRATIONS: &[strata::EmbeddedFile] = strata::embed_migrations!("supabase/migrations");
+//! static MIGRATIONS: &[strata::EmbeddedFile] =
+//!     strata::embed_migrations!("../../examples/chat-app/supabase/migrations");
 //! let set = strata::MigrationSet::from_embedded(MIGRATIONS)?;
 //! strata::Migrator::new(set).push_client(client).await?;
 //! # Ok(()) }
