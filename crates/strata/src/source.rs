@@ -153,6 +153,24 @@ impl Migration {
         }
     }
 
+    fn hashed(
+        version: Version,
+        name: String,
+        path: PathBuf,
+        sql: String,
+        checksum: String,
+    ) -> Self {
+        Migration {
+            version,
+            name,
+            path,
+            sql,
+            checksum,
+            rollback: None,
+            statements: OnceLock::new(),
+        }
+    }
+
     /// The file name, e.g. `20240115093000_create_user_settings.sql`.
     pub fn file_name(&self) -> String {
         self.path
@@ -264,6 +282,25 @@ pub struct SourceOptions {
     pub legacy_order: Vec<String>,
 }
 
+/// A file's name, text (BOM removed) and checksum, computed where the file was read.
+struct SourceText {
+    name: String,
+    text: String,
+    checksum: String,
+}
+
+fn hashed(name: String, text: String) -> SourceText {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(s) => s.to_string(),
+        None => text,
+    };
+    SourceText {
+        checksum: checksum(&text),
+        name,
+        text,
+    }
+}
+
 /// One `.sql` file name, classified.
 enum FileKind {
     Migration { version: Version, name: String },
@@ -366,10 +403,35 @@ impl MigrationSet {
                 }
             })
         };
-        let named: Vec<(String, String)> = files
-            .into_iter()
-            .map(|f| read(&f).map(|text| (f, text)))
-            .collect::<Result<_, _>>()?;
+        // Reading and checksumming thousands of files is most of a no-op push: use the cores.
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get().min(4))
+            .unwrap_or(1);
+        let named: Vec<SourceText> = if threads > 1 && files.len() >= 256 {
+            let chunk = files.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = files
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(|| {
+                            part.iter()
+                                .map(|f| read(f).map(|text| hashed(f.clone(), text)))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                    })
+                    .collect();
+                let mut all = Vec::with_capacity(files.len());
+                for h in handles {
+                    all.extend(h.join().expect("reader thread panicked")?);
+                }
+                Ok::<_, Error>(all)
+            })?
+        } else {
+            files
+                .into_iter()
+                .map(|f| read(&f).map(|text| hashed(f, text)))
+                .collect::<Result<_, _>>()?
+        };
         Self::assemble(Some(dir), named, options)
     }
 
@@ -377,14 +439,14 @@ impl MigrationSet {
     pub fn from_embedded(files: &[EmbeddedFile]) -> Result<MigrationSet, Error> {
         let named = files
             .iter()
-            .map(|f| (f.name.to_string(), f.contents.to_string()))
+            .map(|f| hashed(f.name.to_string(), f.contents.to_string()))
             .collect();
         Self::assemble(None, named, &SourceOptions::default())
     }
 
     fn assemble(
         dir: Option<&Path>,
-        files: Vec<(String, String)>,
+        files: Vec<SourceText>,
         options: &SourceOptions,
     ) -> Result<MigrationSet, Error> {
         let path_of = |name: &str| match dir {
@@ -396,7 +458,7 @@ impl MigrationSet {
             .map(|(file, v, n)| (file, (v, n)))
             .collect();
         let present: std::collections::HashSet<String> =
-            files.iter().map(|(n, _)| n.clone()).collect();
+            files.iter().map(|f| f.name.clone()).collect();
         if let Some(missing) = options.legacy_order.iter().find(|f| !present.contains(*f)) {
             return Err(Error::setting(
                 "legacy_order",
@@ -410,20 +472,30 @@ impl MigrationSet {
         let mut migrations: Vec<Migration> = Vec::new();
         let mut rollbacks: Vec<(String, String, String)> = Vec::new(); // (key, file, text)
         let mut unversioned = Vec::new();
-        for (file, text) in files {
+        for SourceText {
+            name: file,
+            text,
+            checksum,
+        } in files
+        {
             if let Some((version, name)) = legacy.get(&file) {
-                migrations.push(Migration::new(
+                migrations.push(Migration::hashed(
                     version.clone(),
                     name.clone(),
                     path_of(&file),
                     text,
+                    checksum,
                 ));
                 continue;
             }
             match classify(&file) {
-                FileKind::Migration { version, name } => {
-                    migrations.push(Migration::new(version, name, path_of(&file), text))
-                }
+                FileKind::Migration { version, name } => migrations.push(Migration::hashed(
+                    version,
+                    name,
+                    path_of(&file),
+                    text,
+                    checksum,
+                )),
                 FileKind::Rollback { version, name } => {
                     rollbacks.push((format!("{version}_{name}.sql"), file, text))
                 }
