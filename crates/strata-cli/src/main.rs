@@ -16,7 +16,7 @@ use strata::act::Actor;
 use strata::apply::{PushOptions, SeedFile};
 use strata::config::{parse_duration, Project};
 use strata::error::exit_code;
-use strata::history::RepairStatus;
+use strata::history::{History, RepairStatus};
 use strata::local::{ClusterStatus, LocalCluster};
 use strata::platform::Platform;
 use strata::source::SourceOptions;
@@ -188,8 +188,8 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
     let ctx = Context::new(&cli)?;
     match &cli.command {
         Command::Push(a) => {
-            let set = ctx.migrations()?;
             let target = ctx.target()?;
+            let (set, (mut client, history)) = load_and_connect(&ctx, &target).await?;
             let options = PushOptions {
                 dry_run: a.dry_run,
                 include_all: a.include_all,
@@ -206,18 +206,19 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             let migrator = Migrator::new(set)
                 .with_options(options)
                 .with_observer(progress.clone());
-            let report = migrator.push(&target).await;
+            let report = migrator
+                .push_connected(&mut client, &target, Some(history))
+                .await;
             progress.finish();
             let report = report?;
             out.push(&report, migrator.migrations().migrations.len());
             Ok(serde_json::to_value(&report).unwrap_or_default())
         }
         Command::Migration(MigrationCommand::List) => {
-            let set = ctx.migrations()?;
             let target = ctx.target()?;
-            let client = target.connect().await?;
+            let (set, (client, history)) = load_and_connect(&ctx, &target).await?;
             let migrator = Migrator::new(set);
-            let (_, plan) = migrator.plan(&client).await?;
+            let (_, plan) = migrator.plan_from(&client, history).await?;
             out.list(&target, &plan);
             Ok(
                 json!({ "target": target.display(), "migrations": plan.rows, "problems": plan.problems }),
@@ -366,6 +367,31 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             Ok(json!({ "project_ref": a.project_ref, "file": path }))
         }
     }
+}
+
+/// Reads the migrations directory on a blocking thread while connecting and reading the
+/// history: on a no-op push over thousands of files the two take about as long as each other.
+async fn load_and_connect(
+    ctx: &Context,
+    target: &Target,
+) -> Result<(MigrationSet, (tokio_postgres::Client, History)), Error> {
+    let dir = ctx.migrations_dir()?;
+    let options = SourceOptions {
+        legacy_order: ctx.project.config.legacy_order.clone(),
+    };
+    let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
+    let remote = async {
+        let client = target.connect().await?;
+        let history = History::read(&client).await?;
+        Ok::<_, Error>((client, history))
+    };
+    let (set, remote) = tokio::join!(load, remote);
+    let set = set.map_err(|e| Error::Setting {
+        setting: "migrations".into(),
+        message: format!("reading migrations failed: {e}"),
+        hint: None,
+    })??;
+    Ok((set, remote?))
 }
 
 async fn db(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Result<Value, Error> {

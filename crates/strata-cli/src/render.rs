@@ -148,11 +148,15 @@ impl Renderer {
         if !self.human() {
             return;
         }
-        println!("Migrations on {}:\n", target.display());
+        // One write at the end: thousands of rows through line-buffered stdout cost a syscall each.
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(o, "Migrations on {}:\n", target.display());
         if plan.rows.is_empty() {
-            println!("  (no migrations, local or remote)");
+            let _ = writeln!(o, "  (no migrations, local or remote)");
         }
-        println!(
+        let _ = writeln!(
+            o,
             "  {:<16} {:<16} {:<21} NAME",
             "STATE", "VERSION", "APPLIED AT"
         );
@@ -161,7 +165,8 @@ impl Renderer {
                 (State::Applied, false) => "applied (unverified)".to_string(),
                 (s, _) => s.as_str().to_string(),
             };
-            println!(
+            let _ = writeln!(
+                o,
                 "  {:<16} {:<16} {:<21} {}{}",
                 state,
                 r.version.as_str(),
@@ -174,7 +179,8 @@ impl Renderer {
             );
         }
         let count = |s: State| plan.rows.iter().filter(|r| r.state == s).count();
-        println!(
+        let _ = writeln!(
+            o,
             "\n{} applied, {} pending, {} modified, {} missing locally, {} out of order.",
             count(State::Applied),
             count(State::Pending),
@@ -183,14 +189,15 @@ impl Renderer {
             count(State::OutOfOrder)
         );
         for p in &plan.problems {
-            println!("\n{}", p.message);
+            let _ = writeln!(o, "\n{}", p.message);
             if let Some(d) = &p.diff {
-                println!("{}", indent(d, "    "));
+                let _ = writeln!(o, "{}", indent(d, "    "));
             }
             if let Some(f) = &p.fix {
-                println!("  fix: {f}");
+                let _ = writeln!(o, "  fix: {f}");
             }
         }
+        print!("{o}");
     }
 
     pub fn new_migration(&self, m: &NewMigration) {

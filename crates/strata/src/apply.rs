@@ -221,18 +221,30 @@ impl Migrator {
     /// Connects to `target` and pushes.
     pub async fn push(&self, target: &Target) -> Result<PushReport, Error> {
         let mut client = target.connect().await?;
+        self.push_connected(&mut client, target, None).await
+    }
+
+    /// Pushes on a connection to `target`, with the history already read on it when the caller
+    /// read it (the CLI reads it while the files are still being loaded). The target is needed
+    /// to reconnect after installing platform emulation.
+    pub async fn push_connected(
+        &self,
+        client: &mut Client,
+        target: &Target,
+        history: Option<History>,
+    ) -> Result<PushReport, Error> {
         let mut installed = None;
         if !self.options.dry_run && self.options.platform != Platform::None {
             // Install platform objects first, in a session of their own: the emulation sets the
             // database's search_path (to include `extensions`), which only new sessions see.
-            let report = platform::ensure(&client, self.options.platform, false).await?;
+            let report = platform::ensure(client, self.options.platform, false).await?;
             if let Some(r) = report.filter(|r| matches!(r.status, "installed" | "upgraded")) {
                 self.emit(Event::Platform { report: &r });
                 installed = Some(r);
-                client = target.connect().await?;
+                *client = target.connect().await?;
             }
         }
-        let mut report = self.push_on(&mut client, &target.display()).await?;
+        let mut report = self.push_on(client, &target.display(), history).await?;
         if installed.is_some() {
             report.platform = installed;
         }
@@ -241,12 +253,22 @@ impl Migrator {
 
     /// Pushes on an existing connection (e.g. a service's own client).
     pub async fn push_client(&self, client: &mut Client) -> Result<PushReport, Error> {
-        self.push_on(client, "(client)").await
+        self.push_on(client, "(client)", None).await
     }
 
     /// Reads the history and plans, without the lock and without writing anything.
     pub async fn plan(&self, client: &Client) -> Result<(History, Plan), Error> {
         let history = History::read(client).await?;
+        self.plan_from(client, history).await
+    }
+
+    /// Plans against a history already read on `client` (reads recorded statements only for
+    /// modified files, to show what changed).
+    pub async fn plan_from(
+        &self,
+        client: &Client,
+        history: History,
+    ) -> Result<(History, Plan), Error> {
         let mut plan = Plan::build(&self.set, &history, self.plan_options());
         let modified = plan.modified_versions();
         if !modified.is_empty() {
@@ -262,7 +284,12 @@ impl Migrator {
         }
     }
 
-    async fn push_on(&self, client: &mut Client, target: &str) -> Result<PushReport, Error> {
+    async fn push_on(
+        &self,
+        client: &mut Client,
+        target: &str,
+        history: Option<History>,
+    ) -> Result<PushReport, Error> {
         let mut report = PushReport {
             target: target.to_string(),
             dry_run: self.options.dry_run,
@@ -275,7 +302,10 @@ impl Migrator {
             platform: None,
         };
         // Look first without the lock: the common no-op push is one query.
-        let (history, plan) = self.plan(client).await?;
+        let (history, plan) = match history {
+            Some(h) => self.plan_from(client, h).await?,
+            None => self.plan(client).await?,
+        };
         refuse_problems(&plan)?;
         let prepared = self.prepare(&plan)?;
         if self.options.dry_run {
