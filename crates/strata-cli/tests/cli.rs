@@ -6,9 +6,8 @@
 //! database create their own on the test server (`STRATA_TEST_ADMIN_URL`, else
 //! 127.0.0.1:5432 as `postgres`, else Strata's local cluster under `target/strata-test-cluster`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -18,44 +17,11 @@ use strata::target::{SessionSettings, Target, TargetSource};
 // support: databases
 // ---------------------------------------------------------------------------------------------
 
-static ADMIN_URL: OnceLock<String> = OnceLock::new();
+// The database helpers of the library's tests: one admin URL, one way to name a database.
+#[path = "../../strata/tests/support/mod.rs"]
+mod support;
 
-fn admin_url() -> String {
-    ADMIN_URL
-        .get_or_init(|| {
-            if let Ok(url) = std::env::var("STRATA_TEST_ADMIN_URL") {
-                return url;
-            }
-            if std::net::TcpStream::connect_timeout(
-                &"127.0.0.1:5432".parse().unwrap(),
-                Duration::from_millis(300),
-            )
-            .is_ok()
-            {
-                return "postgresql://postgres@127.0.0.1:5432/postgres".into();
-            }
-            let state =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/strata-test-cluster");
-            strata::local::LocalCluster::new(state)
-                .start()
-                .expect("no PostgreSQL at 127.0.0.1:5432 and the local cluster did not start")
-                .url("postgres")
-        })
-        .clone()
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    format!("{base}/{db}{query}")
-}
+use support::{admin_url, with_database};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
