@@ -138,19 +138,8 @@ impl Clone for Migration {
 impl Migration {
     /// Builds a migration from its file name parts and text.
     pub fn new(version: Version, name: impl Into<String>, path: PathBuf, sql: String) -> Self {
-        let sql = match sql.strip_prefix('\u{feff}') {
-            Some(s) => s.to_string(),
-            None => sql,
-        };
-        Migration {
-            checksum: checksum(&sql),
-            version,
-            name: name.into(),
-            path,
-            sql,
-            rollback: None,
-            statements: OnceLock::new(),
-        }
+        let source = hashed(String::new(), sql);
+        Self::hashed(version, name.into(), path, source.text, source.checksum)
     }
 
     fn hashed(
