@@ -118,7 +118,8 @@ pub struct Migration {
     /// See [`checksum`].
     pub checksum: String,
     pub rollback: Option<RollbackFile>,
-    statements: OnceLock<Result<Vec<Statement>, Error>>,
+    /// Split on first use; only a successful split is kept (a failing one is recomputed).
+    statements: OnceLock<Vec<Statement>>,
 }
 
 impl Clone for Migration {
@@ -170,13 +171,11 @@ impl Migration {
 
     /// The file's statements, split with PostgreSQL's lexical rules (computed once).
     pub fn statements(&self) -> Result<&[Statement], Error> {
-        let result = self
-            .statements
-            .get_or_init(|| split_file(&self.path, &self.sql));
-        match result {
-            Ok(s) => Ok(s),
-            Err(e) => Err(clone_scan_error(e)),
+        if let Some(statements) = self.statements.get() {
+            return Ok(statements);
         }
+        let statements = split_file(&self.path, &self.sql)?;
+        Ok(self.statements.get_or_init(|| statements))
     }
 
     /// The statements as the Supabase CLI records them in `schema_migrations.statements`.
@@ -186,36 +185,6 @@ impl Migration {
             .iter()
             .map(|s| self.sql[s.span.clone()].to_string())
             .collect())
-    }
-}
-
-fn clone_scan_error(e: &Error) -> Error {
-    match e {
-        Error::Scan {
-            path,
-            line,
-            column,
-            kind,
-        } => Error::Scan {
-            path: path.clone(),
-            line: *line,
-            column: *column,
-            kind: kind.clone(),
-        },
-        Error::SourceFile {
-            path,
-            problem,
-            hint,
-        } => Error::SourceFile {
-            path: path.clone(),
-            problem: problem.clone(),
-            hint: hint.clone(),
-        },
-        other => Error::SourceFile {
-            path: PathBuf::new(),
-            problem: other.to_string(),
-            hint: None,
-        },
     }
 }
 
