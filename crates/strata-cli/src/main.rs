@@ -144,6 +144,7 @@ impl Context {
             &dir,
             &SourceOptions {
                 legacy_order: self.project.config.legacy_order.clone(),
+                rollbacks_dir: self.rollbacks_dir(),
             },
         )
     }
@@ -156,6 +157,14 @@ impl Context {
             return Ok(p);
         }
         Ok(Platform::default_for(&self.migrations_dir()?))
+    }
+
+    fn rollbacks_dir(&self) -> Option<PathBuf> {
+        self.project
+            .config
+            .rollbacks_dir
+            .as_ref()
+            .map(|d| self.project.root.join(d))
     }
 
     fn target(&self) -> Result<Target, Error> {
@@ -378,6 +387,7 @@ async fn load_and_connect(
     let dir = ctx.migrations_dir()?;
     let options = SourceOptions {
         legacy_order: ctx.project.config.legacy_order.clone(),
+        rollbacks_dir: ctx.rollbacks_dir(),
     };
     let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
     let remote = async {

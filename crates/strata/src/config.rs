@@ -24,6 +24,9 @@ pub struct Config {
     /// Run order of files without a `<version>_` prefix (the seed's `projects.sql` …).
     #[serde(default)]
     pub legacy_order: Vec<String>,
+    /// Where `_rollback.sql` files live when not beside their migrations (default:
+    /// `rollbacks/` beside the migrations directory, when it exists).
+    pub rollbacks_dir: Option<PathBuf>,
     /// Default `lock_timeout` for every target (PostgreSQL syntax or `5s`, `500ms`, `2min`).
     pub lock_timeout: Option<String>,
     /// Default `statement_timeout` for every target.
@@ -370,6 +373,11 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # Files without a <version>_ prefix (e.g. projects.sql) are never guessed: list them in run
 # order, then `strata migration adopt` renames them to versioned names.
 # legacy_order = ["00_base_schema.sql", "projects.sql"]
+
+# Rollback files (<version>_<name>_rollback.sql) live beside their migrations, or in a directory
+# of their own; keep them apart if the Supabase CLI also pushes this migrations directory (it
+# would take them for migrations). Default: rollbacks/ beside the migrations directory, if any.
+# rollbacks_dir = "supabase/rollbacks"
 
 # Fail fast instead of queueing behind production traffic (PostgreSQL settings, per session).
 # lock_timeout = "5s"

@@ -238,6 +238,11 @@ pub struct SourceOptions {
     /// strata.toml). Listed files get versions `001`, `002`, … in list order; see
     /// [`legacy_versions`].
     pub legacy_order: Vec<String>,
+    /// A directory of `<version>_<name>_rollback.sql` files kept apart from the migrations
+    /// (default: `rollbacks/` beside the migrations directory, when it exists). Keeping them apart
+    /// lets the Supabase CLI push the same migrations directory: it would take a
+    /// `_rollback.sql` sibling for a migration of its own.
+    pub rollbacks_dir: Option<PathBuf>,
 }
 
 /// A file's name, text (BOM removed) and checksum, computed where the file was read.
@@ -390,7 +395,59 @@ impl MigrationSet {
                 .map(|f| read(&f).map(|text| hashed(f, text)))
                 .collect::<Result<_, _>>()?
         };
-        Self::assemble(Some(dir), named, options)
+        let mut set = Self::assemble(Some(dir), named, options)?;
+        let rollbacks_dir = match &options.rollbacks_dir {
+            Some(d) => Some(d.clone()),
+            None => dir
+                .parent()
+                .map(|p| p.join("rollbacks"))
+                .filter(|d| d.is_dir()),
+        };
+        if let Some(rdir) = rollbacks_dir {
+            set.attach_rollbacks_from(&rdir)?;
+        }
+        Ok(set)
+    }
+
+    /// Pairs the `_rollback.sql` files of a separate directory with their migrations.
+    fn attach_rollbacks_from(&mut self, rdir: &Path) -> Result<(), Error> {
+        let entries = std::fs::read_dir(rdir).map_err(|e| Error::io("read directory", rdir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read directory", rdir, e))?;
+            let path = entry.path();
+            let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let FileKind::Rollback { version, name } = classify(file) else {
+                continue;
+            };
+            let expected = format!("{version}_{name}.sql");
+            let Some(m) = self
+                .migrations
+                .iter_mut()
+                .find(|m| m.version == version && m.name == name)
+            else {
+                return Err(Error::OrphanRollback {
+                    rollback: path.clone(),
+                    expected: self.dir.clone().unwrap_or_default().join(expected),
+                });
+            };
+            if let Some(existing) = &m.rollback {
+                return Err(Error::SourceFile {
+                    path: path.clone(),
+                    problem: format!(
+                        "{} has a rollback file already: {}",
+                        m.file_name(),
+                        existing.path.display()
+                    ),
+                    hint: Some("keep one of the two rollback files".into()),
+                });
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+            let sql = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+            m.rollback = Some(RollbackFile { path, sql });
+        }
+        Ok(())
     }
 
     /// Builds a set from files embedded at compile time.
@@ -572,6 +629,30 @@ mod tests {
         assert!(matches!(classify("projects.sql"), FileKind::Other));
         assert!(matches!(classify("12.sql"), FileKind::Other));
         assert!(matches!(classify("12_.sql"), FileKind::Migration { name, .. } if name.is_empty()));
+    }
+
+    #[test]
+    fn rollbacks_may_live_in_their_own_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let migrations = root.path().join("supabase/migrations");
+        let rollbacks = root.path().join("supabase/rollbacks");
+        std::fs::create_dir_all(&migrations).unwrap();
+        std::fs::create_dir_all(&rollbacks).unwrap();
+        std::fs::write(migrations.join("1_create_a.sql"), "create table a ();").unwrap();
+        std::fs::write(rollbacks.join("1_create_a_rollback.sql"), "drop table a;").unwrap();
+        let set = MigrationSet::load_dir(&migrations).unwrap();
+        let rollback = set.migrations[0].rollback.as_ref().expect("rollback found");
+        assert_eq!(rollback.path, rollbacks.join("1_create_a_rollback.sql"));
+
+        // One rollback per migration; a rollback without its migration is an error.
+        std::fs::write(migrations.join("1_create_a_rollback.sql"), "drop table a;").unwrap();
+        assert!(MigrationSet::load_dir(&migrations).is_err());
+        std::fs::remove_file(migrations.join("1_create_a_rollback.sql")).unwrap();
+        std::fs::write(rollbacks.join("2_create_b_rollback.sql"), "drop table b;").unwrap();
+        assert!(matches!(
+            MigrationSet::load_dir(&migrations),
+            Err(Error::OrphanRollback { .. })
+        ));
     }
 
     #[test]
