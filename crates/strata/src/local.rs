@@ -1033,16 +1033,16 @@ fn pg_ctl_start(
         layout.data.as_os_str(),
         OsStr::new("-l"),
         layout.log.as_os_str(),
-        OsStr::new("-w"),
-        OsStr::new("-t"),
-        OsStr::new(PG_CTL_TIMEOUT_SECS),
+        // Don't let pg_ctl wait: it checks for readiness only every 100 ms. Poll
+        // postmaster.pid ourselves instead (below).
+        OsStr::new("-W"),
         OsStr::new("-s"),
     ]))
     .map_err(|error| StartError {
         port_conflict: false,
         error,
     })?;
-    if output.status.success() {
+    if output.status.success() && wait_until_ready(layout) {
         return Ok(());
     }
     let tail = log_tail(&layout.log, log_offset);
@@ -1060,6 +1060,31 @@ fn pg_ctl_start(
             log_tail: tail,
         },
     })
+}
+
+/// Polls `postmaster.pid` until the server says `ready` (true), or the postmaster went away
+/// or never appeared, or the pg_ctl timeout passed (false).
+fn wait_until_ready(layout: &Layout) -> bool {
+    let timeout = Duration::from_secs(PG_CTL_TIMEOUT_SECS.parse().unwrap_or(60));
+    let start = Instant::now();
+    let mut seen = false;
+    while start.elapsed() < timeout {
+        match read_pid_file(&layout.data) {
+            Some(pf) if pid_alive(pf.pid) => {
+                if pf.ready {
+                    return true;
+                }
+                seen = true;
+            }
+            // It wrote its pid file, then exited (or removed it): the start failed.
+            Some(_) | None if seen => return false,
+            // Not started yet; give a postmaster that never shows up a few seconds.
+            _ if start.elapsed() > Duration::from_secs(10) => return false,
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
 }
 
 // ---- ports -----------------------------------------------------------------
