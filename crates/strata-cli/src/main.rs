@@ -464,15 +464,7 @@ async fn db(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Result<Value, Err
                 client
                     .batch_execute(&statement)
                     .await
-                    .map_err(|e| Error::Database {
-                        context: format!("recreating database {database}"),
-                        message: e
-                            .as_db_error()
-                            .map(|d| d.message().to_string())
-                            .unwrap_or_else(|| e.to_string()),
-                        code: e.code().map(|c| c.code().to_string()),
-                        hint: None,
-                    })?;
+                    .map_err(|e| Error::db(format!("recreating database {database}"), e))?;
             }
             drop(client);
             let target = ctx.target()?;

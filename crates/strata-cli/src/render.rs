@@ -524,7 +524,7 @@ impl Observer for Progress {
                     "Supabase platform emulation {} (v{}): roles anon/authenticated/service_role, auth.users + auth.uid(), storage, extensions",
                     report.status, report.version
                 )),
-                "real_supabase" => {}
+                // The library only reports installs and upgrades as events.
                 _ => {}
             },
         }

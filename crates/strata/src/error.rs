@@ -229,7 +229,7 @@ impl Error {
     }
 
     /// Wraps a database error with what Strata was doing.
-    pub(crate) fn db(context: impl Into<String>, e: tokio_postgres::Error) -> Self {
+    pub fn db(context: impl Into<String>, e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) => Error::Database {
                 context: context.into(),

@@ -809,34 +809,43 @@ async fn supabase_rows(c: &Client, rows: &[(&str, &str, &[&str])]) {
     }
 }
 
-#[tokio::test]
-async fn history_written_by_the_supabase_cli_counts_as_applied() {
-    let db = TestDb::new("sbhist").await;
+/// Three migrations of which the first two are recorded the way the Supabase CLI records them;
+/// `recorded_return` is what the recorded `sf()` returned (the local file returns 1).
+async fn supabase_cli_project(
+    tag: &str,
+    recorded_return: i32,
+) -> (TestDb, tempfile::TempDir, Client) {
+    let db = TestDb::new(tag).await;
     let dir = migrations_dir(&[
         ("20240101000000_create_a.sql", S1),
         ("20240102000000_create_f.sql", S2),
         ("20240103000000_create_c.sql", S3),
     ]);
     let c = db.client().await;
+    let f = format!(
+        "create function sf() returns int language plpgsql as $$\nbegin\n  return {recorded_return};\nend\n$$"
+    );
     supabase_rows(
         &c,
         &[
             (
                 "20240101000000",
                 "create_a",
-                &["-- create a\ncreate table sa (id int)", "insert into sa values (1)"],
-            ),
-            (
-                "20240102000000",
-                "create_f",
                 &[
-                    "create function sf() returns int language plpgsql as $$\nbegin\n  return 1;\nend\n$$",
-                    "-- done",
+                    "-- create a\ncreate table sa (id int)",
+                    "insert into sa values (1)",
                 ],
             ),
+            ("20240102000000", "create_f", &[f.as_str(), "-- done"]),
         ],
     )
     .await;
+    (db, dir, c)
+}
+
+#[tokio::test]
+async fn history_written_by_the_supabase_cli_counts_as_applied() {
+    let (db, dir, c) = supabase_cli_project("sbhist", 1).await;
 
     let migrator = Migrator::new(MigrationSet::load_dir(dir.path()).unwrap());
     let (_, plan) = migrator.plan(&c).await.unwrap();
@@ -870,33 +879,8 @@ async fn history_written_by_the_supabase_cli_counts_as_applied() {
 
 #[tokio::test]
 async fn edited_file_against_supabase_cli_history_is_modified() {
-    let db = TestDb::new("sbedit").await;
-    let dir = migrations_dir(&[
-        ("20240101000000_create_a.sql", S1),
-        ("20240102000000_create_f.sql", S2),
-        ("20240103000000_create_c.sql", S3),
-    ]);
-    let c = db.client().await;
-    supabase_rows(
-        &c,
-        &[
-            (
-                "20240101000000",
-                "create_a",
-                &["-- create a\ncreate table sa (id int)", "insert into sa values (1)"],
-            ),
-            (
-                "20240102000000",
-                "create_f",
-                // What was applied returned 2; the local file now returns 1.
-                &[
-                    "create function sf() returns int language plpgsql as $$\nbegin\n  return 2;\nend\n$$",
-                    "-- done",
-                ],
-            ),
-        ],
-    )
-    .await;
+    // What was applied returned 2; the local file now returns 1.
+    let (db, dir, c) = supabase_cli_project("sbedit", 2).await;
     let problems = refused(push(&db, dir.path()).await.unwrap_err());
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].kind, State::Modified);
