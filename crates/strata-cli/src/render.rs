@@ -62,6 +62,7 @@ impl Renderer {
             TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
             TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
             TargetSource::Local => "local database".to_string(),
+            TargetSource::Scratch => "scratch database".to_string(),
         };
         eprintln!("Target: {} ({source})", target.display());
     }

@@ -31,6 +31,8 @@ pub enum TargetSource {
     DatabaseUrl,
     /// The private cluster under `.strata/`.
     Local,
+    /// `STRATA_SCRATCH_URL`: the server for scratch databases.
+    Scratch,
 }
 
 /// libpq's `sslmode`.
@@ -87,6 +89,8 @@ pub struct Target {
     pub tls: TlsMode,
     root_cert: Option<PathBuf>,
     pub settings: SessionSettings,
+    /// Connect to this database instead of the URL's (scratch databases on the same server).
+    database: Option<String>,
 }
 
 impl fmt::Debug for Target {
@@ -140,7 +144,16 @@ impl Target {
             tls,
             root_cert,
             settings,
+            database: None,
         })
+    }
+
+    /// The same server and credentials, another database.
+    pub fn with_database(&self, database: &str) -> Target {
+        Target {
+            database: Some(database.to_string()),
+            ..self.clone()
+        }
     }
 
     /// The local cluster's database at `url`.
@@ -253,11 +266,17 @@ impl Target {
 
     /// The connection string with its password replaced by `****`.
     pub fn display(&self) -> String {
-        redact(&self.url)
+        match &self.database {
+            Some(db) => format!("{} (database {db})", redact(&self.url)),
+            None => redact(&self.url),
+        }
     }
 
     /// The database name the target connects to.
     pub fn database(&self) -> Option<String> {
+        if let Some(db) = &self.database {
+            return Some(db.clone());
+        }
         self.url
             .parse::<PgConfig>()
             .ok()
@@ -272,6 +291,9 @@ impl Target {
             message: format!("malformed connection string {}: {e}", self.display()),
             hint: None,
         })?;
+        if let Some(db) = &self.database {
+            config.dbname(db);
+        }
         if config.get_application_name().is_none() {
             config.application_name("strata");
         }
@@ -459,6 +481,7 @@ fn setting_name(source: &TargetSource) -> String {
         TargetSource::Linked { .. } => "--linked".into(),
         TargetSource::DatabaseUrl => "DATABASE_URL".into(),
         TargetSource::Local => "local cluster".into(),
+        TargetSource::Scratch => crate::scratch::SCRATCH_URL_VAR.into(),
     }
 }
 

@@ -1,0 +1,160 @@
+//! Throwaway databases: the schema the migrations describe, built on a server Strata may create
+//! databases on (the project's local cluster by default), used and dropped. `strata lint
+//! --schema`, `strata verify` and `strata diff` all work on one.
+//!
+//! A scratch database is named `strata_scratch_<purpose>_<pid>_<n>`; one left behind by a killed
+//! run is dropped by the next [`ScratchDb::create`] on the same server once its process is gone
+//! (same host only: the pid is checked locally, and only for servers on loopback or a socket).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio_postgres::Client;
+
+use crate::apply::{Migrator, PushOptions, PushReport};
+use crate::config::Project;
+use crate::error::Error;
+use crate::history::quote_literal;
+use crate::platform::Platform;
+use crate::source::MigrationSet;
+use crate::target::{SessionSettings, Target, TargetSource};
+
+/// Environment variable naming the server for scratch databases (a URL whose user may
+/// `CREATE DATABASE`); default: the project's local cluster.
+pub const SCRATCH_URL_VAR: &str = "STRATA_SCRATCH_URL";
+
+const PREFIX: &str = "strata_scratch_";
+
+/// The server scratch databases are created on: `STRATA_SCRATCH_URL` if set, else the project's
+/// local cluster (started, created on first use). Blocking while the cluster starts.
+pub fn server(project: &Project) -> Result<Target, Error> {
+    if let Some(url) = std::env::var(SCRATCH_URL_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return Target::from_url(&url, TargetSource::Scratch, SessionSettings::default());
+    }
+    let info = crate::local::LocalCluster::new(project.state_dir()).start()?;
+    Target::local(&info.url("postgres"), SessionSettings::default())
+}
+
+/// A database that exists for one run. Call [`ScratchDb::drop_now`] when done; if the value is
+/// dropped without it (a panic, an early `?`), the database is dropped by the next
+/// [`ScratchDb::create`] on the server once this process has exited.
+pub struct ScratchDb {
+    server: Target,
+    name: String,
+    target: Target,
+}
+
+impl ScratchDb {
+    /// Creates an empty database on `server` (from `template0`, so nothing of `template1`
+    /// leaks in). `purpose` is a short lowercase word that ends up in the name (`lint`, `diff`).
+    pub async fn create(server: &Target, purpose: &str) -> Result<ScratchDb, Error> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin = server.connect().await?;
+        drop_abandoned(&admin).await;
+        let name = format!(
+            "{PREFIX}{}_{}_{}",
+            purpose
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+            .await
+            .map_err(|e| {
+                let mut err = Error::db(
+                    format!("creating scratch database {name} on {}", server.display()),
+                    e,
+                );
+                if let Error::Database { hint, .. } = &mut err {
+                    hint.get_or_insert_with(|| {
+                        format!("scratch databases need a user allowed to CREATE DATABASE; set {SCRATCH_URL_VAR} to such a server, or unset it to use the local cluster")
+                    });
+                }
+                err
+            })?;
+        let target = server.with_database(&name);
+        Ok(ScratchDb {
+            server: server.clone(),
+            name,
+            target,
+        })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A target connecting to the scratch database.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Applies every migration of `set` (and the platform emulation they expect), exactly as
+    /// `strata push` would to a new database.
+    pub async fn build(&self, set: MigrationSet, platform: Platform) -> Result<PushReport, Error> {
+        let options = PushOptions {
+            platform,
+            include_all: true,
+            ..PushOptions::default()
+        };
+        Migrator::new(set)
+            .with_options(options)
+            .push(&self.target)
+            .await
+    }
+
+    /// Drops the database (closing any connection still open to it).
+    pub async fn drop_now(self) -> Result<(), Error> {
+        let admin = self.server.connect().await?;
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .map_err(|e| Error::db(format!("dropping scratch database {}", self.name), e))
+    }
+}
+
+/// Drops scratch databases whose creating process is gone. Only for servers on this host
+/// (a pid means nothing elsewhere); failures are ignored, this is housekeeping.
+async fn drop_abandoned(admin: &Client) {
+    let Ok(rows) = admin
+        .query(
+            &format!(
+                "SELECT datname FROM pg_database WHERE datname LIKE {} \
+                 AND (inet_server_addr() IS NULL OR host(inet_server_addr()) IN ('127.0.0.1', '::1'))",
+                quote_literal(&format!("{PREFIX}%"))
+            ),
+            &[],
+        )
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let Some(pid) = name.rsplit('_').nth(1).and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid as u32 == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let _ = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
