@@ -519,6 +519,35 @@ impl Observer for Progress {
                     bar.inc(1);
                 }
             }
+            Event::Reverting {
+                index,
+                total,
+                migration,
+                transactional,
+            } => {
+                if *index == 0 {
+                    self.print(&format!("Rolling back {total} migration(s), newest first"));
+                }
+                if !transactional {
+                    self.print(&format!(
+                        "  the rollback of {} runs outside a transaction, statement by statement",
+                        migration.file_name()
+                    ));
+                }
+            }
+            Event::Reverted {
+                migration,
+                duration,
+                transactional,
+                ..
+            } => {
+                self.print(&format!(
+                    "  rolled back {} ({} ms{})",
+                    migration.file_name(),
+                    duration.as_millis(),
+                    if *transactional { "" } else { ", no transaction" }
+                ));
+            }
             Event::Seeded { .. } => {}
             Event::Platform { report } => match report.status {
                 "installed" | "upgraded" => self.print(&format!(

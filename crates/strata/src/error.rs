@@ -84,6 +84,11 @@ pub enum Error {
     #[error("refusing to push: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
     Refused { problems: Vec<crate::plan::Problem> },
 
+    #[error("refusing to roll back: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    RollbackRefused {
+        problems: Vec<crate::rollback::RollbackProblem>,
+    },
+
     #[error(
         "another strata run held the migration lock on {target} for {waited:?}; gave up waiting"
     )]
@@ -121,6 +126,7 @@ impl Error {
             Error::Connect { .. } => "connect",
             Error::Migration(_) => "migration_failed",
             Error::Refused { .. } => "refused",
+            Error::RollbackRefused { .. } => "rollback_refused",
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
             Error::Local(_) => "local_cluster",
@@ -156,6 +162,10 @@ impl Error {
                 let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n"))
             }
+            Error::RollbackRefused { problems } => {
+                let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
+                (!fixes.is_empty()).then(|| fixes.join("\n"))
+            }
             Error::LockWait { .. } => Some(
                 "wait for the other run to finish, or raise --lock-wait; the sessions above held the lock"
                     .into(),
@@ -169,7 +179,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::LockWait { .. } => exit_code::LOCK_WAIT,
-            Error::Refused { .. } => exit_code::REFUSED,
+            Error::Refused { .. } | Error::RollbackRefused { .. } => exit_code::REFUSED,
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             _ => exit_code::FAILURE,
@@ -186,6 +196,9 @@ impl Error {
         let details = match self {
             Error::Migration(e) => serde_json::to_value(e).ok(),
             Error::Refused { problems } => Some(serde_json::json!({ "problems": problems })),
+            Error::RollbackRefused { problems } => {
+                Some(serde_json::json!({ "problems": problems }))
+            }
             Error::LockWait {
                 holders, waited, ..
             } => Some(
@@ -263,7 +276,8 @@ pub mod exit_code {
     pub const LOCK_WAIT: i32 = 5;
     /// A migration failed and was rolled back.
     pub const MIGRATION_FAILED: i32 = 6;
-    /// Push refused before doing anything (changed, missing or out-of-order files).
+    /// Push or rollback refused before doing anything (changed, missing or out-of-order files;
+    /// a missing or irreversible rollback file).
     pub const REFUSED: i32 = 7;
 }
 

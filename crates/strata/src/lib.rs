@@ -10,6 +10,7 @@
 //! - [`plan`] compares the two and decides what to apply or refuse.
 //! - [`apply`] pushes a plan: one advisory lock per run, each migration in one transaction
 //!   with its history rows, failures reported at file, line and column.
+//! - [`rollback`] undoes applied migrations with their rollback files, like push in reverse.
 //! - [`target`] and [`config`] resolve where to connect (`strata.toml`, environments, URLs, TLS).
 //! - [`local`] runs a private PostgreSQL cluster under `.strata/` when nothing else is configured.
 //!
@@ -51,6 +52,7 @@ pub mod local;
 pub mod lock;
 pub mod plan;
 pub mod platform;
+pub mod rollback;
 pub mod scratch;
 pub mod source;
 pub mod sql;
