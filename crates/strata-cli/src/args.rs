@@ -96,6 +96,21 @@ Refuses, before changing anything: a pending file older than the newest applied 
 (--include-all applies it), an applied file that changed, an applied version with no file.")]
     Push(PushArgs),
 
+    /// Undo the newest applied migrations with their _rollback.sql files
+    #[command(
+        long_about = "Undo the newest applied migrations by running their rollback files, newest first.\n\n\
+Each rollback file (<version>_<name>_rollback.sql beside the migration, or in rollbacks/) runs in \
+one transaction together with the removal of its migration's history rows: the migration is undone \
+and forgotten, or neither. A rollback file holding a statement that cannot run in a transaction \
+(DROP INDEX CONCURRENTLY …) runs statement by statement with the history removal last.\n\n\
+Nothing runs unless every selected migration has its file and rollback file, unchanged since it \
+was applied; a rollback file marked `-- strata:irreversible` refuses (restore a backup instead: \
+`strata restore`). There is no implicit wipe: say how many (--last N) or down to which applied \
+version (--to VERSION). Takes the same lock as push (--lock-wait).",
+        after_help = "Examples:\n  strata rollback                        undo the newest applied migration\n  strata rollback --last 3 --dry-run     show the SQL that would undo the newest three\n  strata rollback --to 20240102000000    undo everything applied after that version\n  strata rollback --env staging -o json  on [environments.staging], as JSON"
+    )]
+    Rollback(RollbackArgs),
+
     /// Create, list, repair and adopt migration files
     #[command(subcommand)]
     Migration(MigrationCommand),
@@ -140,6 +155,25 @@ pub struct PushArgs {
     /// Run the seed files after the migrations (once per file content, tracked in supabase_migrations.seed_files)
     #[arg(long)]
     pub include_seed: bool,
+
+    /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Undo the newest N applied migrations [default: 1]
+    #[arg(long, value_name = "N", conflicts_with = "to", value_parser = clap::value_parser!(u32).range(1..))]
+    pub last: Option<u32>,
+
+    /// Undo every applied migration newer than VERSION (which must be applied; it stays applied)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Print each rollback file and the exact SQL that would run; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
     #[arg(long, value_name = "DURATION")]

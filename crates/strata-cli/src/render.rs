@@ -359,6 +359,15 @@ impl Renderer {
                     }
                 }
             }
+            Error::RollbackRefused { problems } => {
+                let _ = writeln!(err, "error: refusing to roll back; nothing was changed:");
+                for p in problems {
+                    let _ = writeln!(err, "\n  {}", p.message);
+                    if let Some(f) = &p.fix {
+                        let _ = writeln!(err, "  fix: {f}");
+                    }
+                }
+            }
             Error::LockWait { holders, .. } => {
                 let _ = writeln!(err, "error: {e}");
                 for h in holders {
@@ -416,7 +425,13 @@ fn migration_error(m: &MigrationError) -> String {
     if let Some(h) = &m.hint {
         s.push_str(&format!("hint: {}\n", h.replace('\n', "\n      ")));
     }
-    if m.transactional {
+    let rollback_file = m.file.to_string_lossy().ends_with("_rollback.sql");
+    if m.transactional && rollback_file {
+        s.push_str(&format!(
+            "The rollback of {} was undone: migration {} stays applied and recorded. Rollbacks before it (newer migrations) stay done.\n",
+            m.version, m.version
+        ));
+    } else if m.transactional {
         s.push_str(&format!(
             "Migration {} was rolled back: nothing of it was applied or recorded. Migrations before it stay applied.\n",
             m.version
