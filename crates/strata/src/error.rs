@@ -89,6 +89,21 @@ pub enum Error {
         problems: Vec<crate::rollback::RollbackProblem>,
     },
 
+    /// A PostgreSQL client program (`pg_dump`, `pg_restore`) is missing, too old, or failed.
+    #[error("{message}")]
+    Tool {
+        tool: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// A destructive command needs a confirmation it could not get (`--yes`, or a terminal).
+    #[error("{message}")]
+    ConfirmationRequired {
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error(
         "another strata run held the migration lock on {target} for {waited:?}; gave up waiting"
     )]
@@ -127,6 +142,8 @@ impl Error {
             Error::Migration(_) => "migration_failed",
             Error::Refused { .. } => "refused",
             Error::RollbackRefused { .. } => "rollback_refused",
+            Error::Tool { .. } => "tool",
+            Error::ConfirmationRequired { .. } => "confirmation_required",
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
             Error::Local(_) => "local_cluster",
@@ -140,7 +157,9 @@ impl Error {
             | Error::Setting { hint, .. }
             | Error::SourceFile { hint, .. }
             | Error::Connect { hint, .. }
-            | Error::Database { hint, .. } => hint.clone(),
+            | Error::Database { hint, .. }
+            | Error::Tool { hint, .. }
+            | Error::ConfirmationRequired { hint, .. } => hint.clone(),
             Error::NoMigrationsDir { .. } => Some(
                 "run `strata init` to create one, pass --dir DIR, or set migrations_dir in strata.toml"
                     .into(),
@@ -179,7 +198,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::LockWait { .. } => exit_code::LOCK_WAIT,
-            Error::Refused { .. } | Error::RollbackRefused { .. } => exit_code::REFUSED,
+            Error::Refused { .. }
+            | Error::RollbackRefused { .. }
+            | Error::ConfirmationRequired { .. } => exit_code::REFUSED,
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             _ => exit_code::FAILURE,
@@ -212,6 +233,7 @@ impl Error {
             } => Some(serde_json::json!({ "file": path, "line": line, "column": column })),
             Error::SourceFile { path, .. } => Some(serde_json::json!({ "file": path })),
             Error::Setting { setting, .. } => Some(serde_json::json!({ "setting": setting })),
+            Error::Tool { tool, .. } => Some(serde_json::json!({ "tool": tool })),
             Error::Database { code, .. } => Some(serde_json::json!({ "sqlstate": code })),
             _ => None,
         };
