@@ -3,6 +3,7 @@
 //! (human text or JSON). It holds no migration logic.
 
 mod args;
+mod cmd_backup;
 mod cmd_rollback;
 mod render;
 
@@ -90,6 +91,8 @@ fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Push(_) => "push",
         Command::Rollback(_) => "rollback",
+        Command::Backup(_) => "backup",
+        Command::Restore(_) => "restore",
         Command::Migration(MigrationCommand::New { .. }) => "migration new",
         Command::Migration(MigrationCommand::List) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
@@ -217,15 +220,27 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             let migrator = Migrator::new(set)
                 .with_options(options)
                 .with_observer(progress.clone());
+            let backup =
+                cmd_backup::before_push(&ctx, a, &target, &migrator, &client, &history, out)
+                    .await?;
             let report = migrator
                 .push_connected(&mut client, &target, Some(history))
                 .await;
             progress.finish();
             let report = report?;
             out.push(&report, migrator.migrations().migrations.len());
-            Ok(serde_json::to_value(&report).unwrap_or_default())
+            let mut value = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(o) = value.as_object_mut() {
+                o.insert(
+                    "backup".into(),
+                    serde_json::to_value(&backup).unwrap_or_default(),
+                );
+            }
+            Ok(value)
         }
         Command::Rollback(a) => cmd_rollback::run(&ctx, a, out).await,
+        Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await,
+        Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await,
         Command::Migration(MigrationCommand::List) => {
             let target = ctx.target()?;
             let (set, (client, history)) = load_and_connect(&ctx, &target).await?;

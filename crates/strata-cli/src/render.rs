@@ -43,6 +43,13 @@ impl Renderer {
         }
     }
 
+    /// A warning on stderr (in JSON mode the document carries it instead).
+    pub fn warn(&self, text: &str) {
+        if !self.json {
+            eprintln!("warning: {text}");
+        }
+    }
+
     /// Prints the JSON document (JSON mode only).
     pub fn json(&self, value: &Value) {
         if self.json {

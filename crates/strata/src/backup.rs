@@ -214,6 +214,9 @@ pub struct RestoreReport {
     pub duration_ms: u64,
     pub lock_waited_ms: u64,
     pub pg_restore: Tool,
+    /// Versions recorded as applied before the restore that the backup's history does not hold
+    /// (applied after the backup). Objects they created that are not in the backup remain.
+    pub unrecorded: Vec<String>,
 }
 
 /// Where a backup goes: `<state_dir>/backups/<db>-<UTC yyyymmddTHHMMSSZ>[-before-<version>].dump`.
@@ -320,6 +323,7 @@ pub async fn restore(
     let client = target.connect().await?;
     let display = target.display();
     let waited = lock::acquire(&client, lock_wait, &display, |_| {}).await?;
+    let before = crate::history::History::read(&client).await;
     let mut cmd = Command::new(&tool.path);
     cmd.args([
         "--clean",
@@ -347,6 +351,13 @@ pub async fn restore(
         other => other,
     })?;
     released?;
+    let after = crate::history::History::read(&client).await?;
+    let unrecorded = before?
+        .applied
+        .iter()
+        .filter(|b| !after.applied.iter().any(|a| a.version == b.version))
+        .map(|b| b.version.to_string())
+        .collect();
     Ok(RestoreReport {
         file: file.to_path_buf(),
         target: display,
@@ -354,6 +365,7 @@ pub async fn restore(
         duration_ms: start.elapsed().as_millis() as u64,
         lock_waited_ms: waited.as_millis() as u64,
         pg_restore: tool,
+        unrecorded,
     })
 }
 

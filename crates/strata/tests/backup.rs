@@ -82,6 +82,7 @@ async fn backup_then_destructive_migration_then_restore_gives_back_the_data() {
         .await
         .unwrap();
     assert_eq!(restored.database, db.name);
+    assert_eq!(restored.unrecorded, ["2"]);
     let c = db.client().await;
     let count: i64 = c
         .query_one("select count(*) from notes", &[])
