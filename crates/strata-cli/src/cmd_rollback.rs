@@ -26,6 +26,7 @@ pub(crate) async fn run(ctx: &Context, a: &RollbackArgs, out: &Renderer) -> Resu
         selection,
         dry_run: a.dry_run,
         lock_wait: ctx.lock_wait(a.lock_wait.as_deref())?,
+        rollbacks_dir: ctx.rollbacks_dir(),
     };
     let target = ctx.target()?;
     let (set, (mut client, _)) = crate::load_and_connect(ctx, &target).await?;

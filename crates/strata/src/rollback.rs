@@ -61,6 +61,10 @@ pub struct RollbackOptions {
     pub dry_run: bool,
     /// How long to wait for another run's lock.
     pub lock_wait: Duration,
+    /// Where the project keeps rollback files apart from the migrations (`rollbacks_dir`), so
+    /// a missing one is expected there; `None`: `rollbacks/` beside the migrations directory
+    /// when it exists, else beside each migration.
+    pub rollbacks_dir: Option<PathBuf>,
 }
 
 impl Default for RollbackOptions {
@@ -69,6 +73,7 @@ impl Default for RollbackOptions {
             selection: Selection::Last(1),
             dry_run: false,
             lock_wait: Duration::from_secs(60),
+            rollbacks_dir: None,
         }
     }
 }
@@ -298,9 +303,7 @@ impl Rollbacker {
             };
             match &m.rollback {
                 None => {
-                    let expected = m
-                        .path
-                        .with_file_name(format!("{}_{}_rollback.sql", m.version, m.name));
+                    let expected = self.expected_rollback(m);
                     problems.push(RollbackProblem {
                         version: v.clone(),
                         file: Some(expected.clone()),
@@ -310,7 +313,7 @@ impl Rollbacker {
                             expected.display()
                         ),
                         fix: Some(format!(
-                            "write {} (or put it in rollbacks/ beside the migrations directory) with the SQL that undoes the migration",
+                            "write {} with the SQL that undoes the migration",
                             expected.display()
                         )),
                     });
@@ -350,6 +353,22 @@ impl Rollbacker {
             Ok(chosen)
         } else {
             Err(Error::RollbackRefused { problems })
+        }
+    }
+
+    /// Where a missing rollback file of `m` is expected.
+    fn expected_rollback(&self, m: &Migration) -> PathBuf {
+        let name = format!("{}_{}_rollback.sql", m.version, m.name);
+        let beside_dir = self
+            .set
+            .dir
+            .as_deref()
+            .and_then(|d| d.parent())
+            .map(|p| p.join("rollbacks"))
+            .filter(|d| d.is_dir());
+        match self.options.rollbacks_dir.clone().or(beside_dir) {
+            Some(dir) => dir.join(name),
+            None => m.path.with_file_name(name),
         }
     }
 

@@ -275,6 +275,31 @@ async fn a_missing_rollback_file_refuses_before_anything_runs() {
     assert_eq!(catalog(&c).await, before);
     assert_eq!(history(&c).await, versions(&["1", "2", "3"]));
 
+    // A project that keeps rollback files in `rollbacks/` beside the migrations directory
+    // expects the missing one there.
+    let project = tempfile::tempdir().unwrap();
+    let (mig, rb) = (
+        project.path().join("migrations"),
+        project.path().join("rollbacks"),
+    );
+    std::fs::create_dir_all(&mig).unwrap();
+    std::fs::create_dir_all(&rb).unwrap();
+    for (name, text) in THREE {
+        let dir = if name.ends_with("_rollback.sql") {
+            &rb
+        } else {
+            &mig
+        };
+        if *name != "2_b_rollback.sql" {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+    let problems = refused(roll(&db, &mig, Selection::Last(3)).await.unwrap_err());
+    assert_eq!(
+        problems[0].file.as_deref(),
+        Some(rb.join("2_b_rollback.sql").as_path())
+    );
+
     // An applied version without a local file is named too.
     std::fs::remove_file(dir.path().join("3_c.sql")).unwrap();
     std::fs::remove_file(dir.path().join("3_c_rollback.sql")).unwrap();
