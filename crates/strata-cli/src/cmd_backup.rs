@@ -142,7 +142,7 @@ fn confirm(database: &str, file: &Path, target: &Target) -> Result<(), Error> {
         });
     }
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(
+    let _ = write!(
         err,
         "{RESTORE_WARNING}\n\nRestore {} into {}?\nType the database name ({database}) to confirm: ",
         file.display(),

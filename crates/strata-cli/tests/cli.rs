@@ -1159,3 +1159,72 @@ fn rollback_backup_and_restore_help_teach_with_examples() {
         .stdout
         .contains("ALL data"));
 }
+
+/// On a terminal (util-linux `script` gives the command one), restore asks for the database name
+/// and restores only when it is typed exactly.
+#[cfg(target_os = "linux")]
+#[test]
+fn restore_on_a_terminal_asks_for_the_database_name() {
+    use std::io::Write;
+    let db = TestDb::new("prompt");
+    let p = project(&[(
+        "1_t.sql",
+        "create table t (id int);\ninsert into t values (1), (2);\n",
+    )]);
+    assert_eq!(strata(p.path(), &["push", "--db-url", &db.url]).code, 0);
+    let file = p.path().join("t.dump");
+    let run = strata(
+        p.path(),
+        &[
+            "backup",
+            "--output-file",
+            file.to_str().unwrap(),
+            "--db-url",
+            &db.url,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    exec(&db.url, "delete from t");
+
+    let on_terminal = |answer: &str| {
+        let cmdline = format!(
+            "{} restore {} --db-url '{}'",
+            env!("CARGO_BIN_EXE_strata"),
+            file.display(),
+            db.url
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmdline, "/dev/null"])
+            .current_dir(p.path())
+            .env_remove("CI")
+            .env_remove("STRATA_DB_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the command on a pseudo-terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = on_terminal("not-the-name");
+    assert_eq!(code, Some(7), "{text}");
+    assert!(
+        text.contains(&format!("Type the database name ({})", db.name)),
+        "{text}"
+    );
+    assert!(text.contains("ALL data"), "{text}");
+    assert_eq!(strings(&db.url, "select count(*)::text from t"), ["0"]);
+
+    let (code, text) = on_terminal(&db.name);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(strings(&db.url, "select count(*)::text from t"), ["2"]);
+}
