@@ -12,6 +12,9 @@
 //!   marked `-- strata:no-transaction`) runs statement by statement with its history row last;
 //! - `RESET ALL` before every migration, so one migration's `SET` does not leak into the next;
 //! - a dry run reads and prints; it writes nothing, not even the history tables.
+//!
+//! [`crate::rollback`] runs rollback files through the same `Step`, with the removal of the
+//! history rows in place of their insertion.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -471,7 +474,7 @@ impl<'a> Step<'a> {
     }
 
     /// The step that runs `rollback`, the rollback file of `migration`.
-    pub(crate) fn new_owned_rollback(
+    pub(crate) fn for_rollback_file(
         migration: &Migration,
         rollback: &RollbackFile,
     ) -> Result<Step<'a>, Error> {

@@ -386,7 +386,7 @@ impl Rollbacker {
                     .get(&a.version)
                     .ok_or_else(|| missing(&a.version))?;
                 let r = m.rollback.as_ref().ok_or_else(|| missing(&a.version))?;
-                let step = Step::new_owned_rollback(m, r)?;
+                let step = Step::for_rollback_file(m, r)?;
                 Ok((m, r, step))
             })
             .collect()
@@ -476,7 +476,7 @@ pub async fn revert(
             ),
         ));
     }
-    let step = Step::new_owned_rollback(migration, rollback)?;
+    let step = Step::for_rollback_file(migration, rollback)?;
     let start = Instant::now();
     run_revert(client, &step, &migration.version, history.side_table).await?;
     Ok(reverted_report(migration, rollback, &step, start.elapsed()))
