@@ -1110,7 +1110,7 @@ fn push_backup_then_restore_gives_back_the_data_and_never_prompts_under_ci() {
 #[test]
 fn a_pg_dump_older_than_the_server_is_a_clear_error() {
     let db = TestDb::new("olddump");
-    let p = project(&[]);
+    let p = project(&[("1_t.sql", "create table t (id int);\n")]);
     let bin = tempfile::tempdir().unwrap();
     let fake = bin.path().join("pg_dump");
     std::fs::write(
@@ -1138,13 +1138,17 @@ fn a_pg_dump_older_than_the_server_is_a_clear_error() {
         hint.contains("postgresql-client-") && hint.contains("STRATA_PG_BINDIR"),
         "{hint}"
     );
-    assert!(
-        !p.path().join(".strata/backups").exists()
-            || std::fs::read_dir(p.path().join(".strata/backups"))
-                .unwrap()
-                .next()
-                .is_none()
-    );
+    assert!(!p.path().join(".strata/backups").exists());
+
+    // push --backup stops before applying anything when the backup cannot be taken.
+    let out = command(p.path(), &["push", "--backup", "--db-url", &db.url])
+        .env("STRATA_PG_BINDIR", bin.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("older than the target server"));
+    assert!(db.versions().is_empty());
+    assert!(!db.table_exists("t"));
 }
 
 #[test]
