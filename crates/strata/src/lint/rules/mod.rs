@@ -11,6 +11,19 @@ use pg_query::NodeEnum;
 use super::parse::{ParsedFile, ParsedStatement};
 use super::{Finding, RuleInfo};
 
+pub mod ast;
+pub mod facts;
+
+// Locking, security and type rules (one contiguous block).
+pub mod add_column_volatile_default;
+pub mod add_serial_column;
+pub mod alter_column_type_rewrite;
+pub mod constraint_without_not_valid;
+pub mod drop_index_without_concurrently;
+pub mod index_without_concurrently;
+pub mod missing_lock_timeout;
+pub mod unique_constraint_without_index;
+
 /// A statement rule.
 pub struct StatementRule {
     pub info: &'static RuleInfo,
@@ -20,13 +33,49 @@ pub struct StatementRule {
 }
 
 /// Every statement rule, in documentation order.
-pub static ALL: &[StatementRule] = &[];
+pub static ALL: &[StatementRule] = &[
+    // Locking, security and type rules (one contiguous block).
+    StatementRule {
+        info: &index_without_concurrently::INFO,
+        check: index_without_concurrently::check,
+    },
+    StatementRule {
+        info: &drop_index_without_concurrently::INFO,
+        check: drop_index_without_concurrently::check,
+    },
+    StatementRule {
+        info: &constraint_without_not_valid::INFO,
+        check: constraint_without_not_valid::check,
+    },
+    StatementRule {
+        info: &add_column_volatile_default::INFO,
+        check: add_column_volatile_default::check,
+    },
+    StatementRule {
+        info: &alter_column_type_rewrite::INFO,
+        check: alter_column_type_rewrite::check,
+    },
+    StatementRule {
+        info: &unique_constraint_without_index::INFO,
+        check: unique_constraint_without_index::check,
+    },
+    StatementRule {
+        info: &add_serial_column::INFO,
+        check: add_serial_column::check,
+    },
+    StatementRule {
+        info: &missing_lock_timeout::INFO,
+        check: missing_lock_timeout::check,
+    },
+];
 
 /// What the migration set looked like before a file: which tables earlier files created.
 #[derive(Debug, Default)]
 pub struct SetIndex {
     /// Qualified table name (`public.profiles`) → index of the first file that created it.
     created: HashMap<String, usize>,
+    /// RLS, policies, indexes and foreign keys across the set (security rules).
+    pub facts: facts::SetFacts,
 }
 
 impl SetIndex {
@@ -42,7 +91,10 @@ impl SetIndex {
                 }
             }
         }
-        SetIndex { created }
+        SetIndex {
+            created,
+            facts: facts::SetFacts::build(files),
+        }
     }
 }
 
