@@ -150,7 +150,14 @@ impl SetFacts {
                 for elt in &c.table_elts {
                     if let Some(col) = ast::column_def(elt) {
                         for con in col.constraints.iter().filter_map(ast::constraint) {
-                            self.constraint(&table, con, &[col.colname.clone()], pos, text, st);
+                            self.constraint(
+                                &table,
+                                con,
+                                std::slice::from_ref(&col.colname),
+                                pos,
+                                text,
+                                st,
+                            );
                         }
                     } else if let Some(con) = ast::constraint(elt) {
                         self.constraint(&table, con, &[], pos, text, st);
@@ -175,7 +182,7 @@ impl SetFacts {
                                     self.constraint(
                                         &table,
                                         con,
-                                        &[col.colname.clone()],
+                                        std::slice::from_ref(&col.colname),
                                         pos,
                                         text,
                                         st,
