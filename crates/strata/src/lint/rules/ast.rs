@@ -323,3 +323,82 @@ pub fn set_variable(node: &NodeEnum) -> Option<(&str, bool)> {
     });
     Some((s.name.as_str(), zero))
 }
+
+/// The boolean value of option `name` in a `WITH (…)` list (`security_invoker = true`, `on`,
+/// `1`, or no value), `None` when the option is absent.
+pub fn option_true(options: &[protobuf::Node], name: &str) -> Option<bool> {
+    options.iter().find_map(|o| match &o.node {
+        Some(NodeEnum::DefElem(d)) if d.defname.eq_ignore_ascii_case(name) => {
+            Some(match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                None => true,
+                Some(NodeEnum::Boolean(b)) => b.boolval,
+                Some(NodeEnum::Integer(i)) => i.ival != 0,
+                Some(NodeEnum::String(s)) => matches!(
+                    s.sval.to_ascii_lowercase().as_str(),
+                    "true" | "on" | "yes" | "1" | "t" | "y"
+                ),
+                Some(_) => false,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// A policy statement (`CREATE POLICY` or `ALTER POLICY`): table, name, and its `USING` /
+/// `WITH CHECK` expressions labelled.
+pub struct PolicyExprs<'a> {
+    pub table: String,
+    pub name: &'a str,
+    /// `all`, `select`, … (`CREATE POLICY` only; `None` for `ALTER POLICY`).
+    pub cmd: Option<String>,
+    pub roles: Vec<String>,
+    pub exprs: Vec<(&'static str, &'a protobuf::Node)>,
+}
+
+pub fn policy(node: &NodeEnum) -> Option<PolicyExprs<'_>> {
+    let (table, name, cmd, roles, qual, check) = match node {
+        NodeEnum::CreatePolicyStmt(p) => (
+            p.table.as_ref()?,
+            &p.policy_name,
+            Some(if p.cmd_name.is_empty() {
+                "all".to_string()
+            } else {
+                p.cmd_name.to_ascii_lowercase()
+            }),
+            &p.roles,
+            &p.qual,
+            &p.with_check,
+        ),
+        NodeEnum::AlterPolicyStmt(p) => (
+            p.table.as_ref()?,
+            &p.policy_name,
+            None,
+            &p.roles,
+            &p.qual,
+            &p.with_check,
+        ),
+        _ => return None,
+    };
+    let mut exprs = Vec::new();
+    if let Some(q) = qual.as_deref() {
+        exprs.push(("USING", q));
+    }
+    if let Some(c) = check.as_deref() {
+        exprs.push(("WITH CHECK", c));
+    }
+    let roles = roles
+        .iter()
+        .filter_map(|r| match &r.node {
+            Some(NodeEnum::RoleSpec(r)) if r.rolename.is_empty() => Some("public".to_string()),
+            Some(NodeEnum::RoleSpec(r)) => Some(r.rolename.clone()),
+            _ => None,
+        })
+        .collect();
+    Some(PolicyExprs {
+        table: super::relation_name(table),
+        name,
+        cmd,
+        roles,
+        exprs,
+    })
+}

@@ -113,6 +113,8 @@ pub struct SetFacts {
     /// Schemas the API roles can reach: `public`, and any schema the set grants USAGE on to
     /// `anon`, `authenticated` or `PUBLIC`.
     pub exposed_schemas: HashSet<String>,
+    /// Views whose `security_invoker` is on at the end of the set.
+    pub invoker_views: HashSet<String>,
 }
 
 /// Roles whose grants expose a schema to the Data API (Supabase's, or PostgREST's).
@@ -336,6 +338,41 @@ impl SetFacts {
                     _ => {}
                 }
             }
+            NodeEnum::ViewStmt(v) => {
+                let Some(rv) = &v.view else { return };
+                let view = relation_name(rv);
+                if ast::option_true(&v.options, "security_invoker") == Some(true) {
+                    self.invoker_views.insert(view);
+                } else {
+                    self.invoker_views.remove(&view);
+                }
+            }
+            NodeEnum::AlterTableStmt(a) if a.objtype() == ObjectType::ObjectView => {
+                let Some(rv) = &a.relation else { return };
+                let view = relation_name(rv);
+                for cmd in ast::alter_cmds(a) {
+                    let options = match cmd.def.as_deref().map(|d| &d.node) {
+                        Some(Some(NodeEnum::List(l))) => &l.items,
+                        _ => continue,
+                    };
+                    match (cmd.subtype(), ast::option_true(options, "security_invoker")) {
+                        (T::AtSetRelOptions, Some(true)) => {
+                            self.invoker_views.insert(view.clone());
+                        }
+                        (T::AtSetRelOptions, Some(false)) => {
+                            self.invoker_views.remove(&view);
+                        }
+                        (T::AtResetRelOptions, _)
+                            if options.iter().any(|o| {
+                                matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "security_invoker")
+                            }) =>
+                        {
+                            self.invoker_views.remove(&view);
+                        }
+                        _ => {}
+                    }
+                }
+            }
             NodeEnum::GrantStmt(g) if g.is_grant && g.objtype() == ObjectType::ObjectSchema => {
                 let to_api = g.grantees.iter().any(|r| match &r.node {
                     Some(NodeEnum::RoleSpec(r)) => {
@@ -404,8 +441,9 @@ impl SetFacts {
                 self.indexes.push(IndexFact {
                     table: table.to_string(),
                     name: Some(name),
+                    // As a plain CREATE INDEX records it: default opclass, collation, ordering.
+                    shape: format!("btree||{}", vec!["[][]11"; cols.len()].join(",")),
                     columns: cols,
-                    shape: "btree||".into(),
                     primary,
                     unique: true,
                     created: pos,

@@ -18,11 +18,28 @@ pub mod facts;
 pub mod add_column_volatile_default;
 pub mod add_serial_column;
 pub mod alter_column_type_rewrite;
+pub mod auth_function_per_row;
+pub mod char_type;
 pub mod constraint_without_not_valid;
 pub mod drop_index_without_concurrently;
+pub mod duplicate_index;
+pub mod extension_in_public;
+pub mod foreign_key_without_index;
 pub mod index_without_concurrently;
+pub mod int_primary_key;
 pub mod missing_lock_timeout;
+pub mod multiple_permissive_policies;
+pub mod policy_always_true;
+pub mod policy_exists_rls_disabled;
+pub mod policy_user_metadata;
+pub mod rls_enabled_no_policy;
+pub mod rls_not_forced;
+pub mod security_definer_search_path;
+pub mod serial_instead_of_identity;
+pub mod table_without_rls;
+pub mod timestamp_without_time_zone;
 pub mod unique_constraint_without_index;
+pub mod view_without_security_invoker;
 
 /// A statement rule.
 pub struct StatementRule {
@@ -66,6 +83,74 @@ pub static ALL: &[StatementRule] = &[
     StatementRule {
         info: &missing_lock_timeout::INFO,
         check: missing_lock_timeout::check,
+    },
+    StatementRule {
+        info: &table_without_rls::INFO,
+        check: table_without_rls::check,
+    },
+    StatementRule {
+        info: &rls_not_forced::INFO,
+        check: rls_not_forced::check,
+    },
+    StatementRule {
+        info: &rls_enabled_no_policy::INFO,
+        check: rls_enabled_no_policy::check,
+    },
+    StatementRule {
+        info: &policy_exists_rls_disabled::INFO,
+        check: policy_exists_rls_disabled::check,
+    },
+    StatementRule {
+        info: &auth_function_per_row::INFO,
+        check: auth_function_per_row::check,
+    },
+    StatementRule {
+        info: &policy_always_true::INFO,
+        check: policy_always_true::check,
+    },
+    StatementRule {
+        info: &multiple_permissive_policies::INFO,
+        check: multiple_permissive_policies::check,
+    },
+    StatementRule {
+        info: &policy_user_metadata::INFO,
+        check: policy_user_metadata::check,
+    },
+    StatementRule {
+        info: &security_definer_search_path::INFO,
+        check: security_definer_search_path::check,
+    },
+    StatementRule {
+        info: &view_without_security_invoker::INFO,
+        check: view_without_security_invoker::check,
+    },
+    StatementRule {
+        info: &foreign_key_without_index::INFO,
+        check: foreign_key_without_index::check,
+    },
+    StatementRule {
+        info: &duplicate_index::INFO,
+        check: duplicate_index::check,
+    },
+    StatementRule {
+        info: &extension_in_public::INFO,
+        check: extension_in_public::check,
+    },
+    StatementRule {
+        info: &timestamp_without_time_zone::INFO,
+        check: timestamp_without_time_zone::check,
+    },
+    StatementRule {
+        info: &char_type::INFO,
+        check: char_type::check,
+    },
+    StatementRule {
+        info: &int_primary_key::INFO,
+        check: int_primary_key::check,
+    },
+    StatementRule {
+        info: &serial_instead_of_identity::INFO,
+        check: serial_instead_of_identity::check,
     },
 ];
 
