@@ -9,6 +9,7 @@
 //! The library only produces [`Finding`]s; rendering (human, JSON, SARIF, GitHub annotations)
 //! is data formatting in `lint::format`, and terminal concerns stay in the CLI.
 
+pub mod catalog;
 pub mod format;
 pub mod parse;
 pub mod rules;
