@@ -245,13 +245,23 @@ pub fn mentions(expr: &protobuf::Node, needle: &str) -> bool {
     walk(&serde_json::to_value(expr).unwrap_or(Value::Null), needle)
 }
 
+/// The byte offset of a statement-relative `location`, kept inside the statement and on a
+/// character boundary whatever PostgreSQL reports.
+pub fn offset(text: &str, st: &ParsedStatement, location: i32) -> usize {
+    let mut at = (st.code.start + location.max(0) as usize).min(st.code.end);
+    while at > st.code.start && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// The byte range of an identifier (possibly qualified or quoted) starting at `location` in the
 /// statement's code, e.g. a table name; the whole statement when the location is unknown.
 pub fn ident_at(text: &str, st: &ParsedStatement, location: i32) -> Range<usize> {
     if location < 0 {
         return st.code.clone();
     }
-    let start = st.code.start + location as usize;
+    let start = offset(text, st, location);
     let mut end = start;
     let mut quoted = false;
     for (i, ch) in text[start..st.code.end].char_indices() {
@@ -262,7 +272,13 @@ pub fn ident_at(text: &str, st: &ParsedStatement, location: i32) -> Range<usize>
         }
         end = start + i + ch.len_utf8();
     }
-    start..end.max(start + 1).min(st.code.end)
+    if end == start {
+        end = text[start..st.code.end]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+    }
+    start..end
 }
 
 /// The byte range of a call (`auth.uid()`) starting at `location`: through its closing
@@ -271,7 +287,7 @@ pub fn call_at(text: &str, st: &ParsedStatement, location: i32) -> Range<usize> 
     if location < 0 {
         return st.code.clone();
     }
-    let start = st.code.start + location as usize;
+    let start = offset(text, st, location);
     let mut depth = 0usize;
     for (i, ch) in text[start..st.code.end].char_indices() {
         match ch {

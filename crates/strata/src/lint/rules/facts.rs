@@ -402,7 +402,7 @@ impl SetFacts {
         st: &crate::lint::parse::ParsedStatement,
     ) {
         let range = if con.location >= 0 {
-            let start = st.code.start + con.location as usize;
+            let start = ast::offset(text, st, con.location);
             let line_end = text[start..st.code.end]
                 .find(['\n', ','])
                 .map(|e| start + e)

@@ -78,7 +78,7 @@ fn strong_lock(cx: &Cx<'_>, i: usize, node: &NodeEnum) -> Option<(String, &'stat
                         .facts
                         .index_table(&parts)
                         .map(str::to_string)
-                        .unwrap_or_else(|| ast::qualified(&parts)),
+                        .unwrap_or_else(|| format!("the table of index {}", parts.join("."))),
                     _ => ast::qualified(&parts[..parts.len().saturating_sub(1)]),
                 };
                 existing(table).map(|t| (t, what))
@@ -101,7 +101,7 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 &INFO,
                 ast::first_line(&cx.file.text, st),
                 format!(
-                    "{what} locks existing table {table}, and no lock_timeout is set before it in this file: if the lock has to wait, all traffic to {table} waits behind it"
+                    "{what} locks {table}, which exists before this migration, and no lock_timeout is set before it in this file: if the lock has to wait, all traffic to the table waits behind it"
                 ),
                 Some(
                     "add SET lock_timeout = '5s'; at the top of the file, or set it for every migration with strata push --lock-timeout 5s / lock_timeout in strata.toml (and turn this rule off in [lint])".into(),
