@@ -155,7 +155,7 @@ async fn tables(client: &Client, schemas: &[String], out: &mut Vec<Finding>) -> 
                 (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)::int8, \
                 n.nspname = ANY($1) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+         WHERE c.relkind IN ('r', 'p') \
            AND ({} OR n.nspname = 'storage') AND {} \
          ORDER BY 1, 2",
         user_schema("n"),

@@ -36,36 +36,61 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         for cmd in ast::alter_cmds(a) {
-            if cmd.subtype() != AlterTableType::AtAddConstraint {
-                continue;
-            }
-            let Some(con) = cmd.def.as_deref().and_then(ast::constraint) else {
-                continue;
-            };
-            let kind = match con.contype() {
-                ConstrType::ConstrForeign => "foreign key",
-                ConstrType::ConstrCheck => "CHECK constraint",
+            // The constraints the subcommand adds, and the new column's name when they are
+            // written on an added column (where NOT VALID cannot be written).
+            let (cons, column): (Vec<_>, Option<&str>) = match cmd.subtype() {
+                AlterTableType::AtAddConstraint => (
+                    cmd.def
+                        .as_deref()
+                        .and_then(ast::constraint)
+                        .into_iter()
+                        .collect(),
+                    None,
+                ),
+                AlterTableType::AtAddColumn => match cmd.def.as_deref().and_then(ast::column_def) {
+                    Some(col) => (
+                        col.constraints.iter().filter_map(ast::constraint).collect(),
+                        Some(col.colname.as_str()),
+                    ),
+                    None => continue,
+                },
                 _ => continue,
             };
-            if con.skip_validation {
-                continue;
+            for con in cons {
+                let kind = match con.contype() {
+                    ConstrType::ConstrForeign => "foreign key",
+                    ConstrType::ConstrCheck => "CHECK constraint",
+                    _ => continue,
+                };
+                if con.skip_validation {
+                    continue;
+                }
+                let (named, name) = if con.conname.is_empty() {
+                    (format!("an unnamed {kind}"), "<name>")
+                } else {
+                    (format!("{kind} {}", con.conname), con.conname.as_str())
+                };
+                let range = at(st, con.location, st.code.len());
+                let (message, fix) = match column {
+                    None => (
+                        format!(
+                            "{named} is added to existing table {table} without NOT VALID: every row is checked while writes are blocked"
+                        ),
+                        format!(
+                            "add it with NOT VALID (new rows are checked at once; name it, to validate it by name), then in a separate statement:\n  ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+                        ),
+                    ),
+                    Some(col) => (
+                        format!(
+                            "{named} on new column {col} of existing table {table} is checked against every row while writes are blocked"
+                        ),
+                        format!(
+                            "add the column without it, then ALTER TABLE {table} ADD CONSTRAINT {name} … NOT VALID; and, separately, ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+                        ),
+                    ),
+                };
+                out.push(cx.finding(&INFO, range, message, Some(fix)));
             }
-            let (named, name) = if con.conname.is_empty() {
-                (format!("an unnamed {kind}"), "<name>")
-            } else {
-                (format!("{kind} {}", con.conname), con.conname.as_str())
-            };
-            let range = at(st, con.location, st.code.len());
-            out.push(cx.finding(
-                &INFO,
-                range,
-                format!(
-                    "{named} is added to existing table {table} without NOT VALID: every row is checked while writes are blocked"
-                ),
-                Some(format!(
-                    "add it with NOT VALID (new rows are checked at once; name it, to validate it by name), then in a separate statement:\n  ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
-                )),
-            ));
         }
     }
 }
@@ -81,6 +106,15 @@ mod tests {
         let found = lint(sql, INFO.id);
         assert_eq!(found.len(), 2);
         insta::assert_snapshot!(render(&[("20240101000000_test.sql", sql)], &found));
+        // On an added column, where NOT VALID cannot be written.
+        assert_eq!(
+            lint(
+                "ALTER TABLE public.projects ADD COLUMN owner_id uuid REFERENCES auth.users (id);",
+                INFO.id
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
@@ -96,5 +130,10 @@ mod tests {
         )
         .is_empty());
         assert!(lint("ALTER TABLE p ALTER COLUMN o SET DEFAULT 1;", INFO.id).is_empty());
+        assert!(lint(
+            "ALTER TABLE p ADD COLUMN o int NOT NULL DEFAULT 0;",
+            INFO.id
+        )
+        .is_empty());
     }
 }
