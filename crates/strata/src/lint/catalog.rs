@@ -555,3 +555,62 @@ pub async fn lint_schema(
     dropped?;
     Ok(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::RULES;
+    use crate::lint::rules::ALL;
+    use crate::lint::RuleKind;
+
+    #[test]
+    fn catalog_rules_share_ids_and_docs_with_static_rules() {
+        for info in RULES {
+            assert_eq!(info.kind, RuleKind::Both, "{}", info.id);
+            assert!(ALL.iter().any(|r| r.info.id == info.id), "{}", info.id);
+        }
+        let mut seen = HashSet::new();
+        for r in ALL {
+            let i = r.info;
+            assert!(seen.insert(i.id), "duplicate rule id {}", i.id);
+            assert!(
+                i.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                i.id
+            );
+            for (field, text) in [
+                ("summary", i.summary),
+                ("why", i.why),
+                ("fix", i.fix),
+                ("bad", i.bad),
+                ("good", i.good),
+            ] {
+                assert!(!text.trim().is_empty(), "{}: empty {field}", i.id);
+            }
+        }
+    }
+
+    /// Each locking, security and type rule's own `bad` example is flagged by it and its `good`
+    /// example is not.
+    #[test]
+    fn documented_examples_hold() {
+        use crate::lint::rules::testing::lint;
+        for r in ALL
+            .iter()
+            .filter(|r| ["locking", "rls", "security", "types"].contains(&r.info.category))
+        {
+            let i = r.info;
+            assert!(
+                !lint(i.bad, i.id).is_empty(),
+                "{}: bad example passes",
+                i.id
+            );
+            assert!(
+                lint(i.good, i.id).is_empty(),
+                "{}: good example flagged",
+                i.id
+            );
+        }
+    }
+}
