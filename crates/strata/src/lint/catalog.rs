@@ -303,7 +303,7 @@ async fn policies(client: &Client, out: &mut Vec<Finding>) -> Result<(), Error> 
                     Some(format!("restrict {clause} to the user's own rows, e.g. ((select auth.uid()) = user_id)")),
                 ));
             }
-            if ast::mentions(&expr, "user_metadata") || ast::mentions(&expr, "raw_user_meta_data") {
+            if ast::mentions(&expr, policy_user_metadata::USER_METADATA) {
                 out.push(object(
                     &policy_user_metadata::INFO,
                     "policy",

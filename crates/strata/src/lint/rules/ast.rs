@@ -227,22 +227,34 @@ fn walk_calls(v: &Value, in_sub: bool, out: &mut Vec<Call>) {
     }
 }
 
-/// Whether any name or string constant in the expression contains `needle` (lowercase).
-pub fn mentions(expr: &protobuf::Node, needle: &str) -> bool {
-    fn walk(v: &Value, needle: &str) -> bool {
+/// Whether any name or string constant in the expression contains one of `needles`
+/// (lowercase).
+pub fn mentions(expr: &protobuf::Node, needles: &[&str]) -> bool {
+    fn walk(v: &Value, needles: &[&str]) -> bool {
         match v {
             Value::Object(map) => map.iter().any(|(k, child)| {
                 (k == "sval"
-                    && child
-                        .as_str()
-                        .is_some_and(|s| s.to_lowercase().contains(needle)))
-                    || walk(child, needle)
+                    && child.as_str().is_some_and(|s| {
+                        let s = s.to_lowercase();
+                        needles.iter().any(|n| s.contains(n))
+                    }))
+                    || walk(child, needles)
             }),
-            Value::Array(items) => items.iter().any(|i| walk(i, needle)),
+            Value::Array(items) => items.iter().any(|i| walk(i, needles)),
             _ => false,
         }
     }
-    walk(&serde_json::to_value(expr).unwrap_or(Value::Null), needle)
+    walk(&serde_json::to_value(expr).unwrap_or(Value::Null), needles)
+}
+
+/// Whether a statement's text contains `needle` (ASCII case-insensitive): a cheap test before
+/// walking its tree.
+pub fn text_contains(text: &str, st: &ParsedStatement, needle: &str) -> bool {
+    text.get(st.code.clone()).is_some_and(|code| {
+        code.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    })
 }
 
 /// The byte offset of a statement-relative `location`, kept inside the statement and on a

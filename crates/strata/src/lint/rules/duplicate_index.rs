@@ -22,18 +22,16 @@ pub const INFO: RuleInfo = RuleInfo {
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
-    for (n, new) in facts.indexes.iter().enumerate() {
-        if new.created.file != cx.file_index || new.dropped.is_some() {
+    for (n, new) in facts.indexes_in_file(cx.file_index) {
+        if new.dropped.is_some() {
             continue;
         }
-        let Some(old) = facts.indexes[..n].iter().find(|o| {
-            o.dropped.is_none()
-                && o.table == new.table
-                && o.columns == new.columns
-                && o.shape == new.shape
-        }) else {
+        let Some((first, old)) = facts.first_identical(new) else {
             continue;
         };
+        if first >= n {
+            continue;
+        }
         let redundant = if new.primary || (new.unique && !old.unique) {
             old
         } else {

@@ -115,6 +115,14 @@ pub struct SetFacts {
     pub exposed_schemas: HashSet<String>,
     /// Views whose `security_invoker` is on at the end of the set.
     pub invoker_views: HashSet<String>,
+    /// Lookups, so that rules stay linear in the size of the set.
+    policies_by_table: HashMap<String, Vec<usize>>,
+    policy_at: HashMap<Pos, usize>,
+    indexes_by_file: HashMap<usize, Vec<usize>>,
+    indexes_by_table: HashMap<String, Vec<usize>>,
+    foreign_keys_by_file: HashMap<usize, Vec<usize>>,
+    /// First live index of each (table, columns, shape), by position in `indexes`.
+    first_index: HashMap<(String, Vec<String>, String), usize>,
 }
 
 /// Roles whose grants expose a schema to the Data API (Supabase's, or PostgREST's).
@@ -131,7 +139,74 @@ impl SetFacts {
                 f.statement(node, pos, &file.text, st);
             }
         }
+        for (i, p) in f.policies.iter().enumerate() {
+            f.policies_by_table
+                .entry(p.table.clone())
+                .or_default()
+                .push(i);
+            f.policy_at.insert(p.created, i);
+        }
+        for (i, x) in f.indexes.iter().enumerate() {
+            f.indexes_by_file.entry(x.created.file).or_default().push(i);
+            f.indexes_by_table
+                .entry(x.table.clone())
+                .or_default()
+                .push(i);
+            if x.dropped.is_none() {
+                f.first_index
+                    .entry((x.table.clone(), x.columns.clone(), x.shape.clone()))
+                    .or_insert(i);
+            }
+        }
+        for (i, k) in f.foreign_keys.iter().enumerate() {
+            f.foreign_keys_by_file
+                .entry(k.created.file)
+                .or_default()
+                .push(i);
+        }
         f
+    }
+
+    /// Policies on `table` (live or dropped), in creation order.
+    pub fn policies_on<'a>(&'a self, table: &str) -> impl Iterator<Item = &'a PolicyFact> {
+        self.policies_by_table
+            .get(table)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.policies[i])
+    }
+
+    /// The policy created by the statement at `pos`.
+    pub fn policy_created_at(&self, pos: Pos) -> Option<&PolicyFact> {
+        self.policy_at.get(&pos).map(|&i| &self.policies[i])
+    }
+
+    /// Indexes created in file `file`, with their position in `indexes`.
+    pub fn indexes_in_file(&self, file: usize) -> impl Iterator<Item = (usize, &IndexFact)> {
+        self.indexes_by_file
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .map(|&i| (i, &self.indexes[i]))
+    }
+
+    /// The first live index identical to `index` (same table, columns and shape).
+    pub fn first_identical(&self, index: &IndexFact) -> Option<(usize, &IndexFact)> {
+        let key = (
+            index.table.clone(),
+            index.columns.clone(),
+            index.shape.clone(),
+        );
+        self.first_index.get(&key).map(|&i| (i, &self.indexes[i]))
+    }
+
+    /// Foreign keys created in file `file`.
+    pub fn foreign_keys_in_file(&self, file: usize) -> impl Iterator<Item = &ForeignKeyFact> {
+        self.foreign_keys_by_file
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.foreign_keys[i])
     }
 
     fn statement(
@@ -474,10 +549,13 @@ impl SetFacts {
     }
 
     /// Live indexes (not dropped by the end of the set) on `table`.
-    pub fn live_indexes<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a IndexFact> {
-        self.indexes
-            .iter()
-            .filter(move |i| i.dropped.is_none() && i.table == table)
+    pub fn live_indexes<'a>(&'a self, table: &str) -> impl Iterator<Item = &'a IndexFact> {
+        self.indexes_by_table
+            .get(table)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.indexes[i])
+            .filter(|i| i.dropped.is_none())
     }
 
     /// The table an index named `name` (optionally `schema.name`) was created on, if the set

@@ -24,11 +24,7 @@ pub const INFO: RuleInfo = RuleInfo {
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
-    for fk in facts
-        .foreign_keys
-        .iter()
-        .filter(|k| k.created.file == cx.file_index)
-    {
+    for fk in facts.foreign_keys_in_file(cx.file_index) {
         let wanted: BTreeSet<&str> = fk.columns.iter().map(String::as_str).collect();
         if wanted.is_empty() {
             continue;

@@ -34,16 +34,17 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             file: cx.file_index,
             stmt: i,
         };
-        let Some(new) = facts.policies.iter().find(|p| p.created == here) else {
+        let Some(new) = facts.policy_created_at(here) else {
             continue;
         };
         if !new.permissive || new.dropped.is_some() {
             continue;
         }
         let mut overlaps = Vec::new();
-        for old in facts.policies.iter().filter(|p| {
-            p.permissive && p.table == new.table && p.live_at(here) && p.dropped.is_none()
-        }) {
+        for old in facts
+            .policies_on(&new.table)
+            .filter(|p| p.permissive && p.live_at(here) && p.dropped.is_none())
+        {
             let cmds: Vec<&str> = new
                 .commands()
                 .into_iter()

@@ -18,12 +18,18 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE POLICY admins ON public.reports FOR SELECT\n  USING ((select auth.jwt()) -> 'app_metadata' ->> 'role' = 'admin');",
 };
 
+/// How user-editable metadata is spelled: the JWT claim and the auth.users column.
+pub const USER_METADATA: &[&str] = &["user_metadata", "raw_user_meta_data"];
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (_, st, node) in cx.statements() {
+        // Both spellings contain "user_meta", and a name or string must be written out.
+        if !ast::text_contains(&cx.file.text, st, "user_meta") {
+            continue;
+        }
         let Some(p) = ast::policy(node) else { continue };
         for (clause, expr) in &p.exprs {
-            if !(ast::mentions(expr, "user_metadata") || ast::mentions(expr, "raw_user_meta_data"))
-            {
+            if !ast::mentions(expr, USER_METADATA) {
                 continue;
             }
             out.push(cx.finding(

@@ -34,10 +34,7 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         }
         let table = relation_name(rv);
         if !facts.rls.get(&table).is_some_and(|r| r.enabled)
-            || facts
-                .policies
-                .iter()
-                .any(|p| p.table == table && p.dropped.is_none())
+            || facts.policies_on(&table).any(|p| p.dropped.is_none())
         {
             continue;
         }
