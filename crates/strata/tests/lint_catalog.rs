@@ -268,3 +268,37 @@ async fn example_app_on_a_scratch_database() {
     assert!(lint_schema(&server(), set, Platform::None).await.is_err());
     assert_eq!(our_scratch_databases().await, Vec::<String>::new());
 }
+
+/// With the Supabase emulation: the platform's own schemas are skipped, but policies the
+/// migrations put on storage.objects are the user's and are checked.
+#[tokio::test]
+async fn storage_policies_are_checked_platform_schemas_are_not() {
+    let db = TestDb::new("lintcat_storage").await;
+    let dir = support::migrations_dir(&[(
+        "20240101000000_bucket_policies.sql",
+        "CREATE POLICY \"avatars_insert\" ON storage.objects FOR INSERT TO authenticated\n  \
+         WITH CHECK (bucket_id = 'avatars' AND auth.uid()::text = (storage.foldername(name))[1]);\n",
+    )]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    strata::Migrator::new(set)
+        .with_options(strata::PushOptions {
+            platform: Platform::Supabase,
+            ..strata::PushOptions::default()
+        })
+        .push(&db.target())
+        .await
+        .unwrap();
+    let client = db.target().connect().await.unwrap();
+    let found = catalog::check(&client, &["public".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&found),
+        [(
+            "auth-function-per-row".to_string(),
+            "\"avatars_insert\" on storage.objects".to_string()
+        )]
+        .into(),
+        "{found:#?}"
+    );
+}
