@@ -24,7 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.profiles ADD COLUMN api_key uuid;\nALTER TABLE public.profiles ALTER COLUMN api_key SET DEFAULT gen_random_uuid();\n-- then backfill in batches: UPDATE … SET api_key = gen_random_uuid() WHERE api_key IS NULL AND id IN (…);",
 };
 
-/// Functions PostgreSQL (and the usual extensions) mark VOLATILE that appear in defaults.
+/// Functions PostgreSQL (13 to 18: random_normal from 16, uuidv4/uuidv7 from 18) and the usual
+/// extensions (pgcrypto, uuid-ossp) mark VOLATILE, as defaults are written.
 const VOLATILE: &[&str] = &[
     "random",
     "random_normal",
@@ -38,8 +39,6 @@ const VOLATILE: &[&str] = &[
     "uuid_generate_v1mc",
     "uuid_generate_v4",
     "nextval",
-    "txid_current",
-    "pg_current_xact_id",
 ];
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
