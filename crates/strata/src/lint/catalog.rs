@@ -596,10 +596,9 @@ mod tests {
     #[test]
     fn documented_examples_hold() {
         use crate::lint::rules::testing::lint;
-        for r in ALL
-            .iter()
-            .filter(|r| ["locking", "rls", "security", "types"].contains(&r.info.category))
-        {
+        for r in ALL.iter().filter(|r| {
+            ["locking", "rls", "security", "performance", "types"].contains(&r.info.category)
+        }) {
             let i = r.info;
             assert!(
                 !lint(i.bad, i.id).is_empty(),

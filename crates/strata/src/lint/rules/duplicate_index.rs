@@ -5,7 +5,7 @@ use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
     id: "duplicate-index",
-    category: "security",
+    category: "performance",
     kind: RuleKind::Both,
     default_level: Level::Warning,
     summary: "Index identical to another index (or to the primary key) of the same table",

@@ -7,7 +7,7 @@ use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
     id: "foreign-key-without-index",
-    category: "security",
+    category: "performance",
     kind: RuleKind::Both,
     default_level: Level::Warning,
     summary: "Foreign key without an index on its columns",
