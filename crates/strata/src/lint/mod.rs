@@ -9,6 +9,7 @@
 //! The library only produces [`Finding`]s; rendering (human, JSON, SARIF, GitHub annotations)
 //! is data formatting in `lint::format`, and terminal concerns stay in the CLI.
 
+pub mod catalog;
 pub mod format;
 pub mod parse;
 pub mod rules;
@@ -58,7 +59,7 @@ pub struct RuleInfo {
     /// Stable id, kebab-case (`index-without-concurrently`). Never renamed once released.
     pub id: &'static str,
     /// Group in the docs: `convention`, `idempotency`, `transaction`, `compatibility`,
-    /// `locking`, `security`, `rls`, `types`, `parse`, `lint`.
+    /// `locking`, `security`, `rls`, `performance`, `types`, `parse`, `lint`.
     pub category: &'static str,
     pub kind: RuleKind,
     pub default_level: Level,

@@ -11,6 +11,36 @@ use pg_query::NodeEnum;
 use super::parse::{ParsedFile, ParsedStatement};
 use super::{Finding, RuleInfo};
 
+pub mod ast;
+pub mod facts;
+
+// Locking, security and type rules (one contiguous block).
+pub mod add_column_volatile_default;
+pub mod add_serial_column;
+pub mod alter_column_type_rewrite;
+pub mod auth_function_per_row;
+pub mod char_type;
+pub mod constraint_without_not_valid;
+pub mod drop_index_without_concurrently;
+pub mod duplicate_index;
+pub mod extension_in_public;
+pub mod foreign_key_without_index;
+pub mod index_without_concurrently;
+pub mod int_primary_key;
+pub mod missing_lock_timeout;
+pub mod multiple_permissive_policies;
+pub mod policy_always_true;
+pub mod policy_exists_rls_disabled;
+pub mod policy_user_metadata;
+pub mod rls_enabled_no_policy;
+pub mod rls_not_forced;
+pub mod security_definer_search_path;
+pub mod serial_instead_of_identity;
+pub mod table_without_rls;
+pub mod timestamp_without_time_zone;
+pub mod unique_constraint_without_index;
+pub mod view_without_security_invoker;
+
 /// A statement rule.
 pub struct StatementRule {
     pub info: &'static RuleInfo,
@@ -20,13 +50,117 @@ pub struct StatementRule {
 }
 
 /// Every statement rule, in documentation order.
-pub static ALL: &[StatementRule] = &[];
+pub static ALL: &[StatementRule] = &[
+    // Locking, security and type rules (one contiguous block).
+    StatementRule {
+        info: &index_without_concurrently::INFO,
+        check: index_without_concurrently::check,
+    },
+    StatementRule {
+        info: &drop_index_without_concurrently::INFO,
+        check: drop_index_without_concurrently::check,
+    },
+    StatementRule {
+        info: &constraint_without_not_valid::INFO,
+        check: constraint_without_not_valid::check,
+    },
+    StatementRule {
+        info: &add_column_volatile_default::INFO,
+        check: add_column_volatile_default::check,
+    },
+    StatementRule {
+        info: &alter_column_type_rewrite::INFO,
+        check: alter_column_type_rewrite::check,
+    },
+    StatementRule {
+        info: &unique_constraint_without_index::INFO,
+        check: unique_constraint_without_index::check,
+    },
+    StatementRule {
+        info: &add_serial_column::INFO,
+        check: add_serial_column::check,
+    },
+    StatementRule {
+        info: &missing_lock_timeout::INFO,
+        check: missing_lock_timeout::check,
+    },
+    StatementRule {
+        info: &table_without_rls::INFO,
+        check: table_without_rls::check,
+    },
+    StatementRule {
+        info: &rls_not_forced::INFO,
+        check: rls_not_forced::check,
+    },
+    StatementRule {
+        info: &rls_enabled_no_policy::INFO,
+        check: rls_enabled_no_policy::check,
+    },
+    StatementRule {
+        info: &policy_exists_rls_disabled::INFO,
+        check: policy_exists_rls_disabled::check,
+    },
+    StatementRule {
+        info: &auth_function_per_row::INFO,
+        check: auth_function_per_row::check,
+    },
+    StatementRule {
+        info: &policy_always_true::INFO,
+        check: policy_always_true::check,
+    },
+    StatementRule {
+        info: &multiple_permissive_policies::INFO,
+        check: multiple_permissive_policies::check,
+    },
+    StatementRule {
+        info: &policy_user_metadata::INFO,
+        check: policy_user_metadata::check,
+    },
+    StatementRule {
+        info: &security_definer_search_path::INFO,
+        check: security_definer_search_path::check,
+    },
+    StatementRule {
+        info: &view_without_security_invoker::INFO,
+        check: view_without_security_invoker::check,
+    },
+    StatementRule {
+        info: &foreign_key_without_index::INFO,
+        check: foreign_key_without_index::check,
+    },
+    StatementRule {
+        info: &duplicate_index::INFO,
+        check: duplicate_index::check,
+    },
+    StatementRule {
+        info: &extension_in_public::INFO,
+        check: extension_in_public::check,
+    },
+    StatementRule {
+        info: &timestamp_without_time_zone::INFO,
+        check: timestamp_without_time_zone::check,
+    },
+    StatementRule {
+        info: &char_type::INFO,
+        check: char_type::check,
+    },
+    StatementRule {
+        info: &int_primary_key::INFO,
+        check: int_primary_key::check,
+    },
+    StatementRule {
+        info: &serial_instead_of_identity::INFO,
+        check: serial_instead_of_identity::check,
+    },
+];
 
 /// What the migration set looked like before a file: which tables earlier files created.
 #[derive(Debug, Default)]
 pub struct SetIndex {
     /// Qualified table name (`public.profiles`) → index of the first file that created it.
     created: HashMap<String, usize>,
+    /// RLS, policies, indexes and foreign keys across the set (security rules).
+    pub facts: facts::SetFacts,
 }
 
 impl SetIndex {
@@ -42,7 +176,10 @@ impl SetIndex {
                 }
             }
         }
-        SetIndex { created }
+        SetIndex {
+            created,
+            facts: facts::SetFacts::build(files),
+        }
     }
 }
 
@@ -183,5 +320,59 @@ mod tests {
         let found = lint(sql, "parse-error");
         assert_eq!(found.len(), 1);
         insta::assert_snapshot!(render(&[("20240101000000_test.sql", sql)], &found));
+    }
+}
+
+/// The shipped example app, linted as a set by the locking, security and type rules.
+#[cfg(test)]
+mod example_app {
+    use std::path::PathBuf;
+
+    use crate::lint::{check_statements, Level, SourceText};
+
+    #[test]
+    fn chat_app_has_no_error_finding_and_its_warnings_are_known() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/chat-app/supabase/migrations");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                n.ends_with(".sql") && !n.ends_with("_rollback.sql")
+            })
+            .collect();
+        paths.sort();
+        let files = paths
+            .iter()
+            .map(|p| SourceText {
+                path: PathBuf::from(p.file_name().unwrap()),
+                text: std::fs::read_to_string(p).unwrap(),
+            })
+            .collect();
+        let found = check_statements(files);
+        let summary: Vec<String> = found
+            .iter()
+            .map(|f| {
+                let at = match &f.location {
+                    crate::lint::Location::File { path, line, .. } => {
+                        format!("{}:{line}", path.display())
+                    }
+                    crate::lint::Location::Object { name, .. } => name.clone(),
+                };
+                format!("{} {} {at}", f.level.as_str(), f.rule)
+            })
+            .collect();
+        assert!(found.iter().all(|f| f.level < Level::Error), "{summary:#?}");
+        // What it does report, and why it stays: the DROP TRIGGER … ON auth.users and the
+        // policies on storage.objects lock platform tables that exist before the set (no
+        // lock_timeout in those files), and each bucket has its own permissive policies on
+        // storage.objects for authenticated.
+        let rules: std::collections::BTreeSet<&str> = found.iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules,
+            ["missing-lock-timeout", "multiple-permissive-policies"].into(),
+            "{summary:#?}"
+        );
     }
 }
