@@ -43,7 +43,9 @@
 pub mod act;
 pub mod apply;
 pub mod author;
+pub mod catalog;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod history;
 pub mod lint;
