@@ -401,7 +401,9 @@ SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' WHEN c.relkind = 'S' THEN '
           'partition_of', (SELECT pi.inhparent::regclass::text FROM pg_inherits pi WHERE pi.inhrelid = c.oid AND c.relispartition),
           'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END)
           ELSE '{{}}'::jsonb END
-        || CASE WHEN c.relkind IN ('v', 'm') THEN jsonb_build_object('definition', pg_get_viewdef(c.oid))
+        || CASE WHEN c.relkind IN ('v', 'm') THEN jsonb_build_object('definition', pg_get_viewdef(c.oid),
+             'columns', (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
           ELSE '{{}}'::jsonb END
         || CASE WHEN c.relkind = 'S' THEN (
           SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart::text,
@@ -497,7 +499,8 @@ SELECT 'default_privileges',
        CASE da.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
                              WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
        jsonb_build_object('role', quote_ident(pg_get_userbyid(da.defaclrole)),
-                          'in_schema', quote_ident(dn.nspname), 'acl', {defaclacl})::text
+                          'in_schema', quote_ident(dn.nspname), 'acl', {defaclacl},
+                          'builtin', CASE WHEN da.defaclnamespace = 0 THEN {builtin} END)::text
   FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace
  WHERE da.defaclnamespace = 0 OR dn.oid IN (SELECT oid FROM ns)
 UNION ALL
@@ -596,5 +599,10 @@ SELECT 'event_trigger', quote_ident(e.evtname), NULL, NULL, quote_ident(e.evtnam
         proacl = acl("p.proacl", "'f'", "p.proowner"),
         defaclacl = acl("da.defaclacl", "", ""),
         typacl = acl("t.typacl", "'T'", "t.typowner"),
+        builtin = acl(
+            "NULL::aclitem[]",
+            "(CASE da.defaclobjtype WHEN 'S' THEN 's' ELSE da.defaclobjtype END)::\"char\"",
+            "da.defaclrole"
+        ),
     )
 }

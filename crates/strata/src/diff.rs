@@ -270,7 +270,9 @@ impl Gen<'_> {
             Kind::EventTrigger => format!("DROP EVENT TRIGGER {name};"),
             Kind::DefaultPrivileges => {
                 let mut out = Vec::new();
-                self.default_privileges(o, &acl_items(o.prop("acl")), &BTreeSet::new(), &mut out);
+                // A database-wide entry goes back to the built-in privileges, a per-schema one
+                // to none.
+                self.default_privileges(o, &acl_items(o.prop("acl")), &acl_items(o.prop("builtin")), &mut out);
                 out.join("\n")
             }
             Kind::Comment => {
@@ -359,7 +361,21 @@ impl Gen<'_> {
                 format!("CREATE SEQUENCE {name}{};", sequence_options(o, None))
             }
             Kind::Table => self.create_table(id, o),
-            Kind::Column => format!("ALTER TABLE {parent} ADD COLUMN {};", column_def(local, o)),
+            Kind::Column => {
+                let columns = self
+                    .to
+                    .objects
+                    .iter()
+                    .filter(|(cid, c)| cid.kind == Kind::Column && c.parent.as_deref() == Some(parent))
+                    .count();
+                let position = o.prop("position").unwrap_or("?");
+                let note = if position.parse::<usize>().is_ok_and(|p| p < columns) {
+                    format!("-- column {name}: added at the end of the table, not at position {position} (PostgreSQL cannot move a column).\n")
+                } else {
+                    String::new()
+                };
+                format!("{note}ALTER TABLE {parent} ADD COLUMN {};", column_def(local, o))
+            }
             Kind::Function => format!("{};", o.prop("definition").unwrap_or("").trim_end()),
             Kind::Constraint => match o.prop("on") {
                 Some("domain") => format!(
@@ -422,7 +438,7 @@ impl Gen<'_> {
             }
             Kind::DefaultPrivileges => {
                 let mut out = Vec::new();
-                self.default_privileges(o, &BTreeSet::new(), &acl_items(o.prop("acl")), &mut out);
+                self.default_privileges(o, &acl_items(o.prop("builtin")), &acl_items(o.prop("acl")), &mut out);
                 out.join("\n")
             }
             Kind::Comment => format!(
@@ -663,7 +679,7 @@ impl Gen<'_> {
                         });
                     }
                     if changed("position") && !retype {
-                        out.push(format!("-- column {name} is at position {} in the target, {} in the migrations; PostgreSQL cannot move a column (recreate the table to change the order).", b.prop("position").unwrap_or("?"), a.prop("position").unwrap_or("?")));
+                        out.push(format!("-- column {name}: position {} → {} is not reproduced (PostgreSQL cannot move a column; recreate the table to change the order).", a.prop("position").unwrap_or("?"), b.prop("position").unwrap_or("?")));
                     }
                     if changed("acl") {
                         out.extend(grant_sql(
@@ -707,6 +723,13 @@ impl Gen<'_> {
             Kind::View => {
                 if b.prop("kind") == Some("materialized view") || changed("kind") {
                     changed("definition") || changed("kind") || changed("options")
+                } else if !b
+                    .prop("columns")
+                    .unwrap_or("")
+                    .starts_with(a.prop("columns").unwrap_or(""))
+                {
+                    // CREATE OR REPLACE VIEW can only add columns at the end.
+                    true
                 } else {
                     if changed("definition") {
                         out.push(format!(
@@ -932,6 +955,9 @@ fn acl_delta(
         revoke.entry(g).or_default().push(p);
     }
     for item in to.difference(from) {
+        if from.contains(&format!("{item}*")) {
+            continue; // kept without its grant option: handled by the revoke above
+        }
         let (g, p, grantable) = split(item);
         grant.entry((g, grantable)).or_default().push(p);
     }
@@ -1226,7 +1252,6 @@ mod tests {
             vec![
                 "REVOKE SELECT ON TABLE t FROM bob;",
                 "REVOKE GRANT OPTION FOR INSERT ON TABLE t FROM bob;",
-                "GRANT INSERT ON TABLE t TO bob;",
                 "GRANT UPDATE ON TABLE t TO anon;",
             ]
         );
