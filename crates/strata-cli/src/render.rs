@@ -531,3 +531,59 @@ impl Observer for Progress {
         }
     }
 }
+
+impl Renderer {
+    /// `strata diff`: the differences, then the SQL in both directions.
+    pub fn diff(&self, drift: &strata::diff::Drift, target: &Target) {
+        if !self.human() {
+            return;
+        }
+        if drift.differences.is_empty() {
+            println!(
+                "No drift: {} has exactly what the migrations build.",
+                target.display()
+            );
+            return;
+        }
+        let mut o = format!(
+            "Drift: {} difference(s) between the migrations (-) and {} (+):\n\n",
+            drift.differences.len(),
+            target.display()
+        );
+        for d in &drift.differences {
+            for line in d.to_string().lines() {
+                o.push_str("  ");
+                o.push_str(line);
+                o.push('\n');
+            }
+        }
+        o.push_str(
+            "\n-- SQL that brings the migrations up to the target (save it with --write NAME):\n",
+        );
+        o.push_str(&drift.fix.sql);
+        o.push_str("\n-- Its rollback:\n");
+        o.push_str(&drift.fix.rollback_sql);
+        print!("{o}");
+    }
+
+    /// `--check-drift`: warnings on stderr (JSON mode: in the document's `warnings`).
+    pub fn drift_warnings(&self, warnings: &[String], target: &Target) {
+        if !self.human() {
+            return;
+        }
+        if warnings.is_empty() {
+            eprintln!("No drift: the target has what its applied migrations build.");
+            return;
+        }
+        eprintln!(
+            "warning: {} was changed outside the migrations ({} difference(s)); `strata diff` shows the SQL:",
+            target.display(),
+            warnings.len()
+        );
+        for w in warnings {
+            for line in w.lines() {
+                eprintln!("  {line}");
+            }
+        }
+    }
+}

@@ -136,6 +136,8 @@ impl Object {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Catalog {
     pub objects: BTreeMap<ObjectId, Object>,
+    /// The role that captured it (`current_user`, quoted as in the properties).
+    pub role: String,
 }
 
 /// Schemas Supabase manages: their objects belong to the platform, not to migrations (except
@@ -185,22 +187,29 @@ impl Catalog {
             .map_err(|e| Error::db(context, e))?;
         let result = async {
             let rows = client.query(CATALOG_SQL.as_str(), &[]).await?;
-            let buckets = client
-                .query_one("SELECT to_regclass('storage.buckets') IS NOT NULL", &[])
-                .await?
-                .get::<_, bool>(0);
+            let row = client
+                .query_one(
+                    "SELECT to_regclass('storage.buckets') IS NOT NULL, quote_ident(current_user)",
+                    &[],
+                )
+                .await?;
+            let buckets: bool = row.get(0);
+            let role: String = row.get(1);
             let bucket_rows = if buckets {
                 client.query(BUCKETS_SQL, &[]).await?
             } else {
                 Vec::new()
             };
-            Ok::<_, tokio_postgres::Error>((rows, bucket_rows))
+            Ok::<_, tokio_postgres::Error>((rows, bucket_rows, role))
         }
         .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let _ = client.batch_execute(end).await;
-        let (rows, bucket_rows) = result.map_err(|e| Error::db(context, e))?;
-        let mut catalog = Catalog::default();
+        let (rows, bucket_rows, role) = result.map_err(|e| Error::db(context, e))?;
+        let mut catalog = Catalog {
+            objects: BTreeMap::new(),
+            role,
+        };
         for row in rows.iter().chain(bucket_rows.iter()) {
             let kind: String = row.get(0);
             let kind = Kind::parse(&kind).ok_or_else(|| Error::Database {
@@ -297,6 +306,45 @@ impl Catalog {
             (None, Kind::Bucket) => schemas.iter().any(|x| x == "storage"),
             _ => false,
         });
+    }
+
+    /// Renames a role (quoted, as in the properties) in owners, grants and default privileges:
+    /// a scratch database built by `postgres` compares with a target migrated by `app_owner`.
+    pub fn rename_role(&mut self, from: &str, to: &str) {
+        if from == to {
+            return;
+        }
+        let grantee = format!("{from}:");
+        let objects = std::mem::take(&mut self.objects);
+        for (mut id, mut o) in objects {
+            for (k, v) in o.props.iter_mut() {
+                let Some(value) = v.as_mut() else { continue };
+                match k.as_str() {
+                    "owner" | "role" if value == from => *value = to.to_string(),
+                    "acl" | "builtin" => {
+                        *value = value
+                            .split(", ")
+                            .filter(|i| !i.is_empty())
+                            .map(|i| match i.strip_prefix(&grantee) {
+                                Some(p) => format!("{to}:{p}"),
+                                None => i.to_string(),
+                            })
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                    }
+                    _ => {}
+                }
+            }
+            if id.kind == Kind::DefaultPrivileges {
+                if let Some(rest) = id.name.strip_prefix(&format!("{from} ")) {
+                    id.name = format!("{to} {rest}");
+                }
+            }
+            self.objects.insert(id, o);
+        }
+        self.role = to.to_string();
     }
 
     /// One text line per object (`kind name prop=value …`), sorted: a compact form for logs and

@@ -15,7 +15,85 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Kind, Object, ObjectId};
+use crate::error::Error;
 use crate::history::quote_literal;
+use crate::platform::Platform;
+use crate::scratch::ScratchDb;
+use crate::source::MigrationSet;
+use crate::target::Target;
+
+/// Which objects a comparison covers.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Leave out what the Supabase platform owns ([`Catalog::retain_user_objects`]); set for
+    /// Supabase projects, whose scratch database has Strata's emulation and whose target has the
+    /// real platform.
+    pub exclude_platform: bool,
+    /// Only these schemas (all when empty).
+    pub schemas: Vec<String>,
+}
+
+impl Scope {
+    /// The default scope for migrations written for `platform`.
+    pub fn for_platform(platform: Platform) -> Scope {
+        Scope {
+            exclude_platform: platform == Platform::Supabase,
+            schemas: Vec::new(),
+        }
+    }
+
+    /// Removes what is out of scope from `catalog`.
+    pub fn apply(&self, catalog: &mut Catalog) {
+        if self.exclude_platform {
+            catalog.retain_user_objects();
+        }
+        if !self.schemas.is_empty() {
+            catalog.retain_schemas(&self.schemas);
+        }
+    }
+}
+
+/// What `strata diff` finds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub differences: Vec<Difference>,
+    #[serde(flatten)]
+    pub fix: Fix,
+}
+
+/// Builds `set` on a scratch database on `server`, captures its catalog and `target`'s, and
+/// compares them within `scope`. The scratch database is dropped whatever happens. Roles: the
+/// scratch database's migrating role is renamed to the target's in owners and grants.
+pub async fn drift(
+    set: MigrationSet,
+    platform: Platform,
+    server: &Target,
+    target: &Target,
+    scope: &Scope,
+) -> Result<Drift, Error> {
+    let scratch = ScratchDb::create(server, "diff").await?;
+    let built = async {
+        scratch.build(set, platform).await?;
+        let client = scratch.target().connect().await?;
+        Catalog::capture(&client).await
+    };
+    let actual = async {
+        let client = target.connect().await?;
+        Catalog::capture(&client).await
+    };
+    let (built, actual) = tokio::join!(built, actual);
+    let dropped = scratch.drop_now().await;
+    let (mut expected, mut actual) = (built?, actual?);
+    dropped?;
+    let role = actual.role.clone();
+    expected.rename_role(&expected.role.clone(), &role);
+    scope.apply(&mut expected);
+    scope.apply(&mut actual);
+    Ok(Drift {
+        differences: compare(&expected, &actual),
+        fix: fix(&expected, &actual),
+    })
+}
 
 /// Where an object differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,7 +136,23 @@ impl fmt::Display for Difference {
                 for c in &self.changes {
                     let a = c.migrations.as_deref().unwrap_or("(none)");
                     let b = c.target.as_deref().unwrap_or("(none)");
-                    if a.contains('\n') || b.contains('\n') {
+                    if c.property == "acl" {
+                        let (ia, ib) = (
+                            acl_items(c.migrations.as_deref()),
+                            acl_items(c.target.as_deref()),
+                        );
+                        let only = |x: &BTreeSet<String>, y: &BTreeSet<String>| {
+                            x.difference(y).cloned().collect::<Vec<_>>().join(", ")
+                        };
+                        write!(f, "\n    grants:")?;
+                        let (gone, new) = (only(&ia, &ib), only(&ib, &ia));
+                        if !gone.is_empty() {
+                            write!(f, " only in the migrations: {gone};")?;
+                        }
+                        if !new.is_empty() {
+                            write!(f, " only in the target: {new};")?;
+                        }
+                    } else if a.contains('\n') || b.contains('\n') {
                         write!(f, "\n    {} (- migrations, + target):", c.property)?;
                         let diff = similar::TextDiff::from_lines(a, b);
                         for change in diff.iter_all_changes() {
@@ -249,10 +343,10 @@ impl Gen<'_> {
             },
             Kind::Sequence => format!("DROP SEQUENCE IF EXISTS {name};"),
             Kind::Table => format!(
-                "-- Drops {name} and its rows; its rollback recreates it empty.\nDROP TABLE {name};"
+                "-- Drops {name} with its rows: recreating the table brings it back empty.\nDROP TABLE {name};"
             ),
             Kind::Column => format!(
-                "-- Drops column {name} and its data; its rollback recreates it empty.\nALTER TABLE {parent} DROP COLUMN {local};"
+                "-- Drops column {name} with its data: re-adding the column brings it back empty.\nALTER TABLE {parent} DROP COLUMN {local};"
             ),
             Kind::Function => format!(
                 "DROP {} {name};",
