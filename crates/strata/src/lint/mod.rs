@@ -9,6 +9,10 @@
 //! The library only produces [`Finding`]s; rendering (human, JSON, SARIF, GitHub annotations)
 //! is data formatting in `lint::format`, and terminal concerns stay in the CLI.
 
+pub mod format;
+pub mod parse;
+pub mod rules;
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +47,8 @@ pub enum RuleKind {
     Statement,
     /// A database's catalog (`strata lint --schema` or `--db-url`).
     Catalog,
+    /// Statically where the SQL says it, and on the catalog where it needs the database.
+    Both,
 }
 
 /// A rule's identity and documentation. Every rule has one, as a `pub const` next to its code;
@@ -103,4 +109,93 @@ pub struct Finding {
     pub message: String,
     /// What to do here, specific to the case (may span lines, e.g. an expand/contract plan).
     pub fix: Option<String>,
+}
+
+/// The rule that reports SQL PostgreSQL cannot parse.
+pub const PARSE_ERROR: RuleInfo = RuleInfo {
+    id: "parse-error",
+    category: "parse",
+    kind: RuleKind::Statement,
+    default_level: Level::Error,
+    summary: "SQL that PostgreSQL's parser rejects",
+    why: "A statement PostgreSQL cannot parse fails the migration when it runs, after the \
+          statements before it in the file; no other rule can check it either.",
+    fix: "Correct the SQL at the position shown (PostgreSQL's own message and position).",
+    bad: "CREATE TABEL profiles (id uuid);",
+    good: "CREATE TABLE profiles (id uuid);",
+};
+
+/// A file to lint: its path (as shown in findings) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Parses `files` (in run order: the set's context depends on it) on all cores and runs every
+/// statement rule over them. Findings are in file order, then by position, at the rules'
+/// default levels.
+pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
+    let parsed = parse_all(files);
+    let set = rules::SetIndex::build(&parsed);
+    let mut findings = Vec::new();
+    for (file_index, file) in parsed.iter().enumerate() {
+        for (range, message) in &file.syntax_errors {
+            findings.push(Finding {
+                rule: PARSE_ERROR.id,
+                level: PARSE_ERROR.default_level,
+                location: file.location(range.clone()),
+                message: message.clone(),
+                fix: None,
+            });
+        }
+        let cx = rules::Cx {
+            file,
+            file_index,
+            set: &set,
+        };
+        let start = findings.len();
+        for rule in rules::ALL {
+            (rule.check)(&cx, &mut findings);
+        }
+        findings[start..].sort_by_key(|f| match &f.location {
+            Location::File { start, end, .. } => (*start, *end),
+            Location::Object { .. } => (usize::MAX, usize::MAX),
+        });
+    }
+    findings
+}
+
+/// Splits and parses files on all cores, keeping their order.
+pub fn parse_all(files: Vec<SourceText>) -> Vec<parse::ParsedFile> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    let mut files = files;
+    let mut chunks = Vec::new();
+    while files.len() > chunk {
+        let rest = files.split_off(chunk);
+        chunks.push(files);
+        files = rest;
+    }
+    chunks.push(files);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|f| parse::ParsedFile::parse(&f.path, f.text))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("lint parser thread panicked"))
+            .collect()
+    })
 }

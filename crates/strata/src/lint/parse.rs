@@ -1,0 +1,280 @@
+//! Parsing for lint: Strata's own splitter finds the statements (the same boundaries `push`
+//! uses), and PostgreSQL's grammar (libpg_query, through the `pg_query` crate) parses each one
+//! into its syntax tree.
+//!
+//! One statement at a time, so that a syntax error is reported where PostgreSQL reports it and
+//! the statements around it are still checked.
+//!
+//! Why a small FFI here: `pg_query::parse` reports a syntax error as text only, without
+//! PostgreSQL's error position, and also walks every tree to collect table names we do not use.
+//! The C entry point it wraps, `pg_query_parse_protobuf_opts`, returns both the protobuf tree
+//! and the position; it is linked in by the `pg_query` crate already.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use pg_query::protobuf;
+use pg_query::NodeEnum;
+use prost::Message;
+
+use crate::sql::{self, LineIndex};
+
+/// A syntax error from PostgreSQL's parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// PostgreSQL's message, e.g. `syntax error at or near "TABEL"`.
+    pub message: String,
+    /// Byte offset in the parsed text where PostgreSQL places the error, when it says.
+    pub offset: Option<usize>,
+}
+
+/// Parses SQL text with PostgreSQL's grammar.
+pub fn parse_sql(text: &str) -> Result<protobuf::ParseResult, SyntaxError> {
+    let input = CString::new(text).map_err(|e| SyntaxError {
+        message: "the text contains a NUL byte".into(),
+        offset: Some(e.nul_position()),
+    })?;
+    // SAFETY: `input` is a valid NUL-terminated string that outlives the call; the result is
+    // read only before it is freed with the matching free function, exactly once.
+    unsafe {
+        let result = pg_query_parse_protobuf_opts(input.as_ptr(), 0);
+        let parsed = if !result.error.is_null() {
+            let e = &*result.error;
+            let message = CStr::from_ptr(e.message).to_string_lossy().into_owned();
+            // cursorpos: 1-based character position, 0 when PostgreSQL gives none.
+            let offset = (e.cursorpos > 0).then(|| char_to_byte(text, e.cursorpos as usize - 1));
+            Err(SyntaxError { message, offset })
+        } else {
+            let data = if result.parse_tree.data.is_null() {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(
+                    result.parse_tree.data as *const u8,
+                    result.parse_tree.len,
+                )
+            };
+            protobuf::ParseResult::decode(data).map_err(|e| SyntaxError {
+                message: format!("cannot decode the parse tree: {e}"),
+                offset: None,
+            })
+        };
+        pg_query_free_protobuf_parse_result(result);
+        parsed
+    }
+}
+
+fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(text.len())
+}
+
+#[repr(C)]
+struct PgQueryProtobuf {
+    len: usize,
+    data: *mut c_char,
+}
+
+#[repr(C)]
+struct PgQueryError {
+    message: *mut c_char,
+    funcname: *mut c_char,
+    filename: *mut c_char,
+    lineno: c_int,
+    cursorpos: c_int,
+    context: *mut c_char,
+}
+
+#[repr(C)]
+struct PgQueryProtobufParseResult {
+    parse_tree: PgQueryProtobuf,
+    stderr_buffer: *mut c_char,
+    error: *mut PgQueryError,
+}
+
+extern "C" {
+    fn pg_query_parse_protobuf_opts(
+        input: *const c_char,
+        parser_options: c_int,
+    ) -> PgQueryProtobufParseResult;
+    fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
+}
+
+/// One statement of a file: where it is and what PostgreSQL made of it.
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    /// The statement with its leading comments (as [`sql::Statement::span`]).
+    pub span: Range<usize>,
+    /// The statement without its leading comments: where findings point.
+    pub code: Range<usize>,
+    /// The syntax tree; `None` when PostgreSQL could not parse the statement (see
+    /// [`ParsedFile::syntax_errors`]).
+    pub node: Option<NodeEnum>,
+}
+
+impl ParsedStatement {
+    /// The leading comments' byte range (where `-- strata-lint:` directives for this statement
+    /// are).
+    pub fn comments(&self) -> Range<usize> {
+        self.span.start..self.code.start
+    }
+}
+
+/// A migration file, split and parsed.
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub lines: LineIndex,
+    /// Statements that hold code, in order (comment-only chunks are left out).
+    pub statements: Vec<ParsedStatement>,
+    /// Syntax errors: PostgreSQL's message at its position, or the splitter's (an unterminated
+    /// quote, a psql meta-command). A file that cannot be split has no statements.
+    pub syntax_errors: Vec<(Range<usize>, String)>,
+    /// Why `strata push` will run this file statement by statement instead of in one
+    /// transaction (`None`: in one transaction).
+    pub no_transaction: Option<String>,
+}
+
+impl ParsedFile {
+    /// Splits and parses `text` (the content of `path`).
+    pub fn parse(path: &Path, text: String) -> ParsedFile {
+        let lines = LineIndex::new(&text);
+        let mut file = ParsedFile {
+            path: path.to_path_buf(),
+            text: String::new(),
+            lines,
+            statements: Vec::new(),
+            syntax_errors: Vec::new(),
+            no_transaction: None,
+        };
+        match sql::split(&text) {
+            Err(e) => {
+                let end = (e.offset + 1).min(text.len()).max(e.offset);
+                file.syntax_errors.push((e.offset..end, e.kind.to_string()));
+            }
+            Ok(statements) => {
+                file.no_transaction = crate::apply::no_transaction_reason(&text, &statements);
+                for st in &statements {
+                    let Some(code_start) = st.code_start else {
+                        continue;
+                    };
+                    let code = code_start..st.span.end;
+                    let node = match parse_sql(&text[code.clone()]) {
+                        Ok(tree) => tree
+                            .stmts
+                            .into_iter()
+                            .next()
+                            .and_then(|raw| raw.stmt)
+                            .and_then(|n| n.node),
+                        Err(e) => {
+                            let at = e.offset.map(|o| code.start + o).unwrap_or(code.start);
+                            let end = next_char_boundary(&text, at);
+                            file.syntax_errors.push((at..end, e.message));
+                            None
+                        }
+                    };
+                    file.statements.push(ParsedStatement {
+                        span: st.span.clone(),
+                        code,
+                        node,
+                    });
+                }
+            }
+        }
+        file.text = text;
+        file
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines.line_col(&self.text, offset)
+    }
+
+    /// A [`super::Location`] for a byte range of this file.
+    pub fn location(&self, range: Range<usize>) -> super::Location {
+        let (line, column) = self.line_col(range.start);
+        let (end_line, end_column) = self.line_col(range.end);
+        super::Location::File {
+            path: self.path.clone(),
+            start: range.start,
+            end: range.end,
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+fn next_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = (at + 1).min(text.len());
+    while end < text.len() && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end.max(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_statement_with_its_span() {
+        let text = "-- header\ncreate table a (id int);\n\n/* c */ create index on a (id);\n";
+        let f = ParsedFile::parse(Path::new("x.sql"), text.into());
+        assert!(f.syntax_errors.is_empty());
+        assert_eq!(f.statements.len(), 2);
+        assert_eq!(
+            &f.text[f.statements[0].code.clone()],
+            "create table a (id int)"
+        );
+        assert_eq!(
+            &f.text[f.statements[1].code.clone()],
+            "create index on a (id)"
+        );
+        assert!(matches!(
+            f.statements[0].node,
+            Some(NodeEnum::CreateStmt(_))
+        ));
+        assert!(matches!(f.statements[1].node, Some(NodeEnum::IndexStmt(_))));
+        assert_eq!(f.no_transaction, None);
+    }
+
+    #[test]
+    fn syntax_errors_carry_postgres_message_and_position() {
+        let text = "create table ok (id int);\ncreate tabel é (id int);\nselect 1;";
+        let f = ParsedFile::parse(Path::new("x.sql"), text.into());
+        assert_eq!(f.statements.len(), 3);
+        assert!(f.statements[1].node.is_none());
+        assert!(f.statements[2].node.is_some());
+        let (range, message) = &f.syntax_errors[0];
+        assert_eq!(message, "syntax error at or near \"tabel\"");
+        assert_eq!(f.line_col(range.start), (2, 8));
+    }
+
+    #[test]
+    fn positions_after_multibyte_text_are_bytes() {
+        let text = "select 'ééé' frm x";
+        let e = parse_sql(text).unwrap_err();
+        assert_eq!(&text[e.offset.unwrap()..], "x");
+    }
+
+    #[test]
+    fn splitter_errors_are_syntax_errors() {
+        let f = ParsedFile::parse(Path::new("x.sql"), "select 'open".into());
+        assert!(f.statements.is_empty());
+        assert_eq!(f.syntax_errors.len(), 1);
+    }
+
+    #[test]
+    fn knows_how_push_will_run_the_file() {
+        let f = ParsedFile::parse(
+            Path::new("x.sql"),
+            "create index concurrently i on t (a);".into(),
+        );
+        assert!(f.no_transaction.is_some());
+    }
+}
