@@ -134,6 +134,22 @@ there is none.",
     )]
     Diff(DiffArgs),
 
+    /// Prove the rollback files right: apply each migration, roll it back, compare, re-apply
+    #[command(
+        long_about = "Prove the rollback files right on a throwaway database.\n\n\
+For each migration in order: capture the catalog, apply the migration, run its _rollback.sql, \
+capture again and compare, then apply the migration again and go on. Anything the rollback \
+leaves behind (an index, a policy), fails to recreate, or restores differently (a grant, a \
+column with another type or default) is reported with the migration and the object.\n\n\
+A rollback file with a `-- strata:irreversible [reason]` line is not round-tripped (the \
+migration drops data, say): reported as irreversible, not as a failure. A migration without a \
+rollback file is reported; --require-rollbacks makes that a failure.\n\n\
+The throwaway database is on the local cluster, or on STRATA_SCRATCH_URL. Exit code 1 when any \
+rollback is asymmetric or fails.",
+        after_help = "Examples:\n  strata verify                       check every rollback file\n  strata verify --require-rollbacks   and fail when a migration has none (CI)"
+    )]
+    Verify(VerifyArgs),
+
     /// Record the Supabase project that --linked connects to
     #[command(
         long_about = "Record the Supabase project that --linked connects to.\n\n\
@@ -165,6 +181,13 @@ pub struct PushArgs {
     /// First compare the target with what its applied migrations build (on a scratch database) and warn if someone changed it by hand
     #[arg(long)]
     pub check_drift: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Fail when a migration has no rollback file
+    #[arg(long)]
+    pub require_rollbacks: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod cmd_diff;
+mod cmd_verify;
 mod render;
 
 use std::path::PathBuf;
@@ -112,6 +113,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Sql(_) => "sql",
         Command::Link(_) => "link",
         Command::Diff(_) => "diff",
+        Command::Verify(_) => "verify",
     }
 }
 
@@ -262,6 +264,7 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             Ok(value)
         }
         Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await,
+        Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await,
         Command::Migration(MigrationCommand::New { name, rollback }) => {
             let dir = match ctx.migrations_dir() {
                 Ok(d) => d,

@@ -125,12 +125,59 @@ pub struct Difference {
     pub changes: Vec<PropertyChange>,
 }
 
+/// How to name the two sides of a comparison in messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    /// The left side (`migrations`; `before` for verify).
+    pub left: &'a str,
+    /// The right side (`target`; `after the rollback`).
+    pub right: &'a str,
+    /// Said of an object only on the left (`only in the migrations`).
+    pub only_left: &'a str,
+    /// Said of an object only on the right (`only in the target`).
+    pub only_right: &'a str,
+}
+
+/// The sides of `strata diff`.
+pub const DIFF_SIDES: Sides<'static> = Sides {
+    left: "migrations",
+    right: "target",
+    only_left: "only in the migrations",
+    only_right: "only in the target",
+};
+
+impl Difference {
+    /// The difference in words, with the sides named by `sides`; several lines when
+    /// properties changed.
+    pub fn describe(&self, sides: Sides<'_>) -> String {
+        struct D<'a>(&'a Difference, Sides<'a>);
+        impl fmt::Display for D<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, self.1)
+            }
+        }
+        D(self, sides).to_string()
+    }
+}
+
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, DIFF_SIDES)
+    }
+}
+
+impl Difference {
+    fn write(&self, f: &mut fmt::Formatter<'_>, sides: Sides<'_>) -> fmt::Result {
         let what = format!("{} {}", self.kind, self.name);
+        let Sides {
+            left,
+            right,
+            only_left,
+            only_right,
+        } = sides;
         match self.status {
-            Status::OnlyInMigrations => write!(f, "- {what} (only in the migrations)"),
-            Status::OnlyInTarget => write!(f, "+ {what} (only in the target)"),
+            Status::OnlyInMigrations => write!(f, "- {what} ({only_left})"),
+            Status::OnlyInTarget => write!(f, "+ {what} ({only_right})"),
             Status::Changed => {
                 write!(f, "~ {what}")?;
                 for c in &self.changes {
@@ -147,13 +194,13 @@ impl fmt::Display for Difference {
                         write!(f, "\n    grants:")?;
                         let (gone, new) = (only(&ia, &ib), only(&ib, &ia));
                         if !gone.is_empty() {
-                            write!(f, " only in the migrations: {gone};")?;
+                            write!(f, " {only_left}: {gone};")?;
                         }
                         if !new.is_empty() {
-                            write!(f, " only in the target: {new};")?;
+                            write!(f, " {only_right}: {new};")?;
                         }
                     } else if a.contains('\n') || b.contains('\n') {
-                        write!(f, "\n    {} (- migrations, + target):", c.property)?;
+                        write!(f, "\n    {} (- {left}, + {right}):", c.property)?;
                         let diff = similar::TextDiff::from_lines(a, b);
                         for change in diff.iter_all_changes() {
                             let sign = match change.tag() {
@@ -164,7 +211,7 @@ impl fmt::Display for Difference {
                             write!(f, "\n      {sign} {}", change.value().trim_end())?;
                         }
                     } else {
-                        write!(f, "\n    {}: {a} (migrations) → {b} (target)", c.property)?;
+                        write!(f, "\n    {}: {a} ({left}) → {b} ({right})", c.property)?;
                     }
                 }
                 Ok(())

@@ -57,6 +57,7 @@ pub mod scratch;
 pub mod source;
 pub mod sql;
 pub mod target;
+pub mod verify;
 
 pub use apply::{Migrator, PushOptions, PushReport};
 pub use error::Error;
