@@ -1082,3 +1082,60 @@ fn check_drift_warns_before_push_and_list() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["result"]["warnings"], serde_json::json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// strata verify
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn verify_exits_1_naming_the_migration_and_the_object_left_behind() {
+    let p = project(&[
+        ("1_create_notes.sql", DIFF_BASE),
+        ("1_create_notes_rollback.sql", "drop table public.notes;\n"),
+        (
+            "2_add_policy.sql",
+            "create policy own on public.notes for select using (true);\n",
+        ),
+        ("2_add_policy_rollback.sql", "select 1;\n"),
+    ]);
+    let run = strata_scratch(p.path(), &["verify"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("ASYMMETRIC")
+            && run.stdout.contains("2_add_policy.sql")
+            && run
+                .stdout
+                .contains("+ policy public.notes.own (left behind by the rollback)"),
+        "{run:?}"
+    );
+    let run = strata_scratch(p.path(), &["verify", "-o", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "verify");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["result"]["passed"], false);
+    let m = &v["result"]["migrations"];
+    assert_eq!(m[0]["outcome"], "reversible");
+    assert_eq!(m[1]["outcome"], "asymmetric");
+    assert_eq!(m[1]["differences"][0]["name"], "public.notes.own");
+
+    // Fixed: exit 0.
+    write(
+        p.path(),
+        "migrations/2_add_policy_rollback.sql",
+        "drop policy own on public.notes;\n",
+    );
+    let run = strata_scratch(p.path(), &["verify"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Verified: 2 ok."), "{run:?}");
+    // A migration without a rollback fails only with --require-rollbacks.
+    write(
+        p.path(),
+        "migrations/3_add_title.sql",
+        "alter table public.notes add column title text;\n",
+    );
+    assert_eq!(strata_scratch(p.path(), &["verify"]).code, 0);
+    let run = strata_scratch(p.path(), &["verify", "--require-rollbacks"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("NO ROLLBACK"), "{run:?}");
+}
