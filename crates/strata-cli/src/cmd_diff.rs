@@ -69,6 +69,11 @@ pub async fn check_drift(
 ) -> Result<Vec<String>, Error> {
     let applied: std::collections::BTreeSet<&str> =
         history.applied.iter().map(|a| a.version.as_str()).collect();
+    if applied.is_empty() {
+        // Nothing applied: nothing the target could have drifted from.
+        out.drift_warnings(&[], target);
+        return Ok(Vec::new());
+    }
     let built = MigrationSet {
         dir: set.dir.clone(),
         migrations: set

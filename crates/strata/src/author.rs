@@ -152,7 +152,11 @@ pub fn write_migration(
     let path = dir.join(format!("{version}_{name}.sql"));
     let rollback = rdir.join(format!("{version}_{name}_rollback.sql"));
     write_new(&path, &format!("{}{sql}", header(false)))?;
-    write_new(&rollback, &format!("{}{rollback_sql}", header(true)))?;
+    if let Err(e) = write_new(&rollback, &format!("{}{rollback_sql}", header(true))) {
+        // Not one without the other.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
     Ok(NewMigration {
         path,
         rollback: Some(rollback),

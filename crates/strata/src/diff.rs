@@ -229,7 +229,26 @@ pub fn compare(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
         .keys()
         .chain(actual.objects.keys())
         .collect();
+    // A table on one side only is one difference, not one per column as well.
+    let whole_table = |o: &Object| {
+        o.parent.as_ref().is_some_and(|p| {
+            let table = ObjectId {
+                kind: Kind::Table,
+                name: p.clone(),
+            };
+            expected.objects.contains_key(&table) != actual.objects.contains_key(&table)
+        })
+    };
     for id in ids {
+        if id.kind == Kind::Column
+            && expected
+                .objects
+                .get(id)
+                .or(actual.objects.get(id))
+                .is_some_and(whole_table)
+        {
+            continue;
+        }
         let diff = match (expected.objects.get(id), actual.objects.get(id)) {
             (Some(_), None) => Difference {
                 kind: id.kind,
@@ -589,26 +608,64 @@ impl Gen<'_> {
             Kind::Bucket => bucket_insert(local, o),
         };
         self.push_create(id, o, sql);
-        // Grants of a new object: what the target has beyond the built-in default.
+        // Grants of a new object: the difference between what it has and what creating it
+        // gives (the built-in privileges and the default privileges of its owner). The owner's
+        // own privileges follow ownership.
         if let Some(acl) = o.prop("acl") {
             if !matches!(id.kind, Kind::DefaultPrivileges) {
-                let baseline = match id.kind {
-                    Kind::Function => acl_items(Some("PUBLIC:EXECUTE")),
-                    Kind::Type => acl_items(Some("PUBLIC:USAGE")),
-                    _ => BTreeSet::new(),
-                };
                 let owner = o.prop("owner").map(|s| format!("{s}:"));
-                let want: BTreeSet<String> = acl_items(Some(acl))
+                let not_owner =
+                    |i: &String| owner.as_ref().is_none_or(|p| !i.starts_with(p.as_str()));
+                let baseline: BTreeSet<String> = self
+                    .creation_privileges(id, o)
                     .into_iter()
-                    .filter(|i| owner.as_ref().is_none_or(|p| !i.starts_with(p.as_str())))
+                    .filter(not_owner)
                     .collect();
-                let grants = grant_sql(&acl_object(id, o), &baseline, &want);
-                after.extend(grants);
+                let want: BTreeSet<String> =
+                    acl_items(Some(acl)).into_iter().filter(not_owner).collect();
+                after.extend(grant_sql(&acl_object(id, o), &baseline, &want));
             }
         }
         for s in after {
             self.push_after(id.kind, s);
         }
+    }
+
+    /// The privileges a new object gets when its owner creates it: the database-wide default
+    /// privileges of the owner (else PostgreSQL's built-in ones) plus those for its schema, as
+    /// the target has them.
+    fn creation_privileges(&self, id: &ObjectId, o: &Object) -> BTreeSet<String> {
+        let objects = match id.kind {
+            Kind::Table | Kind::View => "TABLES",
+            Kind::Sequence => "SEQUENCES",
+            Kind::Function => "FUNCTIONS",
+            Kind::Type => "TYPES",
+            Kind::Schema => "SCHEMAS",
+            _ => return BTreeSet::new(),
+        };
+        let Some(owner) = o.prop("owner") else {
+            return BTreeSet::new();
+        };
+        let entry = |name: String| {
+            self.to.objects.get(&ObjectId {
+                kind: Kind::DefaultPrivileges,
+                name,
+            })
+        };
+        let mut privileges = match entry(format!("{owner} on {objects}")) {
+            Some(d) => acl_items(d.prop("acl")),
+            None => match id.kind {
+                Kind::Function => acl_items(Some("PUBLIC:EXECUTE")),
+                Kind::Type => acl_items(Some("PUBLIC:USAGE")),
+                _ => BTreeSet::new(),
+            },
+        };
+        if let (Some(schema), false) = (&o.schema, id.kind == Kind::Schema) {
+            if let Some(d) = entry(format!("{owner} in {} on {objects}", ident(schema))) {
+                privileges.extend(acl_items(d.prop("acl")));
+            }
+        }
+        privileges
     }
 
     fn create_table(&mut self, id: &ObjectId, o: &Object) -> String {

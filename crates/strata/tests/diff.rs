@@ -182,6 +182,8 @@ drift_case!(
        created_at timestamptz DEFAULT now()
      );
      ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
+     REVOKE ALL ON public.notes FROM anon;
+     GRANT SELECT (body) ON public.notes TO anon;
      CREATE INDEX notes_user ON public.notes (user_id, created_at DESC);
      CREATE POLICY \"own notes\" ON public.notes FOR ALL TO authenticated
        USING (user_id = (select auth.uid())) WITH CHECK (user_id = (select auth.uid()));",
