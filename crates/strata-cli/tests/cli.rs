@@ -912,6 +912,14 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("No drift"), "{run:?}");
 
+    // An unknown schema is a usage error naming it, not "no drift".
+    let run = strata_scratch(
+        p.path(),
+        &["diff", "--db-url", &db.url, "--schema", "Public"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("schema `Public`"), "{run:?}");
+
     // Changed by hand.
     exec(
         &db.url,

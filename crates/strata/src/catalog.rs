@@ -267,6 +267,14 @@ impl Catalog {
         let platform_role = |r: Option<&str>| {
             r.is_some_and(|r| r.starts_with("supabase") || r == "pgsodium_keyholder")
         };
+        if let Some(realtime) = self.objects.get_mut(&ObjectId {
+            kind: Kind::Publication,
+            name: "supabase_realtime".into(),
+        }) {
+            // Created by the platform (by supabase_admin on Supabase); its tables are the
+            // migrations' business, its owner is not.
+            realtime.props.remove("owner");
+        }
         self.objects.retain(|id, o| {
             match id.kind {
                 Kind::Extension => return !PLATFORM_EXTENSIONS.contains(&o.local.as_str()),

@@ -85,6 +85,23 @@ pub async fn drift(
     let dropped = scratch.drop_now().await;
     let (mut expected, mut actual) = (built?, actual?);
     dropped?;
+    for schema in &scope.schemas {
+        let exists = |c: &Catalog| {
+            c.objects
+                .iter()
+                .any(|(id, o)| id.kind == Kind::Schema && o.schema.as_deref() == Some(schema))
+        };
+        if !exists(&expected) && !exists(&actual) {
+            return Err(Error::Setting {
+                setting: "--schema".into(),
+                message: format!(
+                    "schema `{schema}` exists neither in what the migrations build nor in {}",
+                    target.display()
+                ),
+                hint: Some("pass a schema's name as PostgreSQL stores it (unquoted, usually lower case), e.g. --schema public".into()),
+            });
+        }
+    }
     let role = actual.role.clone();
     expected.rename_role(&expected.role.clone(), &role);
     scope.apply(&mut expected);

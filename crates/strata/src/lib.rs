@@ -12,6 +12,8 @@
 //!   with its history rows, failures reported at file, line and column.
 //! - [`target`] and [`config`] resolve where to connect (`strata.toml`, environments, URLs, TLS).
 //! - [`local`] runs a private PostgreSQL cluster under `.strata/` when nothing else is configured.
+//! - [`catalog`], [`diff`] and [`verify`] compare schemas: drift between the migrations and a
+//!   target (with the SQL that fixes it), and rollback files proven on a scratch database.
 //!
 //! # Example
 //!
