@@ -585,6 +585,7 @@ SELECT 'comment', CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || for
        ns.nspname, NULL, '', jsonb_build_object('text', d.description)::text
   FROM pg_description d JOIN pg_type t ON d.classoid = 'pg_type'::regclass AND d.objoid = t.oid
   JOIN ns ON ns.oid = t.typnamespace
+ WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
 UNION ALL
 SELECT 'comment', 'POLICY ' || quote_ident(p.polname) || ' ON ' || r.qname, r.nspname, r.qname, '',
        jsonb_build_object('text', d.description)::text
@@ -661,4 +662,69 @@ SELECT 'event_trigger', quote_ident(e.evtname), NULL, NULL, quote_ident(e.evtnam
             "da.defaclrole"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(props: &[(&str, &str)]) -> Object {
+        Object {
+            schema: Some("public".into()),
+            parent: None,
+            local: "t".into(),
+            props: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rename_role_rewrites_owners_grants_and_default_privileges() {
+        let mut c = Catalog {
+            objects: BTreeMap::new(),
+            role: "postgres".into(),
+        };
+        c.objects.insert(
+            ObjectId {
+                kind: Kind::Table,
+                name: "public.t".into(),
+            },
+            object(&[
+                ("owner", "postgres"),
+                ("acl", "anon:SELECT, postgres:INSERT, postgres_x:SELECT"),
+            ]),
+        );
+        c.objects.insert(
+            ObjectId {
+                kind: Kind::DefaultPrivileges,
+                name: "postgres in public on TABLES".into(),
+            },
+            object(&[("role", "postgres"), ("acl", "anon:SELECT")]),
+        );
+        c.rename_role("postgres", "app");
+        let t = &c.objects[&ObjectId {
+            kind: Kind::Table,
+            name: "public.t".into(),
+        }];
+        assert_eq!(t.prop("owner"), Some("app"));
+        assert_eq!(
+            t.prop("acl"),
+            Some("anon:SELECT, app:INSERT, postgres_x:SELECT")
+        );
+        let d = &c.objects[&ObjectId {
+            kind: Kind::DefaultPrivileges,
+            name: "app in public on TABLES".into(),
+        }];
+        assert_eq!(d.prop("role"), Some("app"));
+        assert_eq!(c.role, "app");
+    }
+
+    #[test]
+    fn the_emulated_functions_are_found_in_the_script() {
+        let f = emulated_functions();
+        assert!(f.contains(&"auth.uid(".to_string()), "{f:?}");
+        assert!(f.contains(&"storage.foldername(".to_string()), "{f:?}");
+    }
 }
