@@ -96,6 +96,46 @@ Refuses, before changing anything: a pending file older than the newest applied 
 (--include-all applies it), an applied file that changed, an applied version with no file.")]
     Push(PushArgs),
 
+    /// Undo the newest applied migrations with their _rollback.sql files
+    #[command(
+        long_about = "Undo the newest applied migrations by running their rollback files, newest first.\n\n\
+Each rollback file (<version>_<name>_rollback.sql beside the migration, or in rollbacks/) runs in \
+one transaction together with the removal of its migration's history rows: the migration is undone \
+and forgotten, or neither. A rollback file holding a statement that cannot run in a transaction \
+(DROP INDEX CONCURRENTLY …) runs statement by statement with the history removal last.\n\n\
+Nothing runs unless every selected migration has its file and rollback file, unchanged since it \
+was applied; a rollback file marked `-- strata:irreversible` refuses (restore a backup instead: \
+`strata restore`). There is no implicit wipe: say how many (--last N) or down to which applied \
+version (--to VERSION). Takes the same lock as push (--lock-wait).",
+        after_help = "Examples:\n  strata rollback                        undo the newest applied migration\n  strata rollback --last 3 --dry-run     show the SQL that would undo the newest three\n  strata rollback --to 20240102000000    undo everything applied after that version\n  strata rollback --env staging -o json  on [environments.staging], as JSON"
+    )]
+    Rollback(RollbackArgs),
+
+    /// Write a pg_dump archive of the target (schema and data) into .strata/backups/
+    #[command(
+        long_about = "Write a pg_dump archive (custom format) of the target: schema, data and migration history.\n\n\
+pg_dump is taken from STRATA_PG_BINDIR, else the newest installed PostgreSQL client tools; it must \
+be at least as new as the target server. Credentials are passed in the environment, never on the \
+command line. `strata push --backup` (or backup = true in [environments.NAME]) does the same before \
+each push that applies something.",
+        after_help = "Examples:\n  strata backup --env production\n  strata backup --output-file before-cleanup.dump"
+    )]
+    Backup(BackupArgs),
+
+    /// Restore a backup into the target: ALL data goes back to the moment of the backup
+    #[command(
+        long_about = "Restore a pg_dump archive into the target.\n\n\
+This brings back ALL data as it was when the backup was taken, not just the schema: rows written \
+since then to the objects in the backup are lost. Every object in the archive is dropped and \
+recreated with its data (pg_restore --clean --if-exists --no-owner), in one transaction and under \
+the migration lock: the restore completes, or changes nothing. Objects created after the backup \
+are left alone. The migration history goes back to the backup's too.\n\n\
+On a terminal you are asked to type the database name; under CI=true or without a terminal, \
+--yes is required.",
+        after_help = "Examples:\n  strata restore .strata/backups/app-20240115T093000Z-before-20240115093000.dump\n  strata restore --env staging --yes backup.dump"
+    )]
+    Restore(RestoreArgs),
+
     /// Create, list, repair and adopt migration files
     #[command(subcommand)]
     Migration(MigrationCommand),
@@ -181,6 +221,10 @@ pub struct PushArgs {
     /// First compare the target with what its applied migrations build (on a scratch database) and warn if someone changed it by hand
     #[arg(long)]
     pub check_drift: bool,
+
+    /// Before applying anything, pg_dump the target into .strata/backups/ (also: backup = true under [environments.NAME])
+    #[arg(long)]
+    pub backup: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +243,47 @@ pub struct DiffArgs {
     /// Save the SQL as a new migration <timestamp>_<NAME>.sql and its _rollback.sql, then exit 0
     #[arg(long, value_name = "NAME")]
     pub write: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Undo the newest N applied migrations [default: 1]
+    #[arg(long, value_name = "N", conflicts_with = "to", value_parser = clap::value_parser!(u32).range(1..))]
+    pub last: Option<u32>,
+
+    /// Undo every applied migration newer than VERSION (which must be applied; it stays applied)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Print each rollback file and the exact SQL that would run; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the archive [default: .strata/backups/<db>-<UTC time>.dump]
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The archive to restore (written by `strata backup` or `strata push --backup`)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Do not ask for confirmation (required under CI=true or without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

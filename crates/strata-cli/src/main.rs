@@ -3,7 +3,9 @@
 //! (human text or JSON). It holds no migration logic.
 
 mod args;
+mod cmd_backup;
 mod cmd_diff;
+mod cmd_rollback;
 mod cmd_verify;
 mod render;
 
@@ -100,6 +102,9 @@ fn usage_error(e: clap::Error) -> ExitCode {
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Push(_) => "push",
+        Command::Rollback(_) => "rollback",
+        Command::Backup(_) => "backup",
+        Command::Restore(_) => "restore",
         Command::Migration(MigrationCommand::New { .. }) => "migration new",
         Command::Migration(MigrationCommand::List { .. }) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
@@ -118,11 +123,11 @@ fn command_name(c: &Command) -> &'static str {
 }
 
 /// Everything resolved once from flags, strata.toml and the environment.
-struct Context {
-    project: Project,
+pub(crate) struct Context {
+    pub(crate) project: Project,
     dir_flag: Option<PathBuf>,
     platform_flag: Option<String>,
-    request: TargetRequest,
+    pub(crate) request: TargetRequest,
 }
 
 impl Context {
@@ -148,11 +153,11 @@ impl Context {
         })
     }
 
-    fn migrations_dir(&self) -> Result<PathBuf, Error> {
+    pub(crate) fn migrations_dir(&self) -> Result<PathBuf, Error> {
         self.project.migrations_dir(self.dir_flag.as_deref())
     }
 
-    fn migrations(&self) -> Result<MigrationSet, Error> {
+    pub(crate) fn migrations(&self) -> Result<MigrationSet, Error> {
         let dir = self.migrations_dir()?;
         MigrationSet::load(
             &dir,
@@ -163,7 +168,7 @@ impl Context {
         )
     }
 
-    fn platform(&self) -> Result<Platform, Error> {
+    pub(crate) fn platform(&self) -> Result<Platform, Error> {
         if let Some(p) = self.platform_flag.as_deref().and_then(Platform::parse) {
             return Ok(p);
         }
@@ -173,7 +178,7 @@ impl Context {
         Ok(Platform::default_for(&self.migrations_dir()?))
     }
 
-    fn rollbacks_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn rollbacks_dir(&self) -> Option<PathBuf> {
         self.project
             .config
             .rollbacks_dir
@@ -181,11 +186,11 @@ impl Context {
             .map(|d| self.project.root.join(d))
     }
 
-    fn target(&self) -> Result<Target, Error> {
+    pub(crate) fn target(&self) -> Result<Target, Error> {
         target::resolve_and_start(&self.project, &self.request)
     }
 
-    fn lock_wait(&self, flag: Option<&str>) -> Result<Duration, Error> {
+    pub(crate) fn lock_wait(&self, flag: Option<&str>) -> Result<Duration, Error> {
         match (flag, &self.project.config.lock_wait) {
             (Some(v), _) => parse_duration("--lock-wait", v),
             (None, Some(v)) => parse_duration("lock_wait", v),
@@ -193,7 +198,7 @@ impl Context {
         }
     }
 
-    fn seeds(&self) -> Result<Vec<SeedFile>, Error> {
+    pub(crate) fn seeds(&self) -> Result<Vec<SeedFile>, Error> {
         let dir = self.migrations_dir()?;
         self.project
             .seed_files(&dir)?
@@ -202,7 +207,7 @@ impl Context {
             .collect()
     }
 
-    fn cluster(&self) -> LocalCluster {
+    pub(crate) fn cluster(&self) -> LocalCluster {
         LocalCluster::new(self.project.state_dir())
     }
 }
@@ -234,6 +239,9 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             let migrator = Migrator::new(set)
                 .with_options(options)
                 .with_observer(progress.clone());
+            let backup =
+                cmd_backup::before_push(&ctx, a, &target, &migrator, &client, &history, out)
+                    .await?;
             let report = migrator
                 .push_connected(&mut client, &target, Some(history))
                 .await;
@@ -244,8 +252,17 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             if a.check_drift {
                 value["warnings"] = json!(warnings);
             }
+            if let Some(o) = value.as_object_mut() {
+                o.insert(
+                    "backup".into(),
+                    serde_json::to_value(&backup).unwrap_or_default(),
+                );
+            }
             Ok(value)
         }
+        Command::Rollback(a) => cmd_rollback::run(&ctx, a, out).await,
+        Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await,
+        Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await,
         Command::Migration(MigrationCommand::List { check_drift }) => {
             let target = ctx.target()?;
             let (set, (client, history)) = load_and_connect(&ctx, &target).await?;
@@ -412,7 +429,7 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
 
 /// Reads the migrations directory on a blocking thread while connecting and reading the
 /// history: on a no-op push over thousands of files the two take about as long as each other.
-async fn load_and_connect(
+pub(crate) async fn load_and_connect(
     ctx: &Context,
     target: &Target,
 ) -> Result<(MigrationSet, (tokio_postgres::Client, History)), Error> {

@@ -43,6 +43,13 @@ impl Renderer {
         }
     }
 
+    /// A warning on stderr (in JSON mode the document carries it instead).
+    pub fn warn(&self, text: &str) {
+        if !self.json {
+            eprintln!("warning: {text}");
+        }
+    }
+
     /// Prints the JSON document (JSON mode only).
     pub fn json(&self, value: &Value) {
         if self.json {
@@ -359,6 +366,15 @@ impl Renderer {
                     }
                 }
             }
+            Error::RollbackRefused { problems } => {
+                let _ = writeln!(err, "error: refusing to roll back; nothing was changed:");
+                for p in problems {
+                    let _ = writeln!(err, "\n  {}", p.message);
+                    if let Some(f) = &p.fix {
+                        let _ = writeln!(err, "  fix: {f}");
+                    }
+                }
+            }
             Error::LockWait { holders, .. } => {
                 let _ = writeln!(err, "error: {e}");
                 for h in holders {
@@ -416,7 +432,13 @@ fn migration_error(m: &MigrationError) -> String {
     if let Some(h) = &m.hint {
         s.push_str(&format!("hint: {}\n", h.replace('\n', "\n      ")));
     }
-    if m.transactional {
+    let rollback_file = m.file.to_string_lossy().ends_with("_rollback.sql");
+    if m.transactional && rollback_file {
+        s.push_str(&format!(
+            "The rollback of {} was undone: migration {} stays applied and recorded. Rollbacks before it (newer migrations) stay done.\n",
+            m.version, m.version
+        ));
+    } else if m.transactional {
         s.push_str(&format!(
             "Migration {} was rolled back: nothing of it was applied or recorded. Migrations before it stay applied.\n",
             m.version
@@ -518,6 +540,35 @@ impl Observer for Progress {
                 if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
                     bar.inc(1);
                 }
+            }
+            Event::Reverting {
+                index,
+                total,
+                migration,
+                transactional,
+            } => {
+                if *index == 0 {
+                    self.print(&format!("Rolling back {total} migration(s), newest first"));
+                }
+                if !transactional {
+                    self.print(&format!(
+                        "  the rollback of {} runs outside a transaction, statement by statement",
+                        migration.file_name()
+                    ));
+                }
+            }
+            Event::Reverted {
+                migration,
+                duration,
+                transactional,
+                ..
+            } => {
+                self.print(&format!(
+                    "  rolled back {} ({} ms{})",
+                    migration.file_name(),
+                    duration.as_millis(),
+                    if *transactional { "" } else { ", no transaction" }
+                ));
             }
             Event::Seeded { .. } => {}
             Event::Platform { report } => match report.status {

@@ -1081,6 +1081,30 @@ fn check_drift_warns_before_push_and_list() {
             "migration",
             "list",
             "--check-drift",
+// rollback, backup, restore
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn rollback_dry_run_to_version_refusals_and_failures() {
+    let db = TestDb::new("rollback");
+    let p = project(&[
+        ("1_a.sql", "create table a (id int);\n"),
+        ("1_a_rollback.sql", "drop table a;\n"),
+        ("2_b.sql", "create table b (id int);\n"),
+        ("2_b_rollback.sql", "drop table b;\n"),
+        ("3_c.sql", "create table c (id int);\n"),
+        ("3_c_rollback.sql", "drop table c;\n"),
+    ]);
+    assert_eq!(strata(p.path(), &["push", "--db-url", &db.url]).code, 0);
+
+    // Dry run: the SQL per round trip, nothing changed.
+    let run = strata(
+        p.path(),
+        &[
+            "rollback",
+            "--last",
+            "2",
+            "--dry-run",
             "--db-url",
             &db.url,
             "-o",
@@ -1146,4 +1170,325 @@ fn verify_exits_1_naming_the_migration_and_the_object_left_behind() {
     let run = strata_scratch(p.path(), &["verify", "--require-rollbacks"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("NO ROLLBACK"), "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "rollback");
+    assert_eq!(v["result"]["dry_run"], true);
+    let planned = v["result"]["planned"].as_array().unwrap();
+    assert_eq!(planned[0]["version"], "3");
+    assert_eq!(planned[1]["version"], "2");
+    assert!(planned[0]["sql"][0]
+        .as_str()
+        .unwrap()
+        .contains("drop table c;"));
+    assert_eq!(v["result"]["newest_applied"], "1");
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+    let human = strata(p.path(), &["rollback", "--dry-run", "--db-url", &db.url]);
+    assert!(
+        human
+            .stdout
+            .contains("Dry run: 1 migration(s) would be rolled back"),
+        "{human:?}"
+    );
+    assert!(human
+        .stdout
+        .contains("DELETE FROM supabase_migrations.schema_migrations WHERE version = '3';"));
+
+    // Usage errors: --last 0, both selections, a version that is not digits.
+    for args in [
+        &["rollback", "--last", "0"][..],
+        &["rollback", "--last", "1", "--to", "1"],
+        &["rollback", "--to", "v1", "--db-url", &db.url],
+    ] {
+        let run = strata(p.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+    }
+
+    // A missing rollback file refuses with exit 7, naming the file expected.
+    std::fs::remove_file(p.path().join("migrations/2_b_rollback.sql")).unwrap();
+    let run = strata(
+        p.path(),
+        &["rollback", "--to", "1", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(run.code, 7, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "rollback_refused");
+    let problem = &v["error"]["details"]["problems"][0];
+    assert_eq!(problem["version"], "2");
+    assert!(problem["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("migrations/2_b_rollback.sql"));
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+    let human = strata(p.path(), &["rollback", "--to", "1", "--db-url", &db.url]);
+    assert!(
+        human
+            .stderr
+            .contains("refusing to roll back; nothing was changed"),
+        "{human:?}"
+    );
+
+    // A failing rollback file: exit 6 at its line and column; that migration stays applied.
+    write(
+        p.path(),
+        "migrations/2_b_rollback.sql",
+        "-- undo\nselect nosuch from b;\n",
+    );
+    let run = strata(p.path(), &["rollback", "--to", "1", "--db-url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("2_b_rollback.sql:2:8"), "{run:?}");
+    assert!(run.stderr.contains("migration 2 stays applied"), "{run:?}");
+    assert_eq!(db.versions(), ["1", "2"]);
+    assert!(!db.table_exists("c") && db.table_exists("b"));
+
+    write(p.path(), "migrations/2_b_rollback.sql", "drop table b;\n");
+    let run = strata(
+        p.path(),
+        &["rollback", "--to", "1", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["result"]["reverted"][0]["version"], "2");
+    assert_eq!(db.versions(), ["1"]);
+
+    // --to a version that is not applied: a usage error naming it.
+    let run = strata(p.path(), &["rollback", "--to", "3", "--db-url", &db.url]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("version 3 is not applied"), "{run:?}");
+}
+
+#[test]
+fn push_backup_then_restore_gives_back_the_data_and_never_prompts_under_ci() {
+    let db = TestDb::new("backup");
+    // A password in the URL (the test server trusts it away): it must never be printed.
+    let url = db.url.replacen("postgres@", "postgres:Sup3rSecretPw@", 1);
+    assert!(
+        url.contains("Sup3rSecretPw"),
+        "test URL has the user postgres: {url}"
+    );
+    let p = project(&[(
+        "1_notes.sql",
+        "create table notes (id int primary key, body text);\ninsert into notes select g, 'n' || g from generate_series(1, 100) g;\n",
+    )]);
+    write(
+        p.path(),
+        "strata.toml",
+        &format!("[environments.prod]\nurl = \"{url}\"\nbackup = true\n"),
+    );
+    // backup = true: the first push has something to apply, so it is backed up first.
+    let run = strata(
+        p.path(),
+        &["push", "--env", "prod", "--platform", "none", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = run.json()["result"]["backup"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.contains(".strata/backups/") && first.ends_with("-before-1.dump"),
+        "{first}"
+    );
+    // Nothing to apply: no backup.
+    let run = strata(
+        p.path(),
+        &["push", "--env", "prod", "--platform", "none", "-o", "json"],
+    );
+    assert_eq!(run.json()["result"]["backup"], Value::Null, "{run:?}");
+
+    write(p.path(), "migrations/2_drop.sql", "drop table notes;\n");
+    let run = strata(
+        p.path(),
+        &["push", "--backup", "--db-url", &url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Backup: ") && run.stdout.contains("-before-2.dump"),
+        "{run:?}"
+    );
+    assert!(!run.all().contains("Sup3rSecretPw"), "{run:?}");
+    assert!(!db.table_exists("notes"));
+    let backups: Vec<_> = std::fs::read_dir(p.path().join(".strata/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-before-2.dump"))
+        .collect();
+    assert_eq!(backups.len(), 1);
+    let file = backups[0].to_str().unwrap();
+
+    // Under CI, no prompt: refused without --yes (exit 7), nothing changed.
+    let out = command(p.path(), &["restore", file, "--db-url", &url, "-o", "json"])
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "confirmation_required");
+    assert!(v["error"]["hint"].as_str().unwrap().contains("ALL data"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Sup3rSecretPw"));
+    assert!(!db.table_exists("notes"));
+
+    let out = command(p.path(), &["restore", file, "--yes", "--db-url", &url])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("ALL data"), "{stderr}");
+    assert!(
+        stderr.contains("2 were applied after the backup")
+            || stderr.contains("migration(s) 2 were applied after the backup"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Sup3rSecretPw"));
+    assert_eq!(
+        strings(&db.url, "select count(*)::text from notes"),
+        ["100"]
+    );
+    assert_eq!(db.versions(), ["1"]);
+
+    // On-demand backup to a chosen file.
+    let chosen = p.path().join("manual.dump");
+    let run = strata(
+        p.path(),
+        &[
+            "backup",
+            "--output-file",
+            chosen.to_str().unwrap(),
+            "--db-url",
+            &url,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(chosen.is_file());
+    assert!(run.json()["result"]["bytes"].as_u64().unwrap() > 0);
+    assert!(!run.stdout.contains("Sup3rSecretPw"));
+}
+
+#[test]
+fn a_pg_dump_older_than_the_server_is_a_clear_error() {
+    let db = TestDb::new("olddump");
+    let p = project(&[("1_t.sql", "create table t (id int);\n")]);
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_dump");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) 9.6.24'; exit 0; fi\necho ran >&2; exit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = command(p.path(), &["backup", "--db-url", &db.url, "-o", "json"])
+        .env("STRATA_PG_BINDIR", bin.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "tool");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("version 9.6.24")
+            && message.contains("older than the target server (PostgreSQL 1"),
+        "{message}"
+    );
+    let hint = v["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("postgresql-client-") && hint.contains("STRATA_PG_BINDIR"),
+        "{hint}"
+    );
+    assert!(!p.path().join(".strata/backups").exists());
+
+    // push --backup stops before applying anything when the backup cannot be taken.
+    let out = command(p.path(), &["push", "--backup", "--db-url", &db.url])
+        .env("STRATA_PG_BINDIR", bin.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("older than the target server"));
+    assert!(db.versions().is_empty());
+    assert!(!db.table_exists("t"));
+}
+
+#[test]
+fn rollback_backup_and_restore_help_teach_with_examples() {
+    let p = project(&[]);
+    for cmd in ["rollback", "backup", "restore"] {
+        let run = strata(p.path(), &[cmd, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("Examples:"), "{cmd}: {run:?}");
+    }
+    assert!(strata(p.path(), &["restore", "--help"])
+        .stdout
+        .contains("ALL data"));
+}
+
+/// On a terminal (util-linux `script` gives the command one), restore asks for the database name
+/// and restores only when it is typed exactly.
+#[cfg(target_os = "linux")]
+#[test]
+fn restore_on_a_terminal_asks_for_the_database_name() {
+    use std::io::Write;
+    let db = TestDb::new("prompt");
+    let p = project(&[(
+        "1_t.sql",
+        "create table t (id int);\ninsert into t values (1), (2);\n",
+    )]);
+    assert_eq!(strata(p.path(), &["push", "--db-url", &db.url]).code, 0);
+    let file = p.path().join("t.dump");
+    let run = strata(
+        p.path(),
+        &[
+            "backup",
+            "--output-file",
+            file.to_str().unwrap(),
+            "--db-url",
+            &db.url,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    exec(&db.url, "delete from t");
+
+    let on_terminal = |answer: &str| {
+        let cmdline = format!(
+            "{} restore {} --db-url '{}'",
+            env!("CARGO_BIN_EXE_strata"),
+            file.display(),
+            db.url
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmdline, "/dev/null"])
+            .current_dir(p.path())
+            .env_remove("CI")
+            .env_remove("STRATA_DB_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the command on a pseudo-terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = on_terminal("not-the-name");
+    assert_eq!(code, Some(7), "{text}");
+    assert!(
+        text.contains(&format!("Type the database name ({})", db.name)),
+        "{text}"
+    );
+    assert!(text.contains("ALL data"), "{text}");
+    assert_eq!(strings(&db.url, "select count(*)::text from t"), ["0"]);
+
+    let (code, text) = on_terminal(&db.name);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(strings(&db.url, "select count(*)::text from t"), ["2"]);
 }

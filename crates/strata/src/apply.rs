@@ -12,7 +12,11 @@
 //!   marked `-- strata:no-transaction`) runs statement by statement with its history row last;
 //! - `RESET ALL` before every migration, so one migration's `SET` does not leak into the next;
 //! - a dry run reads and prints; it writes nothing, not even the history tables.
+//!
+//! [`crate::rollback`] runs rollback files through the same `Step`, with the removal of the
+//! history rows in place of their insertion.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +31,7 @@ use crate::history::{self, History};
 use crate::lock::{self, LockHolder};
 use crate::plan::{Plan, PlanOptions};
 use crate::platform::{self, Platform, PlatformReport};
-use crate::source::{Migration, MigrationSet};
+use crate::source::{Migration, MigrationSet, RollbackFile};
 use crate::sql::{LineIndex, Statement};
 use crate::target::Target;
 
@@ -104,6 +108,21 @@ pub enum Event<'a> {
     },
     /// Applied and recorded.
     Applied {
+        index: usize,
+        total: usize,
+        migration: &'a Migration,
+        duration: Duration,
+        transactional: bool,
+    },
+    /// About to run the rollback file of migration `index` (0-based, newest first) of `total`.
+    Reverting {
+        index: usize,
+        total: usize,
+        migration: &'a Migration,
+        transactional: bool,
+    },
+    /// Rolled back and removed from the history.
+    Reverted {
         index: usize,
         total: usize,
         migration: &'a Migration,
@@ -368,7 +387,7 @@ impl Migrator {
         let applied_by = history::applied_by();
         let total = prepared.len();
         for (index, step) in prepared.iter().enumerate() {
-            let m = step.migration;
+            let m: &Migration = &step.migration;
             self.emit(Event::Applying {
                 index,
                 total,
@@ -376,29 +395,9 @@ impl Migrator {
                 transactional: step.transactional(),
             });
             let start = Instant::now();
-            match &step.mode {
-                Mode::Transaction { text, prefix_len } => {
-                    let record = history::record_sql(m, true, &applied_by)?;
-                    let sql = format!("{text}\n;\n{record}");
-                    run_transactional(client, step, &sql, *prefix_len).await?
-                }
-                Mode::NoTransaction { .. } => {
-                    run_statements(client, step).await?;
-                    let record = history::record_sql(m, false, &applied_by)?;
-                    client
-                        .batch_execute(&format!("BEGIN;\n{record}\nCOMMIT;"))
-                        .await
-                        .map_err(|e| {
-                            Error::db(
-                                format!(
-                                    "{} ran, but recording it in the history failed",
-                                    m.file_name()
-                                ),
-                                e,
-                            )
-                        })?;
-                }
-            }
+            let record = history::record_sql(m, step.transactional(), &applied_by)?;
+            step.run(client, &record, "recording it in the history")
+                .await?;
             let duration = start.elapsed();
             self.emit(Event::Applied {
                 index,
@@ -413,11 +412,7 @@ impl Migrator {
                 file: m.path.clone(),
                 duration_ms: duration.as_millis() as u64,
                 transactional: step.transactional(),
-                statements: step
-                    .statements
-                    .iter()
-                    .filter(|s| s.code_start.is_some())
-                    .count(),
+                statements: step.statement_count(),
             });
         }
         for seed in &self.options.seeds {
@@ -448,9 +443,12 @@ fn refuse_problems(plan: &Plan) -> Result<(), Error> {
     }
 }
 
-/// How one migration will be run.
-struct Step<'a> {
-    migration: &'a Migration,
+/// How one file (a migration, a rollback file, a seed) will be run: split and classified
+/// before anything is sent, so a bad file stops a run before its first statement.
+pub(crate) struct Step<'a> {
+    /// The file: a migration, or (for a rollback) its rollback file under the migration's
+    /// version, so errors name the rollback file's path, line and column.
+    migration: Cow<'a, Migration>,
     statements: Vec<Statement>,
     mode: Mode,
 }
@@ -471,7 +469,25 @@ const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;\n
 const RESET_STATEMENTS: usize = 3;
 
 impl<'a> Step<'a> {
-    fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {
+    pub(crate) fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {
+        Self::from_cow(Cow::Borrowed(migration))
+    }
+
+    /// The step that runs `rollback`, the rollback file of `migration`.
+    pub(crate) fn for_rollback_file(
+        migration: &Migration,
+        rollback: &RollbackFile,
+    ) -> Result<Step<'a>, Error> {
+        let file = Migration::new(
+            migration.version.clone(),
+            format!("{}_rollback", migration.name),
+            rollback.path.clone(),
+            rollback.sql.clone(),
+        );
+        Self::from_cow(Cow::Owned(file))
+    }
+
+    fn from_cow(migration: Cow<'a, Migration>) -> Result<Step<'a>, Error> {
         let statements = migration.statements()?.to_vec();
         let sql = &migration.sql;
         if let Some(reason) = no_transaction_reason(sql, &statements) {
@@ -520,17 +536,47 @@ impl<'a> Step<'a> {
         })
     }
 
-    fn transactional(&self) -> bool {
+    pub(crate) fn transactional(&self) -> bool {
         matches!(self.mode, Mode::Transaction { .. })
     }
 
     fn planned(&self) -> PlannedMigration {
-        let m = self.migration;
+        let m: &Migration = &self.migration;
         let record =
             history::record_sql(m, self.transactional(), "<you>@<host>").unwrap_or_default();
-        let (sql, reason) = match &self.mode {
-            Mode::Transaction { text, .. } => (vec![format!("{text}\n;\n{record}")], None),
-            Mode::NoTransaction { reason } => {
+        PlannedMigration {
+            version: m.version.to_string(),
+            name: m.name.clone(),
+            file: m.path.clone(),
+            transactional: self.transactional(),
+            no_transaction_reason: self.no_transaction_reason().map(str::to_string),
+            sql: self.round_trips(&record),
+        }
+    }
+
+    /// Why the file runs outside a transaction, when it does.
+    pub(crate) fn no_transaction_reason(&self) -> Option<&str> {
+        match &self.mode {
+            Mode::Transaction { .. } => None,
+            Mode::NoTransaction { reason } => Some(reason),
+        }
+    }
+
+    /// How many statements (not comments) the file holds.
+    pub(crate) fn statement_count(&self) -> usize {
+        self.statements
+            .iter()
+            .filter(|s| s.code_start.is_some())
+            .count()
+    }
+
+    /// Exactly what [`Step::run`] sends, one string per round trip. `tail` is the history SQL
+    /// that must commit with the file.
+    pub(crate) fn round_trips(&self, tail: &str) -> Vec<String> {
+        match &self.mode {
+            Mode::Transaction { text, .. } => vec![format!("{text}\n;\n{tail}")],
+            Mode::NoTransaction { .. } => {
+                let m: &Migration = &self.migration;
                 let mut sql = vec![RESET.trim_end().to_string()];
                 sql.extend(
                     self.statements
@@ -538,17 +584,34 @@ impl<'a> Step<'a> {
                         .filter(|s| s.code_start.is_some())
                         .map(|s| m.sql[s.span.clone()].to_string()),
                 );
-                sql.push(format!("BEGIN;\n{record}\nCOMMIT;"));
-                (sql, Some(reason.clone()))
+                sql.push(format!("BEGIN;\n{tail}\nCOMMIT;"));
+                sql
             }
-        };
-        PlannedMigration {
-            version: m.version.to_string(),
-            name: m.name.clone(),
-            file: m.path.clone(),
-            transactional: self.transactional(),
-            no_transaction_reason: reason,
-            sql,
+        }
+    }
+
+    /// Runs the file with `tail` (history rows to write or remove): a transactional file and its
+    /// tail in one round trip, so they commit together or not at all; otherwise statement by
+    /// statement, then the tail in a transaction of its own. `what` names the tail in errors
+    /// ("recording it in the history").
+    pub(crate) async fn run(&self, client: &Client, tail: &str, what: &str) -> Result<(), Error> {
+        match &self.mode {
+            Mode::Transaction { text, prefix_len } => {
+                let sql = format!("{text}\n;\n{tail}");
+                run_transactional(client, self, &sql, *prefix_len, what).await
+            }
+            Mode::NoTransaction { .. } => {
+                run_statements(client, self).await?;
+                client
+                    .batch_execute(&format!("BEGIN;\n{tail}\nCOMMIT;"))
+                    .await
+                    .map_err(|e| {
+                        Error::db(
+                            format!("{} ran, but {what} failed", self.migration.file_name()),
+                            e,
+                        )
+                    })
+            }
         }
     }
 }
@@ -624,6 +687,7 @@ async fn run_transactional(
     step: &Step<'_>,
     sql: &str,
     prefix_len: usize,
+    what: &str,
 ) -> Result<(), Error> {
     let mut completed = 0usize;
     let result: Result<(), tokio_postgres::Error> = async {
@@ -690,7 +754,7 @@ async fn run_transactional(
         Some(s) => Err(migration_error(client, step, s, file_offset, e, true).await),
         None => Err(Error::db(
             format!(
-                "{} ran, but recording it in the history failed; nothing was kept",
+                "{} ran, but {what} failed; nothing was kept",
                 step.migration.file_name()
             ),
             e,
@@ -726,7 +790,7 @@ async fn migration_error(
     e: tokio_postgres::Error,
     transactional: bool,
 ) -> Error {
-    let m = step.migration;
+    let m: &Migration = &step.migration;
     let offset = offset.unwrap_or(statement.code_start.unwrap_or(statement.span.start));
     let (line, column) = LineIndex::new(&m.sql).line_col(&m.sql, offset);
     let text =
@@ -749,7 +813,7 @@ async fn migration_error(
     }
     if !transactional {
         let note = format!(
-            "this migration runs outside a transaction: statements before line {line} stay applied and it is not recorded; make them idempotent (IF NOT EXISTS) and push again"
+            "this file runs outside a transaction: statements before line {line} stay applied and the history is unchanged; make them idempotent (IF NOT EXISTS) and run it again"
         );
         hint = Some(match hint {
             Some(h) => format!("{h}\n{note}"),
@@ -835,20 +899,9 @@ async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error>
                 seed.path.clone(),
                 seed.sql.clone(),
             );
-            let step = Step::new(&migration)?;
-            match &step.mode {
-                Mode::Transaction { text, prefix_len } => {
-                    let sql = format!("{text}\n;\n{record}");
-                    run_transactional(client, &step, &sql, *prefix_len).await?;
-                }
-                Mode::NoTransaction { .. } => {
-                    run_statements(client, &step).await?;
-                    client
-                        .batch_execute(&record)
-                        .await
-                        .map_err(|e| Error::db("recording the seed", e))?;
-                }
-            }
+            Step::new(&migration)?
+                .run(client, &record, "recording the seed")
+                .await?;
             "applied"
         }
     };

@@ -98,6 +98,9 @@ pub struct Environment {
     pub url: Option<String>,
     pub lock_timeout: Option<String>,
     pub statement_timeout: Option<String>,
+    /// Take a `pg_dump` backup before every push that applies something (as `push --backup`).
+    #[serde(default)]
+    pub backup: bool,
 }
 
 /// A resolved project: its root, configuration and state directory.
@@ -404,6 +407,7 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # [environments.production]
 # url = "${PRODUCTION_DATABASE_URL}"
 # lock_timeout = "3s"
+# backup = true                   # pg_dump into .strata/backups/ before each push that applies
 "#;
 
 #[cfg(test)]

@@ -84,6 +84,26 @@ pub enum Error {
     #[error("refusing to push: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
     Refused { problems: Vec<crate::plan::Problem> },
 
+    #[error("refusing to roll back: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    RollbackRefused {
+        problems: Vec<crate::rollback::RollbackProblem>,
+    },
+
+    /// A PostgreSQL client program (`pg_dump`, `pg_restore`) is missing, too old, or failed.
+    #[error("{message}")]
+    Tool {
+        tool: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// A destructive command needs a confirmation it could not get (`--yes`, or a terminal).
+    #[error("{message}")]
+    ConfirmationRequired {
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error(
         "another strata run held the migration lock on {target} for {waited:?}; gave up waiting"
     )]
@@ -121,6 +141,9 @@ impl Error {
             Error::Connect { .. } => "connect",
             Error::Migration(_) => "migration_failed",
             Error::Refused { .. } => "refused",
+            Error::RollbackRefused { .. } => "rollback_refused",
+            Error::Tool { .. } => "tool",
+            Error::ConfirmationRequired { .. } => "confirmation_required",
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
             Error::Local(_) => "local_cluster",
@@ -134,7 +157,9 @@ impl Error {
             | Error::Setting { hint, .. }
             | Error::SourceFile { hint, .. }
             | Error::Connect { hint, .. }
-            | Error::Database { hint, .. } => hint.clone(),
+            | Error::Database { hint, .. }
+            | Error::Tool { hint, .. }
+            | Error::ConfirmationRequired { hint, .. } => hint.clone(),
             Error::NoMigrationsDir { .. } => Some(
                 "run `strata init` to create one, pass --dir DIR, or set migrations_dir in strata.toml"
                     .into(),
@@ -156,6 +181,10 @@ impl Error {
                 let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n"))
             }
+            Error::RollbackRefused { problems } => {
+                let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
+                (!fixes.is_empty()).then(|| fixes.join("\n"))
+            }
             Error::LockWait { .. } => Some(
                 "wait for the other run to finish, or raise --lock-wait; the sessions above held the lock"
                     .into(),
@@ -169,7 +198,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::LockWait { .. } => exit_code::LOCK_WAIT,
-            Error::Refused { .. } => exit_code::REFUSED,
+            Error::Refused { .. }
+            | Error::RollbackRefused { .. }
+            | Error::ConfirmationRequired { .. } => exit_code::REFUSED,
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             _ => exit_code::FAILURE,
@@ -186,6 +217,9 @@ impl Error {
         let details = match self {
             Error::Migration(e) => serde_json::to_value(e).ok(),
             Error::Refused { problems } => Some(serde_json::json!({ "problems": problems })),
+            Error::RollbackRefused { problems } => {
+                Some(serde_json::json!({ "problems": problems }))
+            }
             Error::LockWait {
                 holders, waited, ..
             } => Some(
@@ -199,6 +233,7 @@ impl Error {
             } => Some(serde_json::json!({ "file": path, "line": line, "column": column })),
             Error::SourceFile { path, .. } => Some(serde_json::json!({ "file": path })),
             Error::Setting { setting, .. } => Some(serde_json::json!({ "setting": setting })),
+            Error::Tool { tool, .. } => Some(serde_json::json!({ "tool": tool })),
             Error::Database { code, .. } => Some(serde_json::json!({ "sqlstate": code })),
             _ => None,
         };
@@ -263,7 +298,8 @@ pub mod exit_code {
     pub const LOCK_WAIT: i32 = 5;
     /// A migration failed and was rolled back.
     pub const MIGRATION_FAILED: i32 = 6;
-    /// Push refused before doing anything (changed, missing or out-of-order files).
+    /// Push or rollback refused before doing anything (changed, missing or out-of-order files;
+    /// a missing or irreversible rollback file).
     pub const REFUSED: i32 = 7;
 }
 

@@ -262,6 +262,19 @@ pub fn record_sql(
     ))
 }
 
+/// SQL that removes `version` from the history (both tables; Strata's only when it exists).
+/// Built as text so it travels in the same round trip as the rollback file it goes with.
+pub fn remove_sql(version: &Version, side_table: bool) -> String {
+    let v = quote_literal(version.as_str());
+    let mut sql = format!("DELETE FROM supabase_migrations.schema_migrations WHERE version = {v};");
+    if side_table {
+        sql.push_str(&format!(
+            "\nDELETE FROM supabase_migrations.strata_history WHERE version = {v};"
+        ));
+    }
+    sql
+}
+
 /// What `migration repair` changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepairChange {

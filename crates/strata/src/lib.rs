@@ -10,6 +10,8 @@
 //! - [`plan`] compares the two and decides what to apply or refuse.
 //! - [`apply`] pushes a plan: one advisory lock per run, each migration in one transaction
 //!   with its history rows, failures reported at file, line and column.
+//! - [`rollback`] undoes applied migrations with their rollback files, like push in reverse.
+//! - [`backup`] takes `pg_dump` archives before a push and restores them.
 //! - [`target`] and [`config`] resolve where to connect (`strata.toml`, environments, URLs, TLS).
 //! - [`local`] runs a private PostgreSQL cluster under `.strata/` when nothing else is configured.
 //! - [`catalog`], [`diff`] and [`verify`] compare schemas: drift between the migrations and a
@@ -45,6 +47,7 @@
 pub mod act;
 pub mod apply;
 pub mod author;
+pub mod backup;
 pub mod catalog;
 pub mod config;
 pub mod diff;
@@ -55,6 +58,7 @@ pub mod local;
 pub mod lock;
 pub mod plan;
 pub mod platform;
+pub mod rollback;
 pub mod scratch;
 pub mod source;
 pub mod sql;

@@ -272,6 +272,11 @@ impl Target {
         }
     }
 
+    /// The `sslrootcert` given in the connection string, if any.
+    pub fn root_cert(&self) -> Option<&Path> {
+        self.root_cert.as_deref()
+    }
+
     /// The database name the target connects to.
     pub fn database(&self) -> Option<String> {
         if let Some(db) = &self.database {

@@ -1,0 +1,601 @@
+//! Backups with PostgreSQL's own tools: `pg_dump --format=custom` before a push (or on demand)
+//! and `pg_restore` of such an archive.
+//!
+//! - The tools are found in `STRATA_PG_BINDIR` when it is set, else among the server binaries
+//!   the local cluster would use, the usual package directories and `PATH`; the newest major
+//!   version wins. A `pg_dump` older than the target server refuses to dump it, so that case is
+//!   a clear error naming both versions, before anything runs.
+//! - Connection parameters travel in the environment (`PGHOST`, `PGUSER`, `PGPASSWORD`,
+//!   `PGSSLMODE`, `PGSSLROOTCERT` …), never on the command line where `ps` shows them; the tools'
+//!   messages are shown with the password redacted.
+//! - A restore runs under the migration lock (no push or rollback in between) as one
+//!   transaction (`--single-transaction --exit-on-error`): it restores everything or nothing.
+//!   `--clean --if-exists` drops each object of the archive before recreating it, so restoring
+//!   over the same database gives back its schema, data and history as they were at the dump.
+//!   `--no-owner` recreates objects as the connecting user (the usual case: the same user that
+//!   owned them; a hosted platform's other owners cannot be assumed anyway).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio_postgres::config::Host;
+
+use crate::error::Error;
+use crate::lock;
+use crate::source::Version;
+use crate::target::{redact, Target, TlsMode};
+
+/// A PostgreSQL version as `server_version_num` spells it: 150014 for 15.14, 90624 for 9.6.24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PgVersion(pub u32);
+
+impl PgVersion {
+    /// Parses `15.14`, `16beta2`, `9.6.24`, or a tool's `--version` line such as
+    /// `pg_dump (PostgreSQL) 15.14 (Ubuntu 15.14-1.pgdg22.04+1)`.
+    pub fn parse(text: &str) -> Option<PgVersion> {
+        let token = match text.find(')') {
+            Some(i) if text.contains("(PostgreSQL)") => text[i + 1..].split_whitespace().next()?,
+            _ => text.split_whitespace().next()?,
+        };
+        let mut parts = token.split('.').map(|p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().ok()
+        });
+        let major = parts.next()??;
+        let second = parts.next().flatten().unwrap_or(0);
+        if major >= 10 {
+            Some(PgVersion(major * 10000 + second))
+        } else {
+            let third = parts.next().flatten().unwrap_or(0);
+            Some(PgVersion(major * 10000 + second * 100 + third))
+        }
+    }
+
+    /// The major version: `15`, or `9.6` before PostgreSQL 10.
+    pub fn major(&self) -> String {
+        if self.0 >= 100000 {
+            (self.0 / 10000).to_string()
+        } else {
+            format!("{}.{}", self.0 / 10000, self.0 / 100 % 100)
+        }
+    }
+
+    fn major_num(&self) -> u32 {
+        if self.0 >= 100000 {
+            self.0 / 10000 * 10000
+        } else {
+            self.0 / 100 * 100
+        }
+    }
+}
+
+impl std::fmt::Display for PgVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 >= 100000 {
+            write!(f, "{}.{}", self.0 / 10000, self.0 % 10000)
+        } else {
+            write!(
+                f,
+                "{}.{}.{}",
+                self.0 / 10000,
+                self.0 / 100 % 100,
+                self.0 % 100
+            )
+        }
+    }
+}
+
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`) and its version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub path: PathBuf,
+    pub version: PgVersion,
+}
+
+/// `pg_dump` refuses servers of a newer major version than its own: say so before running it.
+pub fn check_dump_version(tool: &Tool, server: PgVersion) -> Result<(), Error> {
+    if tool.version.major_num() >= server.major_num() {
+        return Ok(());
+    }
+    Err(Error::Tool {
+        tool: tool.path.display().to_string(),
+        message: format!(
+            "{} is version {}, older than the target server (PostgreSQL {}): it cannot dump a newer server",
+            tool.path.display(),
+            tool.version,
+            server
+        ),
+        hint: Some(format!(
+            "install the PostgreSQL {m} client tools (e.g. apt-get install postgresql-client-{m}, brew install postgresql@{m}), or set STRATA_PG_BINDIR to a directory holding pg_dump {m} or newer",
+            m = server.major()
+        )),
+    })
+}
+
+/// Finds `name` (`pg_dump`, `pg_restore`): in `STRATA_PG_BINDIR` alone when set, else the newest
+/// of the local cluster's server binaries, the usual package directories and `PATH`.
+pub fn find_tool(name: &str) -> Result<Tool, Error> {
+    if let Some(dir) = std::env::var_os(crate::local::BINDIR_ENV).filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(dir).join(name);
+        return match tool_version(&path) {
+            Some(version) => Ok(Tool { path, version }),
+            None => Err(Error::Tool {
+                tool: name.into(),
+                message: format!(
+                    "{}={} holds no working {name}",
+                    crate::local::BINDIR_ENV,
+                    path.parent().unwrap_or(Path::new("")).display()
+                ),
+                hint: Some(format!(
+                    "point {} at a PostgreSQL bin directory (one holding {name}), or unset it",
+                    crate::local::BINDIR_ENV
+                )),
+            }),
+        };
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(b) = crate::local::find_server_binaries() {
+        dirs.push(b.bin_dir);
+    }
+    // Package layouts: Debian/Ubuntu, RHEL (PGDG), Homebrew (Apple silicon and Intel).
+    for (parent, prefix) in [
+        ("/usr/lib/postgresql", ""),
+        ("/usr", "pgsql-"),
+        ("/opt/homebrew/opt", "postgresql"),
+        ("/usr/local/opt", "postgresql"),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(prefix) {
+                    dirs.push(e.path().join("bin"));
+                }
+            }
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    let mut best: Option<Tool> = None;
+    let mut seen = Vec::new();
+    for dir in dirs {
+        let path = dir.join(name);
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if !path.is_file() || seen.contains(&canonical) {
+            continue;
+        }
+        seen.push(canonical);
+        if let Some(version) = tool_version(&path) {
+            if best.as_ref().is_none_or(|b| version > b.version) {
+                best = Some(Tool { path, version });
+            }
+        }
+    }
+    best.ok_or_else(|| Error::Tool {
+        tool: name.into(),
+        message: format!("{name} was not found (looked in the local cluster's binaries, /usr/lib/postgresql/*/bin and PATH)"),
+        hint: Some(format!(
+            "install the PostgreSQL client tools (e.g. apt-get install postgresql-client), or set {} to the directory holding {name}",
+            crate::local::BINDIR_ENV
+        )),
+    })
+}
+
+fn tool_version(path: &Path) -> Option<PgVersion> {
+    let out = Command::new(path).arg("--version").output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    PgVersion::parse(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A backup that was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupReport {
+    /// The archive (`pg_dump --format=custom`).
+    pub file: PathBuf,
+    /// The target, password redacted.
+    pub target: String,
+    pub database: String,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub pg_dump: Tool,
+    pub server_version: PgVersion,
+}
+
+/// A restore that completed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub file: PathBuf,
+    /// The target, password redacted.
+    pub target: String,
+    pub database: String,
+    pub duration_ms: u64,
+    pub lock_waited_ms: u64,
+    pub pg_restore: Tool,
+    /// Versions recorded as applied before the restore that the backup's history does not hold
+    /// (applied after the backup). Objects they created that are not in the backup remain.
+    pub unrecorded: Vec<String>,
+}
+
+/// Where a backup goes: `<state_dir>/backups/<db>-<UTC yyyymmddTHHMMSSZ>[-before-<version>].dump`.
+pub fn backup_path(
+    state_dir: &Path,
+    database: &str,
+    now: time::OffsetDateTime,
+    before: Option<&Version>,
+) -> PathBuf {
+    let db: String = database
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stamp = now
+        .to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let name = match before {
+        Some(v) => format!("{db}-{stamp}-before-{v}.dump"),
+        None => format!("{db}-{stamp}.dump"),
+    };
+    state_dir.join("backups").join(name)
+}
+
+/// Dumps `target` with `pg_dump --format=custom` into `file` (its directory is created). A
+/// failed dump leaves no file behind.
+pub async fn backup(target: &Target, file: &Path) -> Result<BackupReport, Error> {
+    let start = Instant::now();
+    let client = target.connect().await?;
+    let server = server_version(&client).await?;
+    drop(client);
+    let tool = find_tool("pg_dump")?;
+    check_dump_version(&tool, server)?;
+    let conn = Connection::of(target)?;
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    let mut cmd = Command::new(&tool.path);
+    cmd.arg("--format=custom")
+        .arg("--no-password")
+        .arg("--file")
+        .arg(file)
+        .arg("--dbname")
+        .arg(&conn.dbname_conninfo);
+    conn.apply(&mut cmd, tool.version);
+    let partial = file.to_path_buf();
+    if let Err(e) = run(cmd, &tool, &conn).await {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupReport {
+        file: file.to_path_buf(),
+        target: target.display(),
+        database: conn.database,
+        bytes,
+        duration_ms: start.elapsed().as_millis() as u64,
+        pg_dump: tool,
+        server_version: server,
+    })
+}
+
+/// Restores the archive `file` into `target`: every object in it is dropped and recreated with
+/// its data, in one transaction, under the migration lock. Objects created after the dump are
+/// left alone (a restore fails, changing nothing, when one depends on an object of the dump).
+pub async fn restore(
+    target: &Target,
+    file: &Path,
+    lock_wait: Duration,
+) -> Result<RestoreReport, Error> {
+    let start = Instant::now();
+    if !file.is_file() {
+        return Err(Error::Setting {
+            setting: "FILE".into(),
+            message: format!("backup {} does not exist", file.display()),
+            hint: Some(
+                "pass a file written by `strata backup` or `strata push --backup` (they are in .strata/backups/)"
+                    .into(),
+            ),
+        });
+    }
+    let tool = find_tool("pg_restore")?;
+    // Read the archive's table of contents first: a file that is not an archive (or is from a
+    // newer pg_dump) fails here, before the lock and before the database is touched.
+    let mut list = Command::new(&tool.path);
+    list.arg("--list").arg(file);
+    let listing = run_plain(list, &tool).await?;
+    if !listing.contains("Archive created at") {
+        return Err(Error::Tool {
+            tool: tool.path.display().to_string(),
+            message: format!("{} is not a pg_dump custom-format archive", file.display()),
+            hint: Some("restore files written by `strata backup` or `strata push --backup`".into()),
+        });
+    }
+    let conn = Connection::of(target)?;
+    let client = target.connect().await?;
+    let display = target.display();
+    let waited = lock::acquire(&client, lock_wait, &display, |_| {}).await?;
+    let before = crate::history::History::read(&client).await;
+    let mut cmd = Command::new(&tool.path);
+    cmd.args([
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        "--exit-on-error",
+        "--no-password",
+    ])
+    .arg("--dbname")
+    .arg(&conn.dbname_conninfo)
+    .arg(file);
+    conn.apply(&mut cmd, tool.version);
+    let result = run(cmd, &tool, &conn).await;
+    let released = lock::release(&client).await;
+    result.map_err(|e| match e {
+        Error::Tool { tool, message, .. } => Error::Tool {
+            tool,
+            message: format!("restore failed; it ran in one transaction, so nothing was changed: {message}"),
+            hint: Some(
+                "if an object created after the backup depends on one in it, drop that object (or roll back the migrations applied since) and restore again; or restore into a new, empty database"
+                    .into(),
+            ),
+        },
+        other => other,
+    })?;
+    released?;
+    let after = crate::history::History::read(&client).await?;
+    let unrecorded = before?
+        .applied
+        .iter()
+        .filter(|b| !after.applied.iter().any(|a| a.version == b.version))
+        .map(|b| b.version.to_string())
+        .collect();
+    Ok(RestoreReport {
+        file: file.to_path_buf(),
+        target: display,
+        database: conn.database,
+        duration_ms: start.elapsed().as_millis() as u64,
+        lock_waited_ms: waited.as_millis() as u64,
+        pg_restore: tool,
+        unrecorded,
+    })
+}
+
+async fn server_version(client: &tokio_postgres::Client) -> Result<PgVersion, Error> {
+    let row = client
+        .query_one("select current_setting('server_version_num')", &[])
+        .await
+        .map_err(|e| Error::db("reading the server version", e))?;
+    let num: String = row.get(0);
+    num.trim()
+        .parse()
+        .map(PgVersion)
+        .map_err(|_| Error::setting("server_version_num", format!("unexpected value {num}")))
+}
+
+/// How a client program connects: everything in the environment but the database name.
+struct Connection {
+    env: Vec<(&'static str, String)>,
+    password: Option<String>,
+    database: String,
+    /// `dbname='…'` (a conninfo string, so a database name can never be taken for an option).
+    dbname_conninfo: String,
+    tls: TlsMode,
+    root_cert: Option<PathBuf>,
+}
+
+impl Connection {
+    fn of(target: &Target) -> Result<Connection, Error> {
+        let config = target.pg_config()?;
+        let join = |items: Vec<String>| items.join(",");
+        let hosts = join(
+            config
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    Host::Tcp(name) => name.clone(),
+                    Host::Unix(path) => path.display().to_string(),
+                })
+                .collect(),
+        );
+        let ports = join(config.get_ports().iter().map(u16::to_string).collect());
+        let database = config
+            .get_dbname()
+            .map(str::to_string)
+            .or_else(|| config.get_user().map(str::to_string))
+            .unwrap_or_else(|| "postgres".into());
+        let mut env = vec![("PGAPPNAME", "strata".to_string())];
+        if !hosts.is_empty() {
+            env.push(("PGHOST", hosts));
+        }
+        if !ports.is_empty() {
+            env.push(("PGPORT", ports));
+        }
+        if let Some(user) = config.get_user() {
+            env.push(("PGUSER", user.to_string()));
+        }
+        if let Some(t) = config.get_connect_timeout() {
+            env.push(("PGCONNECT_TIMEOUT", t.as_secs().max(2).to_string()));
+        }
+        let password = config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let quoted = database.replace('\\', "\\\\").replace('\'', "\\'");
+        Ok(Connection {
+            env,
+            password,
+            dbname_conninfo: format!("dbname='{quoted}'"),
+            database,
+            tls: target.tls,
+            root_cert: target.root_cert().map(Path::to_path_buf),
+        })
+    }
+
+    fn apply(&self, cmd: &mut Command, tool: PgVersion) {
+        // Settings of the calling shell must not redirect the tool elsewhere.
+        for var in [
+            "PGHOSTADDR",
+            "PGSERVICE",
+            "PGDATABASE",
+            "PGOPTIONS",
+            "PGSSLROOTCERT",
+            "PGPASSWORD",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(p) = &self.password {
+            cmd.env("PGPASSWORD", p);
+        }
+        let mode = match self.tls {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyFull => "verify-full",
+        };
+        cmd.env("PGSSLMODE", mode);
+        match &self.root_cert {
+            Some(p) => {
+                cmd.env("PGSSLROOTCERT", p);
+            }
+            // Strata verifies against the system's roots by default; libpq 16+ can too.
+            None if matches!(self.tls, TlsMode::VerifyCa | TlsMode::VerifyFull)
+                && tool.0 >= 160000 =>
+            {
+                cmd.env("PGSSLROOTCERT", "system");
+            }
+            None => {}
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = redact(text);
+        if let Some(p) = self.password.as_deref().filter(|p| !p.is_empty()) {
+            out = out.replace(p, "****");
+        }
+        out
+    }
+}
+
+/// Runs a tool to completion off the async runtime; a failure carries its redacted stderr.
+async fn run(mut cmd: Command, tool: &Tool, conn: &Connection) -> Result<(), Error> {
+    let name = tool.path.display().to_string();
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| Error::setting("backup", format!("{name} did not finish: {e}")))?
+        .map_err(|e| Error::io("run", &tool.path, e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = conn.redact(String::from_utf8_lossy(&out.stderr).trim());
+    Err(Error::Tool {
+        tool: tool.path.display().to_string(),
+        message: format!(
+            "{} failed ({}): {stderr}",
+            tool.path.file_name().unwrap_or_default().to_string_lossy(),
+            out.status
+        ),
+        hint: None,
+    })
+}
+
+async fn run_plain(mut cmd: Command, tool: &Tool) -> Result<String, Error> {
+    let path = tool.path.clone();
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| Error::setting("restore", format!("pg_restore did not finish: {e}")))?
+        .map_err(|e| Error::io("run", &path, e))?;
+    if !out.status.success() {
+        return Err(Error::Tool {
+            tool: tool.path.display().to_string(),
+            message: format!(
+                "cannot read the archive: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            hint: Some(
+                "restore files written by `strata backup` or `strata push --backup`, with a pg_restore at least as new as the pg_dump that wrote them"
+                    .into(),
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tool_and_server_versions() {
+        let v = |s: &str| PgVersion::parse(s).unwrap();
+        assert_eq!(
+            v("pg_dump (PostgreSQL) 15.14 (Ubuntu 15.14-1.pgdg22.04+1)").0,
+            150014
+        );
+        assert_eq!(v("pg_dump (PostgreSQL) 17.2").0, 170002);
+        assert_eq!(v("pg_restore (PostgreSQL) 16beta2").0, 160000);
+        assert_eq!(v("pg_dump (PostgreSQL) 9.6.24").0, 90624);
+        assert_eq!(v("15.4").major(), "15");
+        assert_eq!(v("9.6.24").major(), "9.6");
+        assert_eq!(v("9.6.24").to_string(), "9.6.24");
+        assert_eq!(v("15.14").to_string(), "15.14");
+        assert!(PgVersion::parse("pg_dump (PostgreSQL) unknown").is_none());
+        assert!(PgVersion::parse("").is_none());
+    }
+
+    #[test]
+    fn pg_dump_must_be_at_least_the_server_major() {
+        let tool = |s: &str| Tool {
+            path: PathBuf::from("/usr/lib/postgresql/15/bin/pg_dump"),
+            version: PgVersion::parse(s).unwrap(),
+        };
+        // Same major (any minor either way) and newer majors dump fine.
+        assert!(check_dump_version(&tool("15.2"), PgVersion(150014)).is_ok());
+        assert!(check_dump_version(&tool("15.14"), PgVersion(150002)).is_ok());
+        assert!(check_dump_version(&tool("17.0"), PgVersion(150014)).is_ok());
+        assert!(check_dump_version(&tool("10.1"), PgVersion(90624)).is_ok());
+        // Older majors cannot.
+        let e = check_dump_version(&tool("15.14"), PgVersion(170002)).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("version 15.14") && text.contains("PostgreSQL 17.2"),
+            "{text}"
+        );
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("postgresql-client-17") && hint.contains("STRATA_PG_BINDIR"),
+            "{hint}"
+        );
+        assert!(check_dump_version(&tool("9.5.3"), PgVersion(90624)).is_err());
+    }
+
+    #[test]
+    fn backup_names_say_database_time_and_version() {
+        let t = time::macros::datetime!(2026-11-24 21:05:09 UTC);
+        let p = backup_path(
+            Path::new("/p/.strata"),
+            "app db",
+            t,
+            Some(&Version::parse("20240115000000").unwrap()),
+        );
+        assert_eq!(
+            p,
+            Path::new("/p/.strata/backups/app_db-20261124T210509Z-before-20240115000000.dump")
+        );
+        assert_eq!(
+            backup_path(Path::new("s"), "app", t, None),
+            Path::new("s/backups/app-20261124T210509Z.dump")
+        );
+    }
+}
