@@ -8,26 +8,22 @@
 //!
 //! A rollback file with a `-- strata:irreversible [reason]` line is not round-tripped: such a
 //! migration is reported as irreversible (e.g. it drops data), not as a failure. A migration
-//! without a rollback file is reported too.
+//! without a rollback file is reported too. Rollback files run through
+//! [`crate::rollback::revert`], exactly as `strata rollback` runs them.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tokio_postgres::error::ErrorPosition;
-use tokio_postgres::Client;
 
-use crate::apply::{cannot_run_in_transaction, no_transaction_reason, Migrator, PushOptions};
+use crate::apply::{Migrator, PushOptions};
 use crate::catalog::Catalog;
 use crate::diff::{compare, Difference};
-use crate::error::{Error, MigrationError};
+use crate::error::Error;
 use crate::platform::Platform;
+use crate::rollback::{irreversible_reason, revert};
 use crate::scratch::ScratchDb;
-use crate::source::{split_file, Migration, MigrationSet, RollbackFile};
-use crate::sql::LineIndex;
+use crate::source::MigrationSet;
 use crate::target::Target;
-
-/// The marker line of a rollback file that cannot undo its migration exactly.
-pub const IRREVERSIBLE_MARKER: &str = "-- strata:irreversible";
 
 /// What verification found for one migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,16 +147,15 @@ async fn run(
             checks.push(check);
             continue;
         };
-        match run_rollback(&client, m, rollback).await {
-            Ok(()) => {}
-            Err((e, transactional)) => {
-                checks.push(failed(check, &e));
-                if transactional {
-                    // Rolled back as a whole: the migration is still applied; go on.
-                    continue;
-                }
-                break;
+        if let Err(e) = revert(&mut client, m, rollback).await {
+            // A transactional rollback file failed as a whole: the migration is still applied,
+            // so the next one can be verified. Otherwise the database is half rolled back.
+            let whole = matches!(&e, Error::Migration(f) if f.transactional);
+            checks.push(failed(check, &e));
+            if whole {
+                continue;
             }
+            break;
         }
         let after = Catalog::capture(&client).await?;
         check.differences = compare(&before, &after);
@@ -200,149 +195,4 @@ fn failed(mut check: MigrationCheck, e: &Error) -> MigrationCheck {
     check.error = Some(e.to_string());
     check.error_details = Some(e.to_json());
     check
-}
-
-/// `Some(reason)` when the rollback file has a `-- strata:irreversible` line.
-fn irreversible_reason(rollback: &RollbackFile) -> Option<Option<String>> {
-    rollback.sql.lines().find_map(|line| {
-        let line = line.trim();
-        let rest = line
-            .get(..IRREVERSIBLE_MARKER.len())
-            .filter(|head| head.eq_ignore_ascii_case(IRREVERSIBLE_MARKER))
-            .map(|_| &line[IRREVERSIBLE_MARKER.len()..])?;
-        if !(rest.is_empty() || rest.starts_with([' ', '\t', ':'])) {
-            return None;
-        }
-        let reason = rest.trim_start_matches(':').trim();
-        Some((!reason.is_empty()).then(|| reason.to_string()))
-    })
-}
-
-/// Runs a rollback file and removes its migration's history rows: in one transaction unless
-/// the file must run outside one (then statement by statement, the history rows last). On
-/// failure, the error is located in the rollback file; the flag says whether everything was
-/// rolled back.
-///
-/// A small stand-in for `strata rollback`'s runner (built on another branch), with the same
-/// transaction rules as `apply`.
-async fn run_rollback(
-    client: &Client,
-    m: &Migration,
-    rollback: &RollbackFile,
-) -> Result<(), (Error, bool)> {
-    let statements = split_file(&rollback.path, &rollback.sql).map_err(|e| (e, true))?;
-    let transactional = no_transaction_reason(&rollback.sql, &statements).is_none();
-    let db = |context: &str, e| (Error::db(context.to_string(), e), transactional);
-    client
-        .batch_execute(if transactional { "BEGIN" } else { "RESET ALL" })
-        .await
-        .map_err(|e| db("starting the rollback", e))?;
-    for s in &statements {
-        let Some(start) = s.code_start else { continue };
-        let w = |i: usize| s.words.get(i).map(String::as_str);
-        // The file's own BEGIN/COMMIT: the transaction is ours.
-        if matches!(
-            (w(0), w(1)),
-            (Some("begin" | "commit" | "end"), _) | (Some("start"), Some("transaction"))
-        ) && cannot_run_in_transaction(&s.words).is_none()
-        {
-            continue;
-        }
-        let text = &rollback.sql[start..s.span.end];
-        if let Err(e) = client.simple_query(text).await {
-            if transactional {
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            return Err((
-                located(rollback, m, start, text, e, transactional),
-                transactional,
-            ));
-        }
-    }
-    let version = crate::history::quote_literal(m.version.as_str());
-    client
-        .batch_execute(&format!(
-            "DELETE FROM supabase_migrations.schema_migrations WHERE version = {version}; \
-             DELETE FROM supabase_migrations.strata_history WHERE version = {version};{}",
-            if transactional { " COMMIT;" } else { "" }
-        ))
-        .await
-        .map_err(|e| db("removing the history rows of the rolled-back migration", e))?;
-    Ok(())
-}
-
-/// A rollback statement's failure at `file:line:column`, as `push` reports a migration's.
-fn located(
-    rollback: &RollbackFile,
-    m: &Migration,
-    start: usize,
-    text: &str,
-    e: tokio_postgres::Error,
-    transactional: bool,
-) -> Error {
-    let db = e.as_db_error();
-    let offset = start
-        + db.and_then(|d| match d.position() {
-            Some(ErrorPosition::Original(p)) => text
-                .char_indices()
-                .nth((*p as usize).saturating_sub(1))
-                .map(|(i, _)| i),
-            _ => None,
-        })
-        .unwrap_or(0);
-    let (line, column) = LineIndex::new(&rollback.sql).line_col(&rollback.sql, offset);
-    MigrationError {
-        file: rollback.path.clone(),
-        version: m.version.to_string(),
-        line,
-        column,
-        statement: text.chars().take(300).collect(),
-        sqlstate: db.map(|d| d.code().code().to_string()),
-        message: db
-            .map(|d| d.message().to_string())
-            .unwrap_or_else(|| e.to_string()),
-        detail: db.and_then(|d| d.detail().map(str::to_string)),
-        hint: db.and_then(|d| d.hint().map(str::to_string)),
-        offset,
-        source_text: rollback.sql.clone(),
-        transactional,
-        lock_holders: Vec::new(),
-    }
-    .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(sql: &str) -> RollbackFile {
-        RollbackFile {
-            path: "1_x_rollback.sql".into(),
-            sql: sql.into(),
-        }
-    }
-
-    #[test]
-    fn the_irreversible_marker_is_a_comment_line_with_an_optional_reason() {
-        assert_eq!(
-            irreversible_reason(&file("-- strata:irreversible\nselect 1;")),
-            Some(None)
-        );
-        assert_eq!(
-            irreversible_reason(&file("  -- STRATA:irreversible: drops user data\n")),
-            Some(Some("drops user data".into()))
-        );
-        assert_eq!(
-            irreversible_reason(&file("-- strata:irreversible deletes rows")),
-            Some(Some("deletes rows".into()))
-        );
-        assert_eq!(
-            irreversible_reason(&file("-- strata:irreversibles\n")),
-            None
-        );
-        assert_eq!(
-            irreversible_reason(&file("select '-- strata:irreversible';")),
-            None
-        );
-    }
 }
