@@ -157,6 +157,39 @@ Example: strata sql --as-user 11111111-1111-1111-1111-111111111111 'select id, t
     )]
     Sql(SqlArgs),
 
+    /// Compare the schema the migrations build with the target's; print the drift and the SQL that fixes it
+    #[command(
+        long_about = "Compare the schema the migrations build with the target's catalog.\n\n\
+The migrations are applied to a throwaway database (on the local cluster, or on \
+STRATA_SCRATCH_URL), then both catalogs are compared: schemas, tables, columns, constraints, \
+indexes, views and their options, functions, triggers, policies, RLS flags, grants, default \
+privileges, extensions, publications, sequences, types, comments, event triggers and Supabase \
+storage buckets. For Supabase projects, what the platform owns (auth, storage, extensions, \
+realtime … schemas) is left out, except what users add there: policies on storage.objects, \
+triggers on auth.users, their own functions, bucket rows.\n\n\
+Prints each difference and the SQL that brings the migrations up to the target (and its \
+rollback). --write NAME saves both as a new migration. Exit code 4 when there is drift, 0 when \
+there is none.",
+        after_help = "Examples:\n  strata diff --env production                 what was changed by hand in production?\n  strata diff --linked --schema public         only the public schema\n  strata diff --env staging --write sync_hand_changes   save the fix as a migration"
+    )]
+    Diff(DiffArgs),
+
+    /// Prove the rollback files right: apply each migration, roll it back, compare, re-apply
+    #[command(
+        long_about = "Prove the rollback files right on a throwaway database.\n\n\
+For each migration in order: capture the catalog, apply the migration, run its _rollback.sql, \
+capture again and compare, then apply the migration again and go on. Anything the rollback \
+leaves behind (an index, a policy), fails to recreate, or restores differently (a grant, a \
+column with another type or default) is reported with the migration and the object.\n\n\
+A rollback file with a `-- strata:irreversible [reason]` line is not round-tripped (the \
+migration drops data, say): reported as irreversible, not as a failure. A migration without a \
+rollback file is reported; --require-rollbacks makes that a failure.\n\n\
+The throwaway database is on the local cluster, or on STRATA_SCRATCH_URL. Exit code 1 when any \
+rollback is asymmetric or fails.",
+        after_help = "Examples:\n  strata verify                       check every rollback file\n  strata verify --require-rollbacks   and fail when a migration has none (CI)"
+    )]
+    Verify(VerifyArgs),
+
     /// Record the Supabase project that --linked connects to
     #[command(
         long_about = "Record the Supabase project that --linked connects to.\n\n\
@@ -185,9 +218,31 @@ pub struct PushArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
 
+    /// First compare the target with what its applied migrations build (on a scratch database) and warn if someone changed it by hand
+    #[arg(long)]
+    pub check_drift: bool,
+
     /// Before applying anything, pg_dump the target into .strata/backups/ (also: backup = true under [environments.NAME])
     #[arg(long)]
     pub backup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Fail when a migration has no rollback file
+    #[arg(long)]
+    pub require_rollbacks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare only this schema (repeatable) [default: every schema the migrations own]
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+
+    /// Save the SQL as a new migration <timestamp>_<NAME>.sql and its _rollback.sql, then exit 0
+    #[arg(long, value_name = "NAME")]
+    pub write: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -242,7 +297,11 @@ pub enum MigrationCommand {
         rollback: bool,
     },
     /// Every version, local and remote, with its state and when it was applied
-    List,
+    List {
+        /// Also compare the target with what its applied migrations build and warn about drift
+        #[arg(long)]
+        check_drift: bool,
+    },
     /// Mark versions applied or reverted in the history without running them
     #[command(
         long_about = "Edit the migration history without running any SQL (Supabase CLI semantics).\n\n\

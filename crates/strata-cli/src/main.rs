@@ -4,7 +4,9 @@
 
 mod args;
 mod cmd_backup;
+mod cmd_diff;
 mod cmd_rollback;
+mod cmd_verify;
 mod render;
 
 use std::path::PathBuf;
@@ -52,14 +54,24 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli, &out)) {
         Ok(result) => {
-            out.json(&json!({ "command": command, "ok": true, "result": result }));
-            ExitCode::SUCCESS
+            // A command that ran but found something (drift) sets its own exit code.
+            let code = EXIT_CODE.load(std::sync::atomic::Ordering::Relaxed);
+            out.json(&json!({ "command": command, "ok": code == 0, "result": result }));
+            ExitCode::from(code)
         }
         Err(e) => {
             out.error(command, &e);
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// The exit code of a command that completed but found a problem to report (drift: 4).
+static EXIT_CODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the exit code of a command that completes (see `docs/exit-codes.md`).
+fn set_exit_code(code: i32) {
+    EXIT_CODE.store(code as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Clap's errors and `--help`/`--version`: as clap prints them, except that under
@@ -94,7 +106,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
         Command::Migration(MigrationCommand::New { .. }) => "migration new",
-        Command::Migration(MigrationCommand::List) => "migration list",
+        Command::Migration(MigrationCommand::List { .. }) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
         Command::Migration(MigrationCommand::Adopt { .. }) => "migration adopt",
         Command::Db(DbCommand::Start) => "db start",
@@ -105,6 +117,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Init(_) => "init",
         Command::Sql(_) => "sql",
         Command::Link(_) => "link",
+        Command::Diff(_) => "diff",
+        Command::Verify(_) => "verify",
     }
 }
 
@@ -204,6 +218,11 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
         Command::Push(a) => {
             let target = ctx.target()?;
             let (set, (mut client, history)) = load_and_connect(&ctx, &target).await?;
+            let warnings = if a.check_drift {
+                cmd_diff::check_drift(&ctx, &set, &history, &target, out).await?
+            } else {
+                Vec::new()
+            };
             let options = PushOptions {
                 dry_run: a.dry_run,
                 include_all: a.include_all,
@@ -230,6 +249,9 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             let report = report?;
             out.push(&report, migrator.migrations().migrations.len());
             let mut value = serde_json::to_value(&report).unwrap_or_default();
+            if a.check_drift {
+                value["warnings"] = json!(warnings);
+            }
             if let Some(o) = value.as_object_mut() {
                 o.insert(
                     "backup".into(),
@@ -241,16 +263,25 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
         Command::Rollback(a) => cmd_rollback::run(&ctx, a, out).await,
         Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await,
         Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await,
-        Command::Migration(MigrationCommand::List) => {
+        Command::Migration(MigrationCommand::List { check_drift }) => {
             let target = ctx.target()?;
             let (set, (client, history)) = load_and_connect(&ctx, &target).await?;
+            let warnings = if *check_drift {
+                cmd_diff::check_drift(&ctx, &set, &history, &target, out).await?
+            } else {
+                Vec::new()
+            };
             let migrator = Migrator::new(set);
             let (_, plan) = migrator.plan_from(&client, history).await?;
             out.list(&target, &plan);
-            Ok(
-                json!({ "target": target.display(), "migrations": plan.rows, "problems": plan.problems }),
-            )
+            let mut value = json!({ "target": target.display(), "migrations": plan.rows, "problems": plan.problems });
+            if *check_drift {
+                value["warnings"] = json!(warnings);
+            }
+            Ok(value)
         }
+        Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await,
+        Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await,
         Command::Migration(MigrationCommand::New { name, rollback }) => {
             let dir = match ctx.migrations_dir() {
                 Ok(d) => d,

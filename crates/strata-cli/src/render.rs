@@ -582,3 +582,132 @@ impl Observer for Progress {
         }
     }
 }
+
+impl Renderer {
+    /// `strata diff`: the differences, then the SQL in both directions.
+    pub fn diff(&self, drift: &strata::diff::Drift, target: &Target) {
+        if !self.human() {
+            return;
+        }
+        if drift.differences.is_empty() {
+            println!(
+                "No drift: {} has exactly what the migrations build.",
+                target.display()
+            );
+            return;
+        }
+        let mut o = format!(
+            "Drift: {} difference(s) between the migrations (-) and {} (+):\n\n",
+            drift.differences.len(),
+            target.display()
+        );
+        for d in &drift.differences {
+            for line in d.to_string().lines() {
+                o.push_str("  ");
+                o.push_str(line);
+                o.push('\n');
+            }
+        }
+        o.push_str(
+            "\n-- SQL that brings the migrations up to the target (save it with --write NAME):\n",
+        );
+        o.push_str(&drift.fix.sql);
+        o.push_str("\n-- Its rollback:\n");
+        o.push_str(&drift.fix.rollback_sql);
+        print!("{o}");
+    }
+
+    /// `--check-drift`: warnings on stderr (JSON mode: in the document's `warnings`).
+    pub fn drift_warnings(&self, warnings: &[String], target: &Target) {
+        if !self.human() {
+            return;
+        }
+        if warnings.is_empty() {
+            eprintln!("No drift: the target has what its applied migrations build.");
+            return;
+        }
+        eprintln!(
+            "warning: {} was changed outside the migrations ({} difference(s)); `strata diff` shows the SQL:",
+            target.display(),
+            warnings.len()
+        );
+        for w in warnings {
+            for line in w.lines() {
+                eprintln!("  {line}");
+            }
+        }
+    }
+}
+
+impl Renderer {
+    /// `strata verify`: one line per migration, the asymmetries under it, a summary.
+    pub fn verify(&self, report: &strata::verify::VerifyReport) {
+        use strata::verify::Outcome;
+        if !self.human() {
+            return;
+        }
+        let sides = strata::diff::Sides {
+            left: "before the migration",
+            right: "after its rollback",
+            only_left: "missing after the rollback",
+            only_right: "left behind by the rollback",
+        };
+        let mut o = String::new();
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for m in &report.migrations {
+            let file = m.file.display();
+            let (word, detail) = match m.outcome {
+                Outcome::Reversible => ("ok", String::new()),
+                Outcome::Asymmetric => (
+                    "ASYMMETRIC",
+                    format!(
+                        ": {} does not restore the catalog",
+                        m.rollback
+                            .as_ref()
+                            .map(|r| r.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                ),
+                Outcome::Irreversible => (
+                    "irreversible",
+                    m.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default(),
+                ),
+                Outcome::NoRollback if report.require_rollbacks => {
+                    ("NO ROLLBACK", " (--require-rollbacks)".to_string())
+                }
+                Outcome::NoRollback => ("no rollback", String::new()),
+                Outcome::Failed => ("FAILED", String::new()),
+            };
+            *counts.entry(word).or_default() += 1;
+            o.push_str(&format!("  {word:<13} {file}{detail}\n"));
+            for d in &m.differences {
+                for line in d.describe(sides).lines() {
+                    o.push_str(&format!("      {line}\n"));
+                }
+            }
+            if let Some(e) = &m.error {
+                o.push_str(&format!("      {e}\n"));
+                if let Some(hint) = m.error_details.as_ref().and_then(|d| d["hint"].as_str()) {
+                    o.push_str(&format!("      hint: {hint}\n"));
+                }
+            }
+        }
+        let summary: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        o.push_str(&format!(
+            "\n{}: {}.\n",
+            if report.passed {
+                "Verified"
+            } else {
+                "Verification failed"
+            },
+            summary.join(", ")
+        ));
+        if !report.passed {
+            o.push_str("hint: fix the rollback files named above so each undoes its migration exactly, or mark one `-- strata:irreversible <reason>` if it cannot\n");
+        }
+        print!("{o}");
+    }
+}

@@ -1232,3 +1232,273 @@ fn restore_on_a_terminal_asks_for_the_database_name() {
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(strings(&db.url, "select count(*)::text from t"), ["2"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// strata diff and --check-drift
+// ---------------------------------------------------------------------------------------------
+
+/// `strata` with scratch databases on the test server.
+fn strata_scratch(cwd: &Path, args: &[&str]) -> Run {
+    let out = command(cwd, args)
+        .env("STRATA_SCRATCH_URL", admin_url())
+        .output()
+        .expect("run strata");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const DIFF_BASE: &str = "create table public.notes (id int primary key, body text not null);\n\
+     create index notes_body on public.notes (body);\n\
+     alter table public.notes enable row level security;\n";
+
+#[test]
+fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
+    let db = TestDb::new("diff");
+    let p = project(&[("1_create_notes.sql", DIFF_BASE)]);
+    std::fs::create_dir(p.path().join("rollbacks")).unwrap();
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // No drift: exit 0 and says so.
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("No drift"), "{run:?}");
+
+    // An unknown schema is a usage error naming it, not "no drift".
+    let run = strata_scratch(
+        p.path(),
+        &["diff", "--db-url", &db.url, "--schema", "Public"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("schema `Public`"), "{run:?}");
+
+    // Changed by hand.
+    exec(
+        &db.url,
+        "alter table public.notes add column pinned boolean default false not null;
+         drop index public.notes_body;
+         create policy own on public.notes for select using (true);
+         comment on table public.notes is 'hand-made';",
+    );
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url]);
+    assert_eq!(run.code, 4, "{run:?}");
+    for expected in [
+        "+ column public.notes.pinned (only in the target)",
+        "- index public.notes_body (only in the migrations)",
+        "+ policy public.notes.own (only in the target)",
+        "ALTER TABLE public.notes ADD COLUMN pinned boolean DEFAULT false NOT NULL;",
+        "CREATE INDEX notes_body ON public.notes USING btree (body);",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}\n{run:?}");
+    }
+
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "diff");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["result"]["drift"], true);
+    let kinds: Vec<(&str, &str, &str)> = v["result"]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap(),
+                d["name"].as_str().unwrap(),
+                d["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("column", "public.notes.pinned", "only_in_target")),
+        "{kinds:?}"
+    );
+    assert!(v["result"]["rollback_sql"]
+        .as_str()
+        .unwrap()
+        .contains("DROP POLICY own ON public.notes;"));
+
+    // --write: a migration and its rollback (in rollbacks/, where this project keeps them).
+    let run = strata_scratch(
+        p.path(),
+        &[
+            "diff",
+            "--db-url",
+            &db.url,
+            "--write",
+            "sync_hand_changes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    let written: Vec<&str> = v["result"]["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(written.len(), 2, "{v}");
+    assert!(written[0].contains("/migrations/") && written[0].ends_with("_sync_hand_changes.sql"));
+    assert!(
+        written[1].contains("/rollbacks/")
+            && written[1].ends_with("_sync_hand_changes_rollback.sql")
+    );
+    let text = std::fs::read_to_string(written[0]).unwrap();
+    assert!(
+        text.starts_with("-- Description: sync hand changes"),
+        "{text}"
+    );
+    assert!(text.contains("ADD COLUMN pinned"), "{text}");
+
+    // The target has these changes already: record the new migration as applied there; the
+    // migrations now build exactly what the target has.
+    let version = Path::new(written[0])
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_string();
+    let run = strata(
+        p.path(),
+        &[
+            "migration",
+            "repair",
+            "--status",
+            "applied",
+            &version,
+            "--db-url",
+            &db.url,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["result"]["differences"], serde_json::json!([]));
+
+    // Another database gets the new migration by push.
+    let other = TestDb::new("diff_other");
+    let run = strata(p.path(), &["push", "--db-url", &other.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        strings(&other.url, "select string_agg(attname, ',' order by attnum) from pg_attribute where attrelid = 'public.notes'::regclass and attnum > 0"),
+        ["id,body,pinned"]
+    );
+}
+
+#[test]
+fn check_drift_warns_before_push_and_list() {
+    let db = TestDb::new("check_drift");
+    let p = project(&[("1_create_notes.sql", DIFF_BASE)]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    exec(&db.url, "grant select on public.notes to pg_monitor");
+    write(
+        p.path(),
+        "migrations/2_add_title.sql",
+        "alter table public.notes add column title text;\n",
+    );
+
+    let run = strata_scratch(
+        p.path(),
+        &["migration", "list", "--check-drift", "--db-url", &db.url],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("warning:"), "{run:?}");
+    assert!(run.stderr.contains("table public.notes"), "{run:?}");
+    assert!(run.stderr.contains("pg_monitor:SELECT"), "{run:?}");
+
+    // Pending migration 2 is not drift: only the applied one is built for the comparison.
+    let run = strata_scratch(
+        p.path(),
+        &["push", "--check-drift", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    let warnings = v["result"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{v}");
+    assert!(warnings[0].as_str().unwrap().contains("table public.notes"));
+    assert_eq!(db.versions(), ["1", "2"]);
+
+    // Without drift, no warning.
+    exec(&db.url, "revoke select on public.notes from pg_monitor");
+    let run = strata_scratch(
+        p.path(),
+        &[
+            "migration",
+            "list",
+            "--check-drift",
+            "--db-url",
+            &db.url,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["result"]["warnings"], serde_json::json!([]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// strata verify
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn verify_exits_1_naming_the_migration_and_the_object_left_behind() {
+    let p = project(&[
+        ("1_create_notes.sql", DIFF_BASE),
+        ("1_create_notes_rollback.sql", "drop table public.notes;\n"),
+        (
+            "2_add_policy.sql",
+            "create policy own on public.notes for select using (true);\n",
+        ),
+        ("2_add_policy_rollback.sql", "select 1;\n"),
+    ]);
+    let run = strata_scratch(p.path(), &["verify"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("ASYMMETRIC")
+            && run.stdout.contains("2_add_policy.sql")
+            && run
+                .stdout
+                .contains("+ policy public.notes.own (left behind by the rollback)"),
+        "{run:?}"
+    );
+    let run = strata_scratch(p.path(), &["verify", "-o", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "verify");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["result"]["passed"], false);
+    let m = &v["result"]["migrations"];
+    assert_eq!(m[0]["outcome"], "reversible");
+    assert_eq!(m[1]["outcome"], "asymmetric");
+    assert_eq!(m[1]["differences"][0]["name"], "public.notes.own");
+
+    // Fixed: exit 0.
+    write(
+        p.path(),
+        "migrations/2_add_policy_rollback.sql",
+        "drop policy own on public.notes;\n",
+    );
+    let run = strata_scratch(p.path(), &["verify"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Verified: 2 ok."), "{run:?}");
+    // A migration without a rollback fails only with --require-rollbacks.
+    write(
+        p.path(),
+        "migrations/3_add_title.sql",
+        "alter table public.notes add column title text;\n",
+    );
+    assert_eq!(strata_scratch(p.path(), &["verify"]).code, 0);
+    let run = strata_scratch(p.path(), &["verify", "--require-rollbacks"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("NO ROLLBACK"), "{run:?}");
+}

@@ -115,6 +115,55 @@ pub fn new_migration(
     })
 }
 
+/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` holding `sql` into `dir`, and its
+/// `_rollback.sql` holding `rollback_sql` into `rollbacks_dir` (default: `dir`), both under the
+/// seed's header. Used by `strata diff --write`.
+pub fn write_migration(
+    dir: &Path,
+    rollbacks_dir: Option<&Path>,
+    name: &str,
+    author: &str,
+    now: OffsetDateTime,
+    sql: &str,
+    rollback_sql: &str,
+) -> Result<NewMigration, Error> {
+    let warning = check_name(name)?;
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let version = now
+        .format(time::macros::format_description!(
+            "[year][month][day][hour][minute][second]"
+        ))
+        .expect("valid format");
+    let date = now
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("valid format");
+    let header = |rollback: bool| {
+        let t = template(name, author, &date, rollback);
+        // Keep the header and banner, not the example body.
+        let end = t
+            .find("-- Write idempotent")
+            .or_else(|| t.find("-- Undo the up"));
+        end.map(|i| t[..i].to_string()).unwrap_or(t)
+    };
+    let rdir = rollbacks_dir.unwrap_or(dir);
+    for d in [dir, rdir] {
+        std::fs::create_dir_all(d).map_err(|e| Error::io("create directory", d, e))?;
+    }
+    let path = dir.join(format!("{version}_{name}.sql"));
+    let rollback = rdir.join(format!("{version}_{name}_rollback.sql"));
+    write_new(&path, &format!("{}{sql}", header(false)))?;
+    if let Err(e) = write_new(&rollback, &format!("{}{rollback_sql}", header(true))) {
+        // Not one without the other.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(NewMigration {
+        path,
+        rollback: Some(rollback),
+        warning,
+    })
+}
+
 fn write_new(path: &Path, text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()

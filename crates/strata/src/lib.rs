@@ -14,6 +14,8 @@
 //! - [`backup`] takes `pg_dump` archives before a push and restores them.
 //! - [`target`] and [`config`] resolve where to connect (`strata.toml`, environments, URLs, TLS).
 //! - [`local`] runs a private PostgreSQL cluster under `.strata/` when nothing else is configured.
+//! - [`catalog`], [`diff`] and [`verify`] compare schemas: drift between the migrations and a
+//!   target (with the SQL that fixes it), and rollback files proven on a scratch database.
 //!
 //! # Example
 //!
@@ -46,7 +48,9 @@ pub mod act;
 pub mod apply;
 pub mod author;
 pub mod backup;
+pub mod catalog;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod history;
 pub mod lint;
@@ -59,6 +63,7 @@ pub mod scratch;
 pub mod source;
 pub mod sql;
 pub mod target;
+pub mod verify;
 
 pub use apply::{Migrator, PushOptions, PushReport};
 pub use error::Error;

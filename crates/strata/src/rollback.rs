@@ -35,13 +35,29 @@ use crate::target::Target;
 /// data); `rollback` refuses it, and `verify` skips it.
 pub const IRREVERSIBLE_MARKER: &str = "-- strata:irreversible";
 
-/// Whether a rollback file declares its migration irreversible (a line that is exactly
-/// [`IRREVERSIBLE_MARKER`], ignoring case and surrounding blanks).
+/// Whether a rollback file declares its migration irreversible (a line that is
+/// [`IRREVERSIBLE_MARKER`], ignoring case and surrounding blanks, optionally followed by a
+/// reason: `-- strata:irreversible: drops the old prices`).
 pub fn is_irreversible(rollback: &RollbackFile) -> bool {
-    rollback
-        .sql
-        .lines()
-        .any(|l| l.trim().eq_ignore_ascii_case(IRREVERSIBLE_MARKER))
+    irreversible_reason(rollback).is_some()
+}
+
+/// `Some(reason)` when the rollback file declares its migration irreversible; the reason is
+/// the text after the marker (`None` when there is none).
+pub fn irreversible_reason(rollback: &RollbackFile) -> Option<Option<String>> {
+    rollback.sql.lines().find_map(|line| {
+        let line = line.trim();
+        let head = line.get(..IRREVERSIBLE_MARKER.len())?;
+        if !head.eq_ignore_ascii_case(IRREVERSIBLE_MARKER) {
+            return None;
+        }
+        let rest = &line[IRREVERSIBLE_MARKER.len()..];
+        if !(rest.is_empty() || rest.starts_with([' ', '\t', ':'])) {
+            return None;
+        }
+        let reason = rest.trim_start_matches(':').trim();
+        Some((!reason.is_empty()).then(|| reason.to_string()))
+    })
 }
 
 /// Which applied migrations to undo.
@@ -480,4 +496,41 @@ pub async fn revert(
     let start = Instant::now();
     run_revert(client, &step, &migration.version, history.side_table).await?;
     Ok(reverted_report(migration, rollback, &step, start.elapsed()))
+}
+
+#[cfg(test)]
+mod irreversible_marker_tests {
+    use super::irreversible_reason;
+    use crate::source::RollbackFile;
+
+    fn file(sql: &str) -> RollbackFile {
+        RollbackFile {
+            path: "1_x_rollback.sql".into(),
+            sql: sql.into(),
+        }
+    }
+
+    #[test]
+    fn the_irreversible_marker_is_a_comment_line_with_an_optional_reason() {
+        assert_eq!(
+            irreversible_reason(&file("-- strata:irreversible\nselect 1;")),
+            Some(None)
+        );
+        assert_eq!(
+            irreversible_reason(&file("  -- STRATA:irreversible: drops user data\n")),
+            Some(Some("drops user data".into()))
+        );
+        assert_eq!(
+            irreversible_reason(&file("-- strata:irreversible deletes rows")),
+            Some(Some("deletes rows".into()))
+        );
+        assert_eq!(
+            irreversible_reason(&file("-- strata:irreversibles\n")),
+            None
+        );
+        assert_eq!(
+            irreversible_reason(&file("select '-- strata:irreversible';")),
+            None
+        );
+    }
 }

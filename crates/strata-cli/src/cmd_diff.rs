@@ -1,0 +1,103 @@
+//! `strata diff` and `--check-drift`: resolve the scope, call `strata::diff::drift`, render.
+
+use serde_json::{json, Value};
+use strata::diff::{self, Scope};
+use strata::error::exit_code;
+use strata::history::History;
+use strata::target::Target;
+use strata::{Error, MigrationSet};
+
+use crate::args::DiffArgs;
+use crate::render::Renderer;
+use crate::Context;
+
+pub async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Value, Error> {
+    let target = ctx.target()?;
+    let set = ctx.migrations()?;
+    let platform = ctx.platform()?;
+    let mut scope = Scope::for_platform(platform);
+    scope.schemas = args.schemas.clone();
+    if let Some(name) = &args.write {
+        // Refuse a bad name before the work, not after.
+        strata::author::check_name(name)?;
+    }
+    out.target(&target);
+    let server = strata::scratch::server(&ctx.project)?;
+    let drift = diff::drift(set, platform, &server, &target, &scope).await?;
+    out.diff(&drift, &target);
+    let mut written = Vec::new();
+    if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
+        let dir = ctx.migrations_dir()?;
+        let rollbacks = ctx.rollbacks_dir().or_else(|| {
+            dir.parent()
+                .map(|p| p.join("rollbacks"))
+                .filter(|d| d.is_dir())
+        });
+        let created = strata::author::write_migration(
+            &dir,
+            rollbacks.as_deref(),
+            name,
+            &strata::author::default_author(),
+            time::OffsetDateTime::now_utc(),
+            &drift.fix.sql,
+            &drift.fix.rollback_sql,
+        )?;
+        out.new_migration(&created);
+        written.push(created.path.clone());
+        written.extend(created.rollback.clone());
+    } else if !drift.differences.is_empty() {
+        crate::set_exit_code(exit_code::DRIFT);
+    }
+    Ok(json!({
+        "target": target.display(),
+        "drift": !drift.differences.is_empty(),
+        "differences": drift.differences,
+        "sql": drift.fix.sql,
+        "rollback_sql": drift.fix.rollback_sql,
+        "written": written,
+    }))
+}
+
+/// `--check-drift`: compares the target with what its applied migrations build and returns one
+/// warning per difference (printed to stderr in human mode). Applies nothing.
+pub async fn check_drift(
+    ctx: &Context,
+    set: &MigrationSet,
+    history: &History,
+    target: &Target,
+    out: &Renderer,
+) -> Result<Vec<String>, Error> {
+    let applied: std::collections::BTreeSet<&str> =
+        history.applied.iter().map(|a| a.version.as_str()).collect();
+    if applied.is_empty() {
+        // Nothing applied: nothing the target could have drifted from.
+        out.drift_warnings(&[], target);
+        return Ok(Vec::new());
+    }
+    let built = MigrationSet {
+        dir: set.dir.clone(),
+        migrations: set
+            .migrations
+            .iter()
+            .filter(|m| applied.contains(m.version.as_str()))
+            .cloned()
+            .collect(),
+    };
+    let platform = ctx.platform()?;
+    let server = strata::scratch::server(&ctx.project)?;
+    let drift = diff::drift(
+        built,
+        platform,
+        &server,
+        target,
+        &Scope::for_platform(platform),
+    )
+    .await?;
+    let warnings: Vec<String> = drift
+        .differences
+        .iter()
+        .map(|d| format!("drift: {d}"))
+        .collect();
+    out.drift_warnings(&warnings, target);
+    Ok(warnings)
+}

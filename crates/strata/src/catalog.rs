@@ -1,0 +1,730 @@
+//! Catalog snapshots: what a database's schema is, as comparable values. `strata diff` compares
+//! the catalog of a scratch database built from the migrations with a target's; `strata verify`
+//! compares the catalog before a migration with the one after the migration and its rollback.
+//!
+//! Every object is keyed by a stable identity ([`ObjectId`]: its [`Kind`] and schema-qualified
+//! name or signature; a column is its table plus its name, not its position) and carries its
+//! properties as text, exactly as PostgreSQL prints them (`pg_get_*def`, `format_type`, ACLs
+//! exploded into `grantee:PRIVILEGE` items). Captured in one read-only transaction with
+//! `search_path = pg_catalog`, so every name is schema-qualified.
+//!
+//! Left out: system schemas, `supabase_migrations` (history), `strata_platform` (Strata's
+//! emulation marker), members of extensions (covered by their extension), roles and data other
+//! than Supabase storage buckets.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use crate::error::Error;
+
+/// The kinds of object, in creation order: a kind may depend on the kinds before it. Drops run in
+/// the reverse order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Schema,
+    Extension,
+    Type,
+    Sequence,
+    Table,
+    Column,
+    Function,
+    Constraint,
+    Index,
+    View,
+    Trigger,
+    Policy,
+    Publication,
+    EventTrigger,
+    DefaultPrivileges,
+    Comment,
+    Bucket,
+}
+
+impl Kind {
+    /// The word used in messages and JSON (`default_privileges`, `event_trigger`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Schema => "schema",
+            Kind::Extension => "extension",
+            Kind::Type => "type",
+            Kind::Sequence => "sequence",
+            Kind::Table => "table",
+            Kind::Column => "column",
+            Kind::Function => "function",
+            Kind::Constraint => "constraint",
+            Kind::Index => "index",
+            Kind::View => "view",
+            Kind::Trigger => "trigger",
+            Kind::Policy => "policy",
+            Kind::Publication => "publication",
+            Kind::EventTrigger => "event_trigger",
+            Kind::DefaultPrivileges => "default_privileges",
+            Kind::Comment => "comment",
+            Kind::Bucket => "bucket",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "schema" => Kind::Schema,
+            "extension" => Kind::Extension,
+            "type" => Kind::Type,
+            "sequence" => Kind::Sequence,
+            "table" => Kind::Table,
+            "column" => Kind::Column,
+            "function" => Kind::Function,
+            "constraint" => Kind::Constraint,
+            "index" => Kind::Index,
+            "view" => Kind::View,
+            "trigger" => Kind::Trigger,
+            "policy" => Kind::Policy,
+            "publication" => Kind::Publication,
+            "event_trigger" => Kind::EventTrigger,
+            "default_privileges" => Kind::DefaultPrivileges,
+            "comment" => Kind::Comment,
+            "bucket" => Kind::Bucket,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str().replace('_', " ").as_str())
+    }
+}
+
+/// An object's identity: kind plus qualified name (`public.messages`, `public.messages.body`,
+/// `public.send(uuid,text)`, `public.messages.owner_reads` for a policy).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectId {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// One object: where it lives and its properties (`None`: not set, e.g. no default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Object {
+    /// The schema it lives in (`None` for database-wide objects: extensions, publications, …).
+    pub schema: Option<String>,
+    /// The object it belongs to, quoted and qualified: a column's, constraint's, index's,
+    /// trigger's or policy's table, a domain constraint's domain.
+    pub parent: Option<String>,
+    /// Its own name within the parent or schema, quoted (`"body"`, `owner_reads`).
+    pub local: String,
+    pub props: BTreeMap<String, Option<String>>,
+}
+
+impl Object {
+    /// A property's value (`None` when unset or absent).
+    pub fn prop(&self, name: &str) -> Option<&str> {
+        self.props.get(name).and_then(|v| v.as_deref())
+    }
+}
+
+/// A database's catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Catalog {
+    pub objects: BTreeMap<ObjectId, Object>,
+    /// The role that captured it (`current_user`, quoted as in the properties).
+    pub role: String,
+}
+
+/// Schemas Supabase manages: their objects belong to the platform, not to migrations (except
+/// what users add there: policies, triggers calling their functions, their own functions).
+pub const PLATFORM_SCHEMAS: &[&str] = &[
+    "auth",
+    "storage",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "realtime",
+    "supabase_functions",
+    "vault",
+    "pgsodium",
+    "pgsodium_masks",
+    "net",
+    "cron",
+    "pgbouncer",
+    "_realtime",
+    "_analytics",
+    "supabase_migrations",
+    "strata_platform",
+];
+
+/// Extensions a Supabase project (or Strata's emulation of one) has before any migration.
+pub const PLATFORM_EXTENSIONS: &[&str] = &[
+    "plpgsql",
+    "pg_graphql",
+    "pg_stat_statements",
+    "pgsodium",
+    "supabase_vault",
+    "pgjwt",
+    "uuid-ossp",
+    "pgcrypto",
+];
+
+impl Catalog {
+    /// Reads the catalog of the database `client` is connected to: one read-only transaction,
+    /// two queries (three when `storage.buckets` exists).
+    pub async fn capture(client: &Client) -> Result<Catalog, Error> {
+        let context = "reading the catalog";
+        client
+            .batch_execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
+            )
+            .await
+            .map_err(|e| Error::db(context, e))?;
+        let result = async {
+            let rows = client.query(CATALOG_SQL.as_str(), &[]).await?;
+            let row = client
+                .query_one(
+                    "SELECT to_regclass('storage.buckets') IS NOT NULL, quote_ident(current_user)",
+                    &[],
+                )
+                .await?;
+            let buckets: bool = row.get(0);
+            let role: String = row.get(1);
+            let bucket_rows = if buckets {
+                client.query(BUCKETS_SQL, &[]).await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, tokio_postgres::Error>((rows, bucket_rows, role))
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let _ = client.batch_execute(end).await;
+        let (rows, bucket_rows, role) = result.map_err(|e| Error::db(context, e))?;
+        let mut catalog = Catalog {
+            objects: BTreeMap::new(),
+            role,
+        };
+        for row in rows.iter().chain(bucket_rows.iter()) {
+            let kind: String = row.get(0);
+            let kind = Kind::parse(&kind).ok_or_else(|| Error::Database {
+                context: context.into(),
+                message: format!("unknown object kind {kind}"),
+                code: None,
+                hint: None,
+            })?;
+            let props: serde_json::Value =
+                serde_json::from_str(row.get::<_, &str>(5)).map_err(|e| Error::Database {
+                    context: context.into(),
+                    message: format!("unreadable properties: {e}"),
+                    code: None,
+                    hint: None,
+                })?;
+            let props = props
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                serde_json::Value::Null => None,
+                                serde_json::Value::String(s) => Some(s.clone()),
+                                other => Some(other.to_string()),
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            catalog.objects.insert(
+                ObjectId {
+                    kind,
+                    name: row.get(1),
+                },
+                Object {
+                    schema: row.get(2),
+                    parent: row.get(3),
+                    local: row.get(4),
+                    props,
+                },
+            );
+        }
+        Ok(catalog)
+    }
+
+    /// Keeps what migrations own on a Supabase project: drops the objects of
+    /// [`PLATFORM_SCHEMAS`] except policies, triggers that call functions outside them, and
+    /// functions neither owned by a `supabase_*` role nor part of Strata's emulation; drops the
+    /// [`PLATFORM_EXTENSIONS`], default privileges of `supabase_*` roles and event triggers
+    /// owned by them or calling platform functions. Storage bucket rows stay.
+    pub fn retain_user_objects(&mut self) {
+        let emulated = emulated_functions();
+        let platform = |s: &str| PLATFORM_SCHEMAS.contains(&s);
+        let platform_role = |r: Option<&str>| {
+            r.is_some_and(|r| r.starts_with("supabase") || r == "pgsodium_keyholder")
+        };
+        if let Some(realtime) = self.objects.get_mut(&ObjectId {
+            kind: Kind::Publication,
+            name: "supabase_realtime".into(),
+        }) {
+            // Created by the platform (by supabase_admin on Supabase); its tables are the
+            // migrations' business, its owner is not.
+            realtime.props.remove("owner");
+        }
+        self.objects.retain(|id, o| {
+            match id.kind {
+                Kind::Extension => return !PLATFORM_EXTENSIONS.contains(&o.local.as_str()),
+                Kind::DefaultPrivileges => return !platform_role(o.prop("role")),
+                Kind::EventTrigger => {
+                    return !platform_role(o.prop("owner"))
+                        && !o.prop("function_schema").is_some_and(platform)
+                }
+                _ => {}
+            }
+            let Some(schema) = o.schema.as_deref() else {
+                return true;
+            };
+            if !platform(schema) {
+                return true;
+            }
+            match id.kind {
+                Kind::Policy => true,
+                Kind::Trigger => !o.prop("function_schema").is_some_and(platform),
+                Kind::Function => {
+                    !platform_role(o.prop("owner"))
+                        && !emulated.iter().any(|f| id.name.starts_with(f.as_str()))
+                }
+                _ => false,
+            }
+        });
+    }
+
+    /// Keeps only objects in `schemas` (database-wide objects go, except extensions installed in
+    /// one of them, and storage buckets when `storage` is listed).
+    pub fn retain_schemas(&mut self, schemas: &[String]) {
+        self.objects.retain(|id, o| match (&o.schema, id.kind) {
+            (Some(s), _) => schemas.iter().any(|x| x == s),
+            (None, Kind::Extension) => o
+                .prop("schema")
+                .is_some_and(|s| schemas.iter().any(|x| x == s)),
+            (None, Kind::Bucket) => schemas.iter().any(|x| x == "storage"),
+            _ => false,
+        });
+    }
+
+    /// Renames a role (quoted, as in the properties) in owners, grants and default privileges:
+    /// a scratch database built by `postgres` compares with a target migrated by `app_owner`.
+    pub fn rename_role(&mut self, from: &str, to: &str) {
+        if from == to {
+            return;
+        }
+        let grantee = format!("{from}:");
+        let objects = std::mem::take(&mut self.objects);
+        for (mut id, mut o) in objects {
+            for (k, v) in o.props.iter_mut() {
+                let Some(value) = v.as_mut() else { continue };
+                match k.as_str() {
+                    "owner" | "role" if value == from => *value = to.to_string(),
+                    "acl" | "builtin" => {
+                        *value = value
+                            .split(", ")
+                            .filter(|i| !i.is_empty())
+                            .map(|i| match i.strip_prefix(&grantee) {
+                                Some(p) => format!("{to}:{p}"),
+                                None => i.to_string(),
+                            })
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                    }
+                    _ => {}
+                }
+            }
+            if id.kind == Kind::DefaultPrivileges {
+                if let Some(rest) = id.name.strip_prefix(&format!("{from} ")) {
+                    id.name = format!("{to} {rest}");
+                }
+            }
+            self.objects.insert(id, o);
+        }
+        self.role = to.to_string();
+    }
+
+    /// One text line per object (`kind name prop=value …`), sorted: a compact form for logs and
+    /// tests.
+    pub fn lines(&self) -> Vec<String> {
+        self.objects
+            .iter()
+            .map(|(id, o)| {
+                let mut line = id.to_string();
+                for (k, v) in &o.props {
+                    line.push_str(&format!(" {k}={}", v.as_deref().unwrap_or("-")));
+                }
+                line
+            })
+            .collect()
+    }
+}
+
+/// `schema.name(` of every function the Supabase emulation script creates.
+fn emulated_functions() -> Vec<String> {
+    let mut out = Vec::new();
+    for line in crate::platform::SUPABASE_SQL.lines() {
+        let upper = line.trim_start().to_ascii_uppercase();
+        if let Some(rest) = upper.strip_prefix("CREATE OR REPLACE FUNCTION ") {
+            let start = line.len() - rest.len();
+            if let Some(name) = line[start..].split('(').next() {
+                out.push(format!("{}(", name.trim()));
+            }
+        }
+    }
+    out
+}
+
+/// The items of an ACL (`NULL` = the built-in default for `objtype` and `owner`), as sorted
+/// `grantee:PRIVILEGE` (`*` = with grant option), comma-separated; `PUBLIC` for everyone.
+fn acl(column: &str, objtype: &str, owner: &str) -> String {
+    // aclexplode rejects an empty array (no dimensions): NULL instead, which it skips.
+    let source = if objtype.is_empty() {
+        format!("CASE WHEN cardinality({column}) > 0 THEN {column} END")
+    } else {
+        format!(
+            "CASE WHEN {column} IS NULL THEN acldefault({objtype}, {owner}) \
+             WHEN cardinality({column}) > 0 THEN {column} END"
+        )
+    };
+    format!(
+        "(SELECT coalesce(string_agg(i, ', ' ORDER BY i), '') FROM (SELECT \
+         CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END \
+         || ':' || x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS i \
+         FROM aclexplode({source}) x) acl_items)"
+    )
+}
+
+const BUCKETS_SQL: &str = r#"
+SELECT 'bucket', b.id, NULL::text, NULL::text, quote_literal(b.id),
+       (SELECT jsonb_object_agg(j.key, j.value::text)
+          FROM jsonb_each(to_jsonb(b) - 'id' - 'created_at' - 'updated_at' - 'owner' - 'owner_id') j)::text
+  FROM storage.buckets b
+"#;
+
+static CATALOG_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(catalog_sql);
+
+/// Columns: kind, name (identity), schema, parent, local name, properties (JSON text).
+fn catalog_sql() -> String {
+    format!(
+        r#"
+WITH ns AS (
+  SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+    FROM pg_namespace n
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations', 'strata_platform')
+     AND n.nspname !~ '^pg_(toast_)?temp_'
+),
+ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e'),
+rel AS (
+  SELECT c.oid, c.relkind, ns.nspname, quote_ident(ns.nspname) || '.' || quote_ident(c.relname) AS qname
+    FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+   WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+)
+SELECT 'schema', quote_ident(ns.nspname), ns.nspname, NULL, quote_ident(ns.nspname),
+       jsonb_build_object('owner', quote_ident(pg_get_userbyid(ns.nspowner)), 'acl', {nspacl})::text
+  FROM ns
+UNION ALL
+SELECT 'extension', quote_ident(e.extname), NULL, NULL, e.extname,
+       jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)::text
+  FROM pg_extension e
+UNION ALL
+SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END,
+       r.qname, r.nspname, NULL, quote_ident(c.relname),
+       (jsonb_build_object(
+          'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+                    WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                    WHEN 'S' THEN 'sequence' END,
+          'owner', quote_ident(pg_get_userbyid(c.relowner)),
+          'acl', {relacl},
+          'options', array_to_string(c.reloptions, ', '))
+        || CASE WHEN c.relkind IN ('r', 'p', 'f') THEN jsonb_build_object(
+          'rls', c.relrowsecurity::text, 'force_rls', c.relforcerowsecurity::text,
+          'replica_identity', CASE c.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+              ELSE 'USING INDEX ' || coalesce((SELECT quote_ident(ic.relname) FROM pg_index ri JOIN pg_class ic ON ic.oid = ri.indexrelid
+                                                WHERE ri.indrelid = c.oid AND ri.indisreplident), '?') END,
+          'partition_by', pg_get_partkeydef(c.oid),
+          'partition_of', (SELECT pi.inhparent::regclass::text FROM pg_inherits pi WHERE pi.inhrelid = c.oid AND c.relispartition),
+          'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END)
+          ELSE '{{}}'::jsonb END
+        || CASE WHEN c.relkind IN ('v', 'm') THEN jsonb_build_object('definition', pg_get_viewdef(c.oid),
+             'columns', (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
+          ELSE '{{}}'::jsonb END
+        || CASE WHEN c.relkind = 'S' THEN (
+          SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart::text,
+                   'increment', s.seqincrement::text, 'min', s.seqmin::text, 'max', s.seqmax::text,
+                   'cache', s.seqcache::text, 'cycle', s.seqcycle::text,
+                   'owned_by', (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname)
+                                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                   AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'))
+            FROM pg_sequence s WHERE s.seqrelid = c.oid)
+          ELSE '{{}}'::jsonb END)::text
+  FROM rel r JOIN pg_class c ON c.oid = r.oid
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+   AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                          AND d.objid = c.oid AND d.deptype = 'i'))
+UNION ALL
+SELECT 'column', r.qname || '.' || quote_ident(a.attname), r.nspname, r.qname, quote_ident(a.attname),
+       jsonb_build_object(
+         'position', (row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum))::text,
+         'type', format_type(a.atttypid, a.atttypmod),
+         'not_null', a.attnotnull::text,
+         'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+         'generated', CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END,
+         'identity', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
+         'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                           THEN a.attcollation::regcollation::text END,
+         'acl', {attacl})::text
+  FROM rel r
+  JOIN pg_class c ON c.oid = r.oid
+  JOIN pg_attribute a ON a.attrelid = r.oid
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+   AND (a.attislocal OR NOT c.relispartition)
+UNION ALL
+SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), r.nspname, r.qname, quote_ident(ic.relname),
+       jsonb_build_object('definition', pg_get_indexdef(i.indexrelid), 'valid', i.indisvalid::text)::text
+  FROM pg_index i JOIN rel r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+ WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+                     AND k.contype IN ('p', 'u', 'x'))
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+UNION ALL
+SELECT 'constraint', coalesce(r.qname, format_type(con.contypid, NULL)) || '.' || quote_ident(con.conname),
+       ns.nspname, coalesce(r.qname, format_type(con.contypid, NULL)), quote_ident(con.conname),
+       jsonb_build_object('definition', pg_get_constraintdef(con.oid), 'type', con.contype::text,
+                          'validated', con.convalidated::text,
+                          'on', CASE WHEN r.oid IS NULL THEN 'domain' ELSE 'table' END)::text
+  FROM pg_constraint con
+  JOIN ns ON ns.oid = con.connamespace
+  LEFT JOIN rel r ON r.oid = con.conrelid
+ WHERE (r.oid IS NOT NULL OR con.contypid <> 0) AND con.conislocal
+UNION ALL
+SELECT 'policy', r.qname || '.' || quote_ident(p.polname), r.nspname, r.qname, quote_ident(p.polname),
+       jsonb_build_object(
+         'permissive', CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+         'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                  WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         'roles', array_to_string(ARRAY(SELECT CASE WHEN x = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x)) END
+                                          FROM unnest(p.polroles) x ORDER BY 1), ', '),
+         'using', pg_get_expr(p.polqual, p.polrelid),
+         'with_check', pg_get_expr(p.polwithcheck, p.polrelid))::text
+  FROM pg_policy p JOIN rel r ON r.oid = p.polrelid
+UNION ALL
+SELECT 'function', p.oid::regprocedure::text, ns.nspname, NULL, quote_ident(p.proname),
+       jsonb_build_object(
+         'kind', CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+         'returns', pg_get_function_result(p.oid),
+         'language', l.lanname,
+         'volatility', CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+         'security_definer', p.prosecdef::text,
+         'config', array_to_string(p.proconfig, ', '),
+         'owner', quote_ident(pg_get_userbyid(p.proowner)),
+         'acl', {proacl},
+         'definition', pg_get_functiondef(p.oid))::text
+  FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind IN ('f', 'p')
+   AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+UNION ALL
+SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), r.nspname, r.qname, quote_ident(t.tgname),
+       jsonb_build_object('definition', pg_get_triggerdef(t.oid),
+         'enabled', CASE t.tgenabled WHEN 'O' THEN 'ENABLE' WHEN 'D' THEN 'DISABLE'
+                                     WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END,
+         'function_schema', (SELECT pn.nspname FROM pg_proc fp JOIN pg_namespace pn ON pn.oid = fp.pronamespace
+                              WHERE fp.oid = t.tgfoid))::text
+  FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
+ WHERE NOT t.tgisinternal AND t.tgparentid = 0
+UNION ALL
+SELECT 'default_privileges',
+       quote_ident(pg_get_userbyid(da.defaclrole)) || coalesce(' in ' || quote_ident(dn.nspname), '') || ' on '
+         || CASE da.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                                  WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
+       dn.nspname, NULL,
+       CASE da.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                             WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
+       jsonb_build_object('role', quote_ident(pg_get_userbyid(da.defaclrole)),
+                          'in_schema', quote_ident(dn.nspname), 'acl', {defaclacl},
+                          'builtin', CASE WHEN da.defaclnamespace = 0 THEN {builtin} END)::text
+  FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace
+ WHERE da.defaclnamespace = 0 OR dn.oid IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'comment',
+       CASE WHEN d.objsubid > 0 THEN 'COLUMN ' || r.qname || '.' || quote_ident(a.attname)
+            ELSE CASE r.relkind WHEN 'v' THEN 'VIEW ' WHEN 'm' THEN 'MATERIALIZED VIEW ' WHEN 'S' THEN 'SEQUENCE '
+                   WHEN 'i' THEN 'INDEX ' WHEN 'I' THEN 'INDEX ' WHEN 'f' THEN 'FOREIGN TABLE ' WHEN 'c' THEN 'TYPE '
+                   ELSE 'TABLE ' END || r.qname END,
+       r.nspname, r.qname, '', jsonb_build_object('text', d.description)::text
+  FROM pg_description d
+  JOIN rel r ON d.classoid = 'pg_class'::regclass AND d.objoid = r.oid
+  LEFT JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+UNION ALL
+SELECT 'comment', CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure::text,
+       ns.nspname, NULL, '', jsonb_build_object('text', d.description)::text
+  FROM pg_description d
+  JOIN pg_proc p ON d.classoid = 'pg_proc'::regclass AND d.objoid = p.oid
+  JOIN ns ON ns.oid = p.pronamespace
+ WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+UNION ALL
+SELECT 'comment', 'SCHEMA ' || quote_ident(ns.nspname), ns.nspname, NULL, '',
+       jsonb_build_object('text', d.description)::text
+  FROM pg_description d JOIN ns ON d.classoid = 'pg_namespace'::regclass AND d.objoid = ns.oid
+UNION ALL
+SELECT 'comment', CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || format_type(t.oid, NULL),
+       ns.nspname, NULL, '', jsonb_build_object('text', d.description)::text
+  FROM pg_description d JOIN pg_type t ON d.classoid = 'pg_type'::regclass AND d.objoid = t.oid
+  JOIN ns ON ns.oid = t.typnamespace
+ WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+UNION ALL
+SELECT 'comment', 'POLICY ' || quote_ident(p.polname) || ' ON ' || r.qname, r.nspname, r.qname, '',
+       jsonb_build_object('text', d.description)::text
+  FROM pg_description d JOIN pg_policy p ON d.classoid = 'pg_policy'::regclass AND d.objoid = p.oid
+  JOIN rel r ON r.oid = p.polrelid
+UNION ALL
+SELECT 'comment', 'TRIGGER ' || quote_ident(t.tgname) || ' ON ' || r.qname, r.nspname, r.qname, '',
+       jsonb_build_object('text', d.description)::text
+  FROM pg_description d JOIN pg_trigger t ON d.classoid = 'pg_trigger'::regclass AND d.objoid = t.oid
+  JOIN rel r ON r.oid = t.tgrelid
+UNION ALL
+SELECT 'comment', 'CONSTRAINT ' || quote_ident(k.conname) || ' ON ' || r.qname, r.nspname, r.qname, '',
+       jsonb_build_object('text', d.description)::text
+  FROM pg_description d JOIN pg_constraint k ON d.classoid = 'pg_constraint'::regclass AND d.objoid = k.oid
+  JOIN rel r ON r.oid = k.conrelid
+UNION ALL
+SELECT 'type', format_type(t.oid, NULL), ns.nspname, NULL, quote_ident(t.typname),
+       (jsonb_build_object(
+          'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite'
+                                 WHEN 'r' THEN 'range' WHEN 'm' THEN 'multirange' END,
+          'owner', quote_ident(pg_get_userbyid(t.typowner)),
+          'acl', {typacl})
+        || CASE t.typtype
+             WHEN 'e' THEN jsonb_build_object('labels',
+               (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                  FROM pg_enum e WHERE e.enumtypid = t.oid))
+             WHEN 'd' THEN jsonb_build_object('base', format_type(t.typbasetype, t.typtypmod),
+               'default', t.typdefault, 'not_null', t.typnotnull::text)
+             WHEN 'c' THEN jsonb_build_object('attributes',
+               (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                  FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped))
+             WHEN 'r' THEN (SELECT jsonb_build_object('subtype', format_type(rg.rngsubtype, NULL))
+                              FROM pg_range rg WHERE rg.rngtypid = t.oid)
+             ELSE '{{}}'::jsonb END)::text
+  FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+ WHERE (t.typtype IN ('e', 'd', 'r')
+        OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
+   AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+UNION ALL
+SELECT 'publication', quote_ident(p.pubname), NULL, NULL, quote_ident(p.pubname),
+       jsonb_build_object('all_tables', p.puballtables::text,
+         'publish', concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                   CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END),
+         'owner', quote_ident(pg_get_userbyid(p.pubowner)),
+         'tables', CASE WHEN NOT p.puballtables THEN
+           (SELECT coalesce(string_agg(pr.prrelid::regclass::text, ', ' ORDER BY pr.prrelid::regclass::text), '')
+              FROM pg_publication_rel pr WHERE pr.prpubid = p.oid) END)::text
+  FROM pg_publication p
+UNION ALL
+SELECT 'event_trigger', quote_ident(e.evtname), NULL, NULL, quote_ident(e.evtname),
+       jsonb_build_object('event', e.evtevent, 'function', e.evtfoid::regproc::text,
+         'function_schema', (SELECT pn.nspname FROM pg_proc fp JOIN pg_namespace pn ON pn.oid = fp.pronamespace
+                              WHERE fp.oid = e.evtfoid),
+         'tags', array_to_string(ARRAY(SELECT quote_literal(x) FROM unnest(e.evttags) x ORDER BY 1), ', '),
+         'enabled', CASE e.evtenabled WHEN 'O' THEN 'ENABLE' WHEN 'D' THEN 'DISABLE'
+                                      WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END,
+         'owner', quote_ident(pg_get_userbyid(e.evtowner)))::text
+  FROM pg_event_trigger e
+ WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_event_trigger'::regclass AND ext.objid = e.oid)
+"#,
+        nspacl = acl("ns.nspacl", "'n'", "ns.nspowner"),
+        relacl = acl(
+            "c.relacl",
+            "(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\"",
+            "c.relowner"
+        ),
+        attacl = acl("a.attacl", "", ""),
+        proacl = acl("p.proacl", "'f'", "p.proowner"),
+        defaclacl = acl("da.defaclacl", "", ""),
+        typacl = acl("t.typacl", "'T'", "t.typowner"),
+        builtin = acl(
+            "NULL::aclitem[]",
+            "(CASE da.defaclobjtype WHEN 'S' THEN 's' ELSE da.defaclobjtype END)::\"char\"",
+            "da.defaclrole"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(props: &[(&str, &str)]) -> Object {
+        Object {
+            schema: Some("public".into()),
+            parent: None,
+            local: "t".into(),
+            props: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rename_role_rewrites_owners_grants_and_default_privileges() {
+        let mut c = Catalog {
+            objects: BTreeMap::new(),
+            role: "postgres".into(),
+        };
+        c.objects.insert(
+            ObjectId {
+                kind: Kind::Table,
+                name: "public.t".into(),
+            },
+            object(&[
+                ("owner", "postgres"),
+                ("acl", "anon:SELECT, postgres:INSERT, postgres_x:SELECT"),
+            ]),
+        );
+        c.objects.insert(
+            ObjectId {
+                kind: Kind::DefaultPrivileges,
+                name: "postgres in public on TABLES".into(),
+            },
+            object(&[("role", "postgres"), ("acl", "anon:SELECT")]),
+        );
+        c.rename_role("postgres", "app");
+        let t = &c.objects[&ObjectId {
+            kind: Kind::Table,
+            name: "public.t".into(),
+        }];
+        assert_eq!(t.prop("owner"), Some("app"));
+        assert_eq!(
+            t.prop("acl"),
+            Some("anon:SELECT, app:INSERT, postgres_x:SELECT")
+        );
+        let d = &c.objects[&ObjectId {
+            kind: Kind::DefaultPrivileges,
+            name: "app in public on TABLES".into(),
+        }];
+        assert_eq!(d.prop("role"), Some("app"));
+        assert_eq!(c.role, "app");
+    }
+
+    #[test]
+    fn the_emulated_functions_are_found_in_the_script() {
+        let f = emulated_functions();
+        assert!(f.contains(&"auth.uid(".to_string()), "{f:?}");
+        assert!(f.contains(&"storage.foldername(".to_string()), "{f:?}");
+    }
+}
