@@ -112,6 +112,9 @@ pub struct ParsedStatement {
     /// The syntax tree; `None` when PostgreSQL could not parse the statement (see
     /// [`ParsedFile::syntax_errors`]).
     pub node: Option<NodeEnum>,
+    /// What the statement is, when PostgreSQL refuses it inside a transaction block
+    /// (`CREATE INDEX CONCURRENTLY`), as [`crate::apply::cannot_run_in_transaction`] says.
+    pub no_transaction: Option<&'static str>,
 }
 
 impl ParsedStatement {
@@ -180,6 +183,7 @@ impl ParsedFile {
                         span: st.span.clone(),
                         code,
                         node,
+                        no_transaction: crate::apply::cannot_run_in_transaction(&st.words),
                     });
                 }
             }
