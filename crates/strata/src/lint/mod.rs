@@ -9,9 +9,12 @@
 //! The library only produces [`Finding`]s; rendering (human, JSON, SARIF, GitHub annotations)
 //! is data formatting in `lint::format`, and terminal concerns stay in the CLI.
 
+pub mod engine;
 pub mod format;
 pub mod parse;
 pub mod rules;
+
+pub use engine::{lint, registry, rule, LintConfig};
 
 use std::path::PathBuf;
 
@@ -136,8 +139,12 @@ pub struct SourceText {
 /// statement rule over them. Findings are in file order, then by position, at the rules'
 /// default levels.
 pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
-    let parsed = parse_all(files);
-    let set = rules::SetIndex::build(&parsed);
+    check_parsed(&parse_all(files))
+}
+
+/// Runs every statement rule over parsed files (in run order).
+pub fn check_parsed(parsed: &[parse::ParsedFile]) -> Vec<Finding> {
+    let set = rules::SetIndex::build(parsed);
     let mut findings = Vec::new();
     for (file_index, file) in parsed.iter().enumerate() {
         for (range, message) in &file.syntax_errors {
