@@ -37,6 +37,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// `strata push` refused: lint found problems at or above the failing level.
+    #[error("lint found {} problem(s) at or above {} in the pending migrations; nothing was changed", findings.len(), fail_on.as_str())]
+    Lint {
+        findings: Vec<crate::lint::Finding>,
+        fail_on: crate::lint::Level,
+    },
+
     #[error("no migrations directory: none of {} exists", candidates.join(", "))]
     NoMigrationsDir { candidates: Vec<String> },
 
@@ -111,6 +118,7 @@ impl Error {
         match self {
             Error::Io { .. } => "io",
             Error::Config { .. } => "config",
+            Error::Lint { .. } => "lint",
             Error::Setting { .. } => "setting",
             Error::NoMigrationsDir { .. } => "no_migrations_dir",
             Error::SourceFile { .. } => "source_file",
@@ -161,6 +169,9 @@ impl Error {
                     .into(),
             ),
             Error::Io { .. } => None,
+            Error::Lint { .. } => Some(
+                "fix the migrations (each finding says how), silence a finding with `-- strata-lint: ignore <rule> <reason>`, or push with --no-lint".into(),
+            ),
             Error::Local(e) => e.hint(),
         }
     }
@@ -171,6 +182,7 @@ impl Error {
             Error::LockWait { .. } => exit_code::LOCK_WAIT,
             Error::Refused { .. } => exit_code::REFUSED,
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
+            Error::Lint { .. } => exit_code::LINT,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             _ => exit_code::FAILURE,
         }
@@ -186,6 +198,9 @@ impl Error {
         let details = match self {
             Error::Migration(e) => serde_json::to_value(e).ok(),
             Error::Refused { problems } => Some(serde_json::json!({ "problems": problems })),
+            Error::Lint { findings, fail_on } => {
+                Some(serde_json::json!({ "fail_on": fail_on, "findings": findings }))
+            }
             Error::LockWait {
                 holders, waited, ..
             } => Some(
