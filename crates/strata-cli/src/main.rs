@@ -3,6 +3,7 @@
 //! (human text or JSON). It holds no migration logic.
 
 mod args;
+mod cmd_lint;
 mod render;
 
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if let Command::Lint(a) = &cli.command {
+        return cmd_lint::main(&cli, a);
+    }
     let out = Renderer::new(cli.global.output, cli.global.quiet);
     let command = command_name(&cli.command);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -88,6 +92,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Push(_) => "push",
+        Command::Lint(_) => "lint",
         Command::Migration(MigrationCommand::New { .. }) => "migration new",
         Command::Migration(MigrationCommand::List) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
@@ -199,6 +204,15 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
         Command::Push(a) => {
             let target = ctx.target()?;
             let (set, (mut client, history)) = load_and_connect(&ctx, &target).await?;
+            if !a.no_lint {
+                cmd_lint::check_pending(
+                    &ctx,
+                    &set,
+                    &history,
+                    out,
+                    cli.global.output == args::Output::Json,
+                )?;
+            }
             let options = PushOptions {
                 dry_run: a.dry_run,
                 include_all: a.include_all,
@@ -297,6 +311,7 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             Ok(json!({ "dry_run": dry_run, "renames": renames }))
         }
         Command::Db(cmd) => db(&ctx, cmd, out).await,
+        Command::Lint(_) => unreachable!("`strata lint` is handled by cmd_lint::main"),
         Command::Sql(a) => {
             let actor = match (&a.as_user, a.as_role.as_deref()) {
                 (Some(uuid), _) => Some(Actor::User(uuid.clone())),

@@ -74,6 +74,26 @@ pub fn close_ids(id: &str) -> Vec<&'static str> {
     scored.into_iter().take(3).map(|(_, id)| id).collect()
 }
 
+/// A rule's documentation as text (`strata lint --explain`), Markdown-friendly.
+pub fn explain(r: &RuleInfo) -> String {
+    let kind = match r.kind {
+        RuleKind::Statement => "statement rule (migration files)",
+        RuleKind::Catalog => "catalog rule (a database built from the migrations)",
+        RuleKind::Both => "statement and catalog rule",
+    };
+    format!(
+        "{id} ({category}, default level {level}, {kind})\n\n{summary}.\n\nWhy: {why}\n\nFix: {fix}\n\nFlagged:\n\n    {bad}\n\nPasses:\n\n    {good}\n",
+        id = r.id,
+        category = r.category,
+        level = r.default_level.as_str(),
+        summary = r.summary,
+        why = r.why,
+        fix = r.fix,
+        bad = r.bad.replace('\n', "\n    "),
+        good = r.good.replace('\n', "\n    "),
+    )
+}
+
 /// A rule's level in `[lint] rules`, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -147,6 +147,7 @@ pub fn check_parsed(parsed: &[parse::ParsedFile]) -> Vec<Finding> {
     let set = rules::SetIndex::build(parsed);
     let mut findings = Vec::new();
     for (file_index, file) in parsed.iter().enumerate() {
+        let start = findings.len();
         for (range, message) in &file.syntax_errors {
             findings.push(Finding {
                 rule: PARSE_ERROR.id,
@@ -161,7 +162,6 @@ pub fn check_parsed(parsed: &[parse::ParsedFile]) -> Vec<Finding> {
             file_index,
             set: &set,
         };
-        let start = findings.len();
         for rule in rules::ALL {
             (rule.check)(&cx, &mut findings);
         }
