@@ -41,10 +41,11 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     return false;
                 };
                 let rest = rest.trim_start();
-                rest.len() > field.len()
-                    && rest[..field.len()].eq_ignore_ascii_case(field)
-                    && rest[field.len()..].starts_with(':')
-                    && !rest[field.len() + 1..].trim().is_empty()
+                rest.get(..field.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(field))
+                    && rest[field.len()..]
+                        .strip_prefix(':')
+                        .is_some_and(|v| !v.trim().is_empty())
             })
         })
         .collect();

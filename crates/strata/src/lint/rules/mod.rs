@@ -152,12 +152,15 @@ pub fn relation_name(rv: &RangeVar) -> String {
 
 /// Byte range of a node inside a statement, from PostgreSQL's `location` (an offset into the
 /// statement's code, -1 when unknown): `len` bytes from there, else the whole statement.
+/// (PostgreSQL's locations are byte offsets at token starts, so both ends are char boundaries
+/// for names taken from the same text.)
 pub fn at(st: &ParsedStatement, location: i32, len: usize) -> Range<usize> {
     if location < 0 {
         return st.code.clone();
     }
-    let start = st.code.start + location as usize;
-    start..(start + len).min(st.code.end).max(start)
+    let start = (st.code.start + location as usize).min(st.code.end);
+    let end = (start + len).min(st.code.end).max(start);
+    start..end
 }
 
 /// From the start of a statement to the end of a name PostgreSQL located (`CREATE TABLE
