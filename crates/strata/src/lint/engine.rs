@@ -94,6 +94,52 @@ pub fn explain(r: &RuleInfo) -> String {
     )
 }
 
+/// docs/lint-rules.md: every rule of the [`registry`], grouped by category.
+pub fn docs_markdown() -> String {
+    let rules = registry();
+    let mut out = String::from(
+        "# Lint rules\n\n\
+         <!-- Generated from the rule registry (crates/strata/src/lint). Do not edit: run \
+         `STRATA_UPDATE_DOCS=1 cargo test -p strata --test lint_docs` after changing a rule. -->\n\n\
+         `strata lint` checks migration files with PostgreSQL's own grammar. Each rule has a \
+         stable id, a default level (change it, or turn the rule off, in `[lint] rules` of \
+         strata.toml), and the fix. Silence one finding with `-- strata-lint: ignore <id> \
+         <reason>` in the comments right before the statement, or a whole file with \
+         `-- strata-lint: ignore-file <id>`. `strata lint --explain <id>` prints a rule's entry.\n\n\
+         | id | category | default | finds |\n|---|---|---|---|\n",
+    );
+    for r in &rules {
+        out.push_str(&format!(
+            "| [`{id}`](#{id}) | {cat} | {level} | {summary} |\n",
+            id = r.id,
+            cat = r.category,
+            level = r.default_level.as_str(),
+            summary = r.summary.replace('|', "\\|"),
+        ));
+    }
+    for r in &rules {
+        out.push_str(&format!(
+            "\n## {id}\n\n*{cat}*, default level **{level}**, {kind}.\n\n{summary}.\n\n\
+             **Why.** {why}\n\n**Fix.** {fix}\n\nFlagged:\n\n```sql\n{bad}\n```\n\n\
+             Passes:\n\n```sql\n{good}\n```\n",
+            id = r.id,
+            cat = r.category,
+            level = r.default_level.as_str(),
+            kind = match r.kind {
+                RuleKind::Statement => "checks migration files",
+                RuleKind::Catalog => "checks the catalog of a database built from the migrations",
+                RuleKind::Both => "checks migration files and the catalog",
+            },
+            summary = r.summary,
+            why = r.why,
+            fix = r.fix,
+            bad = r.bad,
+            good = r.good,
+        ));
+    }
+    out
+}
+
 /// A rule's level in `[lint] rules`, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
