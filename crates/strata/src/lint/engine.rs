@@ -269,6 +269,7 @@ fn apply_directives(files: &[ParsedFile], findings: Vec<Finding>) -> Vec<Finding
             out.extend(findings);
             continue;
         }
+        let first = out.len();
         let (mut directives, mut problems) = directives(file);
         for f in findings {
             let Location::File { start, .. } = f.location else {
@@ -300,6 +301,10 @@ fn apply_directives(files: &[ParsedFile], findings: Vec<Finding>) -> Vec<Finding
             });
         }
         out.extend(problems);
+        out[first..].sort_by_key(|f| match &f.location {
+            Location::File { start, end, .. } => (*start, *end),
+            Location::Object { .. } => (usize::MAX, usize::MAX),
+        });
     }
     out.extend(other);
     out
@@ -451,10 +456,10 @@ mod tests {
         assert_eq!(
             found,
             vec![
+                ("unused-ignore", Level::Warning, 4),
                 ("invalid-ignore", Level::Error, 6),
                 ("invalid-ignore", Level::Error, 8),
                 ("unused-ignore", Level::Warning, 10),
-                ("unused-ignore", Level::Warning, 4),
             ]
         );
     }
