@@ -315,6 +315,13 @@ pub fn check_pending(
     if pending.is_empty() {
         return Ok(());
     }
+    // A file that cannot be split is the push's own error (`scan`, with its position), as
+    // without lint.
+    for m in &set.migrations {
+        if !applied.contains(m.version.as_str()) {
+            m.statements()?;
+        }
+    }
     let config = &ctx.project.config.lint;
     let fail_on = config.fail_on.unwrap_or(Level::Error);
     let files: Vec<SourceText> = set
