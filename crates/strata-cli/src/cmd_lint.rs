@@ -69,12 +69,22 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode, Error> {
     match format {
         LintFormat::Human => {
             let styled = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            // The rule's "why" with its first finding only: the explanation once, not 50 times.
+            let mut explained = BTreeSet::new();
             for f in &findings {
                 let source = match &f.location {
                     Location::File { path, .. } => texts.get(path).map(String::as_str),
                     Location::Object { .. } => None,
                 };
-                let _ = writeln!(stdout, "{}\n", format::human(f, source, styled));
+                let why = explained
+                    .insert(f.rule)
+                    .then(|| lint::rule(f.rule).map(|r| r.why))
+                    .flatten();
+                let _ = writeln!(
+                    stdout,
+                    "{}\n",
+                    format::human_with_why(f, source, styled, why)
+                );
             }
             if !cli.global.quiet || failed {
                 let _ = writeln!(stdout, "{summary}");

@@ -13,6 +13,17 @@ use super::{Finding, Level, Location, RuleInfo};
 /// lines with the span underlined, then the fix. `source` is the text of the finding's file
 /// (ignored for catalog findings). `styled` adds ANSI colours.
 pub fn human(finding: &Finding, source: Option<&str>, styled: bool) -> String {
+    human_with_why(finding, source, styled, None)
+}
+
+/// [`human`], with the rule's `why` as a note before the fix (the CLI shows it with the first
+/// finding of each rule).
+pub fn human_with_why(
+    finding: &Finding,
+    source: Option<&str>,
+    styled: bool,
+    why: Option<&str>,
+) -> String {
     let level = match finding.level {
         Level::Error => SnippetLevel::Error,
         Level::Warning => SnippetLevel::Warning,
@@ -57,6 +68,9 @@ pub fn human(finding: &Finding, source: Option<&str>, styled: bool) -> String {
             origin = format!("{kind} {name}");
             message = message.footer(SnippetLevel::Note.title(&origin));
         }
+    }
+    if let Some(why) = why {
+        message = message.footer(SnippetLevel::Note.title(why));
     }
     if let Some(fix) = &fix {
         message = message.footer(SnippetLevel::Help.title(fix));
