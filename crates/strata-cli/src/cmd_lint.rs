@@ -315,11 +315,12 @@ pub fn check_pending(
     out: &Renderer,
     json_output: bool,
 ) -> Result<(), Error> {
-    let applied: BTreeSet<&str> = history.applied.iter().map(|a| a.version.as_str()).collect();
+    // Versions compare numerically (as the plan does): `001` is `1`.
+    let applied: BTreeSet<&strata::Version> = history.applied.iter().map(|a| &a.version).collect();
     let pending: BTreeSet<PathBuf> = set
         .migrations
         .iter()
-        .filter(|m| !applied.contains(m.version.as_str()))
+        .filter(|m| !applied.contains(&m.version))
         .map(|m| absolute(&m.path))
         .collect();
     if pending.is_empty() {
@@ -328,7 +329,7 @@ pub fn check_pending(
     // A file that cannot be split is the push's own error (`scan`, with its position), as
     // without lint.
     for m in &set.migrations {
-        if !applied.contains(m.version.as_str()) {
+        if !applied.contains(&m.version) {
             m.statements()?;
         }
     }
