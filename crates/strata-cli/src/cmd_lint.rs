@@ -24,7 +24,11 @@ use crate::Context;
 
 /// Runs `strata lint`; its exit code is 3 when a finding is at or above the failing level.
 pub fn main(cli: &Cli, args: &LintArgs) -> ExitCode {
-    let out = Renderer::new(cli.global.output, cli.global.quiet);
+    let output = match args.format {
+        Some(LintFormat::Json | LintFormat::Sarif) => Output::Json,
+        _ => cli.global.output,
+    };
+    let out = Renderer::new(output, cli.global.quiet);
     match run(cli, args) {
         Ok(code) => code,
         Err(e) => {
