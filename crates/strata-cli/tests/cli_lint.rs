@@ -155,6 +155,14 @@ fn exit_codes_and_the_four_formats() {
     )
     .unwrap();
     assert_eq!(strata(p.path(), &["lint", "--fail-on", "info"]).code, 0);
+    // Excluded paths are not reported (relative to the project root).
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nfail_on = \"warning\"\nexclude = [\"migrations/20240102*\"]\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 0, "{run:?}");
     std::fs::remove_file(p.path().join("strata.toml")).unwrap();
 
     let run = strata(p.path(), &["lint", "--format", "sarif"]);

@@ -254,9 +254,14 @@ fn apply_directives(files: &[ParsedFile], findings: Vec<Finding>) -> Vec<Finding
     let mut out = Vec::with_capacity(findings.len());
     let mut by_file: Vec<Vec<Finding>> = vec![Vec::new(); files.len()];
     let mut other = Vec::new();
+    let index_of: std::collections::HashMap<&Path, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_path(), i))
+        .collect();
     for f in findings {
         let index = match &f.location {
-            Location::File { path, .. } => files.iter().position(|p| &p.path == path),
+            Location::File { path, .. } => index_of.get(path.as_path()).copied(),
             Location::Object { .. } => None,
         };
         match index {
