@@ -55,6 +55,8 @@ pub const INVALID_IGNORE: RuleInfo = RuleInfo {
 pub fn registry() -> Vec<&'static RuleInfo> {
     let mut all: Vec<&'static RuleInfo> = vec![&PARSE_ERROR, &UNUSED_IGNORE, &INVALID_IGNORE];
     all.extend(rules::ALL.iter().map(|r| r.info));
+    // Catalog rules (`lint::catalog`) are appended here, e.g.
+    // `all.extend(super::catalog::RULES.iter().map(|r| r.info));`
     all
 }
 
