@@ -135,6 +135,20 @@ On a terminal you are asked to type the database name; under CI=true or without 
         after_help = "Examples:\n  strata restore .strata/backups/app-20240115T093000Z-before-20240115093000.dump\n  strata restore --env staging --yes backup.dump"
     )]
     Restore(RestoreArgs),
+    /// Check migrations against the seed's conventions and migration-safety rules
+    #[command(
+        long_about = "Check migration files with PostgreSQL's own grammar: the seed's conventions \
+(file name, header), idempotency (IF NOT EXISTS, OR REPLACE, guarded policies), transactions, \
+schema and data changes kept apart, and backwards-incompatible changes to existing tables (each \
+with the four-phase expand/contract plan for the case at hand).\n\n\
+Files are checked as a migration set in run order: a table created by an earlier file is new to \
+the files after it. Levels, rules turned off and excluded paths come from [lint] in strata.toml; \
+`-- strata-lint: ignore <rule> <reason>` before a statement silences a rule there, \
+`-- strata-lint: ignore-file <rule>` for the whole file.\n\n\
+Exit code 3 when a finding is at or above --fail-on (default error), else 0.",
+        after_help = "Examples:\n  strata lint                                   lint the migrations directory\n  strata lint --changed-since origin/main       only files changed on this branch (CI)\n  strata lint --format sarif > lint.sarif       for GitHub code scanning\n  strata lint --explain breaking-rename-column  what a rule checks and how to fix it\n  strata lint --schema                          also check RLS and security on a database built from the migrations\n  strata lint --env production                  also check RLS and security on production's catalog"
+    )]
+    Lint(LintArgs),
 
     /// Create, list, repair and adopt migration files
     #[command(subcommand)]
@@ -218,6 +232,10 @@ pub struct PushArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
 
+    /// Skip the lint check of pending migrations (push refuses on findings at or above [lint] fail_on, default error)
+    #[arg(long)]
+    pub no_lint: bool,
+
     /// First compare the target with what its applied migrations build (on a scratch database) and warn if someone changed it by hand
     #[arg(long)]
     pub check_drift: bool,
@@ -284,6 +302,52 @@ pub struct RestoreArgs {
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Migration files or directories [default: the migrations directory]
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report only files changed since this git revision (committed since the branch forked from it, uncommitted, or untracked); the whole set is still read as context
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+
+    /// Output format [default: human; github under GitHub Actions; json with --output json]
+    #[arg(long, value_enum)]
+    pub format: Option<LintFormat>,
+
+    /// Lowest level that makes the exit code 3 [default: fail_on in [lint], else error]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+
+    /// Print a rule's documentation (what it finds, why, how to fix) and exit
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+
+    /// Also run the catalog rules (RLS, security definer, duplicate indexes …) on a scratch database built from the migrations (local cluster, or STRATA_SCRATCH_URL). With --db-url/--env/--linked instead, they run on that database's catalog
+    #[arg(long)]
+    pub schema: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style text with the SQL underlined
+    Human,
+    /// One JSON document (docs/json-output.md)
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other tools)
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request)
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 mod args;
 mod cmd_backup;
 mod cmd_diff;
+mod cmd_lint;
 mod cmd_rollback;
 mod cmd_verify;
 mod render;
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if let Command::Lint(a) = &cli.command {
+        return cmd_lint::main(&cli, a);
+    }
     let out = Renderer::new(cli.global.output, cli.global.quiet);
     let command = command_name(&cli.command);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -105,6 +109,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Rollback(_) => "rollback",
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
+        Command::Lint(_) => "lint",
         Command::Migration(MigrationCommand::New { .. }) => "migration new",
         Command::Migration(MigrationCommand::List { .. }) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
@@ -218,6 +223,15 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
         Command::Push(a) => {
             let target = ctx.target()?;
             let (set, (mut client, history)) = load_and_connect(&ctx, &target).await?;
+            if !a.no_lint {
+                cmd_lint::check_pending(
+                    &ctx,
+                    &set,
+                    &history,
+                    out,
+                    cli.global.output == args::Output::Json,
+                )?;
+            }
             let warnings = if a.check_drift {
                 cmd_diff::check_drift(&ctx, &set, &history, &target, out).await?
             } else {
@@ -346,6 +360,7 @@ async fn run(cli: Cli, out: &Renderer) -> Result<Value, Error> {
             Ok(json!({ "dry_run": dry_run, "renames": renames }))
         }
         Command::Db(cmd) => db(&ctx, cmd, out).await,
+        Command::Lint(_) => unreachable!("`strata lint` is handled by cmd_lint::main"),
         Command::Sql(a) => {
             let actor = match (&a.as_user, a.as_role.as_deref()) {
                 (Some(uuid), _) => Some(Actor::User(uuid.clone())),

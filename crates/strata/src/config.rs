@@ -42,6 +42,9 @@ pub struct Config {
     pub local: LocalConfig,
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// `[lint]`: rule levels, excluded paths, the failing level.
+    #[serde(default)]
+    pub lint: crate::lint::LintConfig,
 }
 
 /// `[seed]`: SQL files run after migrations by `db reset` and by `push --include-seed`.
@@ -308,6 +311,23 @@ impl Config {
                 }
             }
         }
+        if let Err((value, message)) = config.lint.validate() {
+            let line = text
+                .lines()
+                .position(|l| l.contains(&format!("\"{value}\"")) || l.contains(&value))
+                .map(|i| i + 1)
+                .unwrap_or(1);
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                line,
+                column: 1,
+                message,
+                hint: Some(
+                    "`strata lint --explain <rule>` and docs/lint-rules.md list the rule ids"
+                        .into(),
+                ),
+            });
+        }
         Ok(config)
     }
 }
@@ -400,6 +420,13 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # [local]
 # database = "postgres"           # the database of the private cluster under .strata/
 
+# `strata lint` (and the check before `strata push`). Rule ids: `strata lint --explain ID`,
+# docs/lint-rules.md. Levels: "error", "warning", "info", "off".
+# [lint]
+# rules = { "file-header" = "off", "drop-without-if-exists" = "error" }
+# exclude = ["supabase/migrations/2023*"]   # not reported (still read as context)
+# fail_on = "error"                         # lowest level that fails lint and blocks push
+
 # Named targets for `--env NAME`. Secrets come from the environment or .env, never this file.
 # [environments.staging]
 # url = "${STAGING_DATABASE_URL}"
@@ -460,5 +487,28 @@ mod tests {
     #[test]
     fn template_parses() {
         Config::parse(Path::new("strata.toml"), TEMPLATE).unwrap();
+    }
+
+    #[test]
+    fn lint_section_is_checked_and_located() {
+        let text = "lock_wait = \"5s\"\n[lint]\nfail_on = \"warning\"\nrules = { \"file-header\" = \"off\" }\n";
+        let c = Config::parse(Path::new("strata.toml"), text).unwrap();
+        assert_eq!(c.lint.fail_on, Some(crate::lint::Level::Warning));
+        let text = "[lint]\n\nrules = { \"file-headr\" = \"off\" }\n";
+        match Config::parse(Path::new("strata.toml"), text).unwrap_err() {
+            Error::Config { line, message, .. } => {
+                assert_eq!(line, 3);
+                assert!(
+                    message.contains("file-headr") && message.contains("file-header"),
+                    "{message}"
+                );
+            }
+            e => panic!("{e:?}"),
+        }
+        let text = "[lint]\nfail_on = \"fatal\"\n";
+        assert!(matches!(
+            Config::parse(Path::new("strata.toml"), text),
+            Err(Error::Config { line: 2, .. })
+        ));
     }
 }

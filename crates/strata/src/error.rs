@@ -37,6 +37,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// `strata push` refused: lint found problems at or above the failing level.
+    #[error("lint found {} problem(s) at or above {} in the pending migrations; nothing was changed", findings.len(), fail_on.as_str())]
+    Lint {
+        findings: Vec<crate::lint::Finding>,
+        fail_on: crate::lint::Level,
+    },
+
     #[error("no migrations directory: none of {} exists", candidates.join(", "))]
     NoMigrationsDir { candidates: Vec<String> },
 
@@ -131,6 +138,7 @@ impl Error {
         match self {
             Error::Io { .. } => "io",
             Error::Config { .. } => "config",
+            Error::Lint { .. } => "lint",
             Error::Setting { .. } => "setting",
             Error::NoMigrationsDir { .. } => "no_migrations_dir",
             Error::SourceFile { .. } => "source_file",
@@ -190,6 +198,9 @@ impl Error {
                     .into(),
             ),
             Error::Io { .. } => None,
+            Error::Lint { .. } => Some(
+                "fix the migrations (each finding says how), silence a finding with `-- strata-lint: ignore <rule> <reason>`, or push with --no-lint".into(),
+            ),
             Error::Local(e) => e.hint(),
         }
     }
@@ -202,6 +213,7 @@ impl Error {
             | Error::RollbackRefused { .. }
             | Error::ConfirmationRequired { .. } => exit_code::REFUSED,
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
+            Error::Lint { .. } => exit_code::LINT,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             _ => exit_code::FAILURE,
         }
@@ -219,6 +231,9 @@ impl Error {
             Error::Refused { problems } => Some(serde_json::json!({ "problems": problems })),
             Error::RollbackRefused { problems } => {
                 Some(serde_json::json!({ "problems": problems }))
+            }
+            Error::Lint { findings, fail_on } => {
+                Some(serde_json::json!({ "fail_on": fail_on, "findings": findings }))
             }
             Error::LockWait {
                 holders, waited, ..

@@ -10,9 +10,12 @@
 //! is data formatting in `lint::format`, and terminal concerns stay in the CLI.
 
 pub mod catalog;
+pub mod engine;
 pub mod format;
 pub mod parse;
 pub mod rules;
+
+pub use engine::{lint, registry, rule, LintConfig};
 
 use std::path::PathBuf;
 
@@ -137,10 +140,15 @@ pub struct SourceText {
 /// statement rule over them. Findings are in file order, then by position, at the rules'
 /// default levels.
 pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
-    let parsed = parse_all(files);
-    let set = rules::SetIndex::build(&parsed);
+    check_parsed(&parse_all(files))
+}
+
+/// Runs every statement rule over parsed files (in run order).
+pub fn check_parsed(parsed: &[parse::ParsedFile]) -> Vec<Finding> {
+    let set = rules::SetIndex::build(parsed);
     let mut findings = Vec::new();
     for (file_index, file) in parsed.iter().enumerate() {
+        let start = findings.len();
         for (range, message) in &file.syntax_errors {
             findings.push(Finding {
                 rule: PARSE_ERROR.id,
@@ -155,7 +163,6 @@ pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
             file_index,
             set: &set,
         };
-        let start = findings.len();
         for rule in rules::ALL {
             (rule.check)(&cx, &mut findings);
         }

@@ -112,6 +112,9 @@ pub struct ParsedStatement {
     /// The syntax tree; `None` when PostgreSQL could not parse the statement (see
     /// [`ParsedFile::syntax_errors`]).
     pub node: Option<NodeEnum>,
+    /// What the statement is, when PostgreSQL refuses it inside a transaction block
+    /// (`CREATE INDEX CONCURRENTLY`), as [`crate::apply::cannot_run_in_transaction`] says.
+    pub no_transaction: Option<&'static str>,
 }
 
 impl ParsedStatement {
@@ -171,7 +174,7 @@ impl ParsedFile {
                             .and_then(|n| n.node),
                         Err(e) => {
                             let at = e.offset.map(|o| code.start + o).unwrap_or(code.start);
-                            let end = next_char_boundary(&text, at);
+                            let end = token_end(&text, at, &e.message);
                             file.syntax_errors.push((at..end, e.message));
                             None
                         }
@@ -180,6 +183,7 @@ impl ParsedFile {
                         span: st.span.clone(),
                         code,
                         node,
+                        no_transaction: crate::apply::cannot_run_in_transaction(&st.words),
                     });
                 }
             }
@@ -206,6 +210,20 @@ impl ParsedFile {
             end_line,
             end_column,
         }
+    }
+}
+
+/// The end of the token PostgreSQL names in `syntax error at or near "TOKEN"` when it is at
+/// `at`; else one character.
+fn token_end(text: &str, at: usize, message: &str) -> usize {
+    let token = message
+        .split_once("at or near \"")
+        .and_then(|(_, rest)| rest.rsplit_once('"'))
+        .map(|(t, _)| t)
+        .filter(|t| !t.is_empty());
+    match token {
+        Some(t) if text[at..].starts_with(t) => at + t.len(),
+        _ => next_char_boundary(text, at),
     }
 }
 
@@ -253,6 +271,7 @@ mod tests {
         let (range, message) = &f.syntax_errors[0];
         assert_eq!(message, "syntax error at or near \"tabel\"");
         assert_eq!(f.line_col(range.start), (2, 8));
+        assert_eq!(&text[range.clone()], "tabel");
     }
 
     #[test]

@@ -49,8 +49,41 @@ pub struct StatementRule {
     pub check: fn(&Cx<'_>, &mut Vec<Finding>),
 }
 
+pub mod add_column_without_if_not_exists;
+pub mod begin_without_commit;
+pub mod breaking;
+pub mod create_without_if_not_exists;
+pub mod create_without_or_replace;
+pub mod drop_without_if_exists;
+pub mod file_header;
+pub mod file_name;
+pub mod insert_without_on_conflict;
+pub mod nested_begin;
+pub mod no_transaction_in_block;
+pub mod schema_and_data;
+pub mod unguarded_policy_or_trigger;
+
 /// Every statement rule, in documentation order.
 pub static ALL: &[StatementRule] = &[
+    file_name::RULE,
+    file_header::RULE,
+    create_without_if_not_exists::RULE,
+    create_without_or_replace::RULE,
+    drop_without_if_exists::RULE,
+    unguarded_policy_or_trigger::RULE,
+    add_column_without_if_not_exists::RULE,
+    insert_without_on_conflict::RULE,
+    begin_without_commit::RULE,
+    nested_begin::RULE,
+    no_transaction_in_block::RULE,
+    schema_and_data::RULE,
+    breaking::drop_column::RULE,
+    breaking::drop_table::RULE,
+    breaking::rename_table::RULE,
+    breaking::rename_column::RULE,
+    breaking::column_type::RULE,
+    breaking::set_not_null::RULE,
+    breaking::add_required_column::RULE,
     // Locking, security and type rules (one contiguous block).
     StatementRule {
         info: &index_without_concurrently::INFO,
@@ -255,12 +288,79 @@ pub fn relation_name(rv: &RangeVar) -> String {
 
 /// Byte range of a node inside a statement, from PostgreSQL's `location` (an offset into the
 /// statement's code, -1 when unknown): `len` bytes from there, else the whole statement.
+/// (PostgreSQL's locations are byte offsets at token starts, so both ends are char boundaries
+/// for names taken from the same text.)
 pub fn at(st: &ParsedStatement, location: i32, len: usize) -> Range<usize> {
     if location < 0 {
         return st.code.clone();
     }
-    let start = st.code.start + location as usize;
-    start..(start + len).min(st.code.end).max(start)
+    let start = (st.code.start + location as usize).min(st.code.end);
+    let end = (start + len).min(st.code.end).max(start);
+    start..end
+}
+
+/// From the start of a statement to the end of a name PostgreSQL located (`CREATE TABLE
+/// profiles`): the part of the statement a finding about it underlines. Without a location,
+/// the statement's first line.
+pub fn head(st: &ParsedStatement, text: &str, location: i32, name_len: usize) -> Range<usize> {
+    if location >= 0 {
+        let end = (st.code.start + location as usize + name_len).min(st.code.end);
+        if end > st.code.start && text.is_char_boundary(end) {
+            return st.code.start..end;
+        }
+    }
+    first_line(st, text)
+}
+
+/// The statement's first line (without its leading comments).
+pub fn first_line(st: &ParsedStatement, text: &str) -> Range<usize> {
+    let code = &text[st.code.clone()];
+    let len = code.find('\n').unwrap_or(code.len());
+    st.code.start..st.code.start + code[..len].trim_end().len()
+}
+
+/// The strings of a list of `String` nodes (qualified names: `["public", "profiles"]`).
+pub fn strings(nodes: &[pg_query::protobuf::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A qualified name from parts, `public` when it has no schema.
+pub fn qualified(parts: &[String]) -> String {
+    match parts {
+        [name] => format!("public.{name}"),
+        _ => parts.join("."),
+    }
+}
+
+/// A name as SQL writes it: quoted when it needs quotes.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !name.is_empty();
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// Tables this file created before statement `before` (qualified names).
+pub fn created_in_file(file: &ParsedFile, before: usize) -> Vec<String> {
+    file.statements[..before.min(file.statements.len())]
+        .iter()
+        .filter_map(|s| match &s.node {
+            Some(NodeEnum::CreateStmt(c)) => c.relation.as_ref().map(relation_name),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Test helpers for rule modules.

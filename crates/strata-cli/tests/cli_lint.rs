@@ -1,0 +1,411 @@
+//! `strata lint` and the lint check of `strata push`, through the built binary: exit codes,
+//! the four formats, `--explain`, `--changed-since` in a real git repository, `[lint]`
+//! configuration errors, and push refusing (changing nothing) or `--no-lint`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+#[path = "../../strata/tests/support/mod.rs"]
+mod support;
+
+const HEADER: &str = "-- Description: test\n-- Author: tests\n-- Date: 2024-01-01\n";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A temporary project with `migrations/` holding `files`.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join("migrations").join(name), text).unwrap();
+    }
+    dir
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {self:?}"))
+    }
+}
+
+fn strata_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+    c.args(args)
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("STRATA_DB_URL")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run strata");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn strata(cwd: &Path, args: &[&str]) -> Run {
+    strata_env(cwd, args, &[])
+}
+
+fn clean() -> String {
+    format!("{HEADER}CREATE TABLE IF NOT EXISTS a (id int);\n")
+}
+
+fn nested() -> String {
+    format!("{HEADER}BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\n")
+}
+
+#[test]
+fn exit_codes_and_the_four_formats() {
+    let p = project(&[("20240101000000_create_a.sql", &clean())]);
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("no problems in 1 file"), "{run:?}");
+
+    std::fs::write(
+        p.path().join("migrations/20240102000000_update_a.sql"),
+        format!("{}DROP INDEX old_a;\n", nested()),
+    )
+    .unwrap();
+    // Human: rustc-style, the SQL underlined, a summary line; exit 3.
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("error[nested-begin]"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("--> migrations/20240102000000_update_a.sql:5:1"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("warning[drop-without-if-exists]"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("1 error, 1 warning in 2 files"),
+        "{run:?}"
+    );
+
+    // Warnings alone pass at the default fail-on, fail at --fail-on warning or via [lint].
+    let run = strata(
+        p.path(),
+        &[
+            "lint",
+            "--fail-on",
+            "warning",
+            "migrations/20240101000000_create_a.sql",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::write(
+        p.path().join("migrations/20240102000000_update_a.sql"),
+        format!("{HEADER}DROP INDEX old_a;\n"),
+    )
+    .unwrap();
+    assert_eq!(strata(p.path(), &["lint"]).code, 0);
+    assert_eq!(strata(p.path(), &["lint", "--fail-on", "warning"]).code, 3);
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nfail_on = \"warning\"\n",
+    )
+    .unwrap();
+    assert_eq!(strata(p.path(), &["lint"]).code, 3);
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nrules = { \"drop-without-if-exists\" = \"error\" }\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["lint", "--format", "json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "lint");
+    assert_eq!(v["ok"], false);
+    let f = &v["result"]["findings"][0];
+    assert_eq!(f["rule"], "drop-without-if-exists");
+    assert_eq!(f["level"], "error");
+    assert_eq!(f["location"]["line"], 4);
+    assert_eq!(v["result"]["summary"]["errors"], 1);
+    // --output json means the JSON format too.
+    assert_eq!(
+        strata(p.path(), &["lint", "-o", "json"]).json()["result"]["summary"]["files"],
+        2
+    );
+
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nrules = { \"drop-without-if-exists\" = \"off\" }\n",
+    )
+    .unwrap();
+    assert_eq!(strata(p.path(), &["lint", "--fail-on", "info"]).code, 0);
+    // Excluded paths are not reported (relative to the project root).
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nfail_on = \"warning\"\nexclude = [\"migrations/20240102*\"]\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    std::fs::remove_file(p.path().join("strata.toml")).unwrap();
+
+    let run = strata(p.path(), &["lint", "--format", "sarif"]);
+    let v = run.json();
+    assert_eq!(v["version"], "2.1.0");
+    let result = &v["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "drop-without-if-exists");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+
+    let run = strata(p.path(), &["lint", "--format", "github"]);
+    assert!(
+        run.stdout
+            .starts_with("::warning file=migrations/20240102000000_update_a.sql,line=4,col=1,"),
+        "{run:?}"
+    );
+    // Under GitHub Actions the annotations are the default.
+    let run = strata_env(p.path(), &["lint"], &[("GITHUB_ACTIONS", "true")]);
+    assert!(run.stdout.starts_with("::warning "), "{run:?}");
+}
+
+#[test]
+fn ignores_in_the_sql_and_unused_ones() {
+    let sql = format!(
+        "{HEADER}-- strata-lint: ignore nested-begin the inner block is deliberate\nBEGIN;\nBEGIN;\nCOMMIT;\n\
+         -- strata-lint: ignore drop-without-if-exist typo\nSELECT 1;\n"
+    );
+    let p = project(&[("20240101000000_create_a.sql", &sql)]);
+    let run = strata(p.path(), &["lint", "--format", "json"]);
+    let v = run.json();
+    let rules: Vec<&str> = v["result"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // The first BEGIN carries the ignore, but the nested one is the second: the ignore is unused.
+    assert_eq!(
+        rules,
+        ["unused-ignore", "nested-begin", "invalid-ignore"],
+        "{run:?}"
+    );
+    assert_eq!(run.code, 3);
+}
+
+#[test]
+fn explain_prints_the_rule_or_names_close_ones() {
+    let p = project(&[]);
+    let run = strata(p.path(), &["lint", "--explain", "breaking-rename-column"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Why:") && run.stdout.contains("Fix:"),
+        "{run:?}"
+    );
+    let run = strata(p.path(), &["lint", "--explain", "rename-column"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("breaking-rename-column"), "{run:?}");
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_rule() {
+    let p = project(&[("20240101000000_create_a.sql", &clean())]);
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nfail_on = \"error\"\nrules = { \"file-headr\" = \"off\" }\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("strata.toml:3"), "{run:?}");
+    assert!(
+        run.stderr.contains("file-headr") && run.stderr.contains("file-header"),
+        "{run:?}"
+    );
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nfail_at = \"error\"\n",
+    )
+    .unwrap();
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("strata.toml:2"), "{run:?}");
+    // A missing path is named.
+    std::fs::remove_file(p.path().join("strata.toml")).unwrap();
+    let run = strata(p.path(), &["lint", "nope.sql"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("nope.sql"), "{run:?}");
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn changed_since_reports_only_changed_files_with_the_set_as_context() {
+    // Base: a table created, and an old file with an error (already merged; not reported).
+    let p = project(&[
+        ("20240101000000_create_a.sql", &clean()),
+        ("20240102000000_update_a.sql", &nested()),
+    ]);
+    let run = strata(p.path(), &["lint", "--changed-since", "main"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("git repository"), "{run:?}");
+
+    git(p.path(), &["init", "-q", "-b", "main"]);
+    git(p.path(), &["add", "-A"]);
+    git(p.path(), &["commit", "-q", "-m", "base"]);
+    git(p.path(), &["checkout", "-q", "-b", "feature"]);
+    // Committed on the branch: renames a column of `a`, which the set created (context: fine).
+    std::fs::write(
+        p.path().join("migrations/20240103000000_rename_a_id.sql"),
+        format!("{HEADER}ALTER TABLE a RENAME COLUMN id TO a_id;\n"),
+    )
+    .unwrap();
+    git(p.path(), &["add", "-A"]);
+    git(p.path(), &["commit", "-q", "-m", "rename"]);
+    // Untracked: renames a table the set never created (an error).
+    std::fs::write(
+        p.path().join("migrations/20240104000000_rename_users.sql"),
+        format!("{HEADER}ALTER TABLE users RENAME TO people;\n"),
+    )
+    .unwrap();
+
+    let run = strata(
+        p.path(),
+        &["lint", "--changed-since", "main", "--format", "json"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    let v = run.json();
+    let found: Vec<(String, String)> = v["result"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["location"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "breaking-rename-table".to_string(),
+            "migrations/20240104000000_rename_users.sql".to_string()
+        )]
+    );
+    assert_eq!(v["result"]["summary"]["files"], 2);
+
+    let run = strata(p.path(), &["lint", "--changed-since", "no-such-branch"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no-such-branch"), "{run:?}");
+}
+
+#[test]
+fn push_refuses_on_lint_errors_and_no_lint_skips() {
+    let rt = runtime();
+    let db = rt.block_on(support::TestDb::new("cli_lint_push"));
+    rt.block_on(async {
+        db.client()
+            .await
+            .batch_execute("create table users (id int, email text)")
+            .await
+            .unwrap()
+    });
+    let p = project(&[
+        ("20240101000000_create_a.sql", &clean()),
+        (
+            "20240102000000_rename_users_email.sql",
+            &format!("{HEADER}ALTER TABLE users RENAME COLUMN email TO address;\n"),
+        ),
+    ]);
+    let tables = || -> Vec<String> {
+        rt.block_on(async {
+            db.client()
+                .await
+                .query(
+                    "select column_name::text from information_schema.columns \
+                     where table_name = 'users' order by 1",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        })
+    };
+    for args in [
+        vec!["push", "--db-url", &db.url],
+        vec!["push", "--dry-run", "--db-url", &db.url],
+    ] {
+        let run = strata(p.path(), &args);
+        assert_eq!(run.code, 3, "{run:?}");
+        assert!(
+            run.stderr.contains("error[breaking-rename-column]"),
+            "{run:?}"
+        );
+        assert!(run.stderr.contains("phase 1"), "{run:?}");
+        assert!(run.stderr.contains("--no-lint"), "{run:?}");
+    }
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "lint");
+    assert_eq!(
+        v["error"]["details"]["findings"][0]["rule"],
+        "breaking-rename-column"
+    );
+    // Nothing changed: not even the clean first migration.
+    assert_eq!(tables(), ["email", "id"]);
+    let applied = rt.block_on(async {
+        db.client()
+            .await
+            .query(
+                "select 1 from pg_namespace where nspname = 'supabase_migrations'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .len()
+    });
+    assert_eq!(applied, 0);
+
+    let run = strata(p.path(), &["push", "--no-lint", "--db-url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(tables(), ["address", "id"]);
+    // Nothing pending: nothing to lint, the applied rename is not held against the push.
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
