@@ -132,7 +132,10 @@ pub fn collect_findings(
         .root
         .canonicalize()
         .unwrap_or(ctx.project.root.clone());
-    let mut findings = lint::lint(files, config);
+    // Row-level-security rules look at the schemas the platform exposes (public on Supabase);
+    // an unreadable platform setting is reported by the commands that use it.
+    let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
+    let mut findings = lint::lint_for(files, config, &lint::api_schemas(platform));
     // A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
     let session_lock_timeout =
         ctx.request.lock_timeout.is_some() || ctx.project.config.lock_timeout.is_some();
@@ -175,7 +178,7 @@ fn catalog_findings(
             lint::catalog::lint_schema(&server, ctx.migrations()?, ctx.platform()?).await
         } else {
             let client = ctx.target()?.connect().await?;
-            lint::catalog::check(&client, &["public".to_string()]).await
+            lint::catalog::check(&client, &lint::api_schemas(ctx.platform()?)).await
         }
     })?;
     Ok(findings

@@ -100,7 +100,7 @@ fn exit_codes_and_the_four_formats() {
         "{run:?}"
     );
     assert!(
-        run.stdout.contains("1 error, 1 warning in 2 files"),
+        run.stdout.contains("1 error, 3 warnings in 2 files"),
         "{run:?}"
     );
 
@@ -151,7 +151,7 @@ fn exit_codes_and_the_four_formats() {
 
     std::fs::write(
         p.path().join("strata.toml"),
-        "[lint]\nrules = { \"drop-without-if-exists\" = \"off\" }\n",
+        "[lint]\nrules = { \"drop-without-if-exists\" = \"off\", \"drop-index-without-concurrently\" = \"off\", \"missing-lock-timeout\" = \"off\" }\n",
     )
     .unwrap();
     assert_eq!(strata(p.path(), &["lint", "--fail-on", "info"]).code, 0);
@@ -320,10 +320,16 @@ fn changed_since_reports_only_changed_files_with_the_set_as_context() {
         .collect();
     assert_eq!(
         found,
-        [(
-            "breaking-rename-table".to_string(),
-            "migrations/20240104000000_rename_users.sql".to_string()
-        )]
+        [
+            (
+                "breaking-rename-table".to_string(),
+                "migrations/20240104000000_rename_users.sql".to_string()
+            ),
+            (
+                "missing-lock-timeout".to_string(),
+                "migrations/20240104000000_rename_users.sql".to_string()
+            )
+        ]
     );
     assert_eq!(v["result"]["summary"]["files"], 2);
 

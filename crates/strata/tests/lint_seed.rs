@@ -56,20 +56,35 @@ fn brief(findings: &[Finding]) -> Vec<String> {
 ///   beyond the missing IF NOT EXISTS (and the header the snippets do not show).
 /// - The backwards-compatibility snippet written as one file raises each phase's hazard: the
 ///   phases belong in separate deployments.
+/// - Security and locking: the base schema's `idx_profiles_user_id` repeats the primary key and
+///   the template's `idx_user_settings_user_id` repeats `UNIQUE(user_id)` (`duplicate-index`);
+///   every policy calls `auth.uid()` per row instead of `(select auth.uid())`
+///   (`auth-function-per-row`); files that lock tables existing before them set no
+///   `lock_timeout` (`missing-lock-timeout`); `DROP INDEX` without CONCURRENTLY on an existing
+///   index (`drop-index-without-concurrently`).
 const EXPECTED: &[&str] = &[
     "00_base_schema.sql:1 file-name",
     "00_base_schema.sql:1 file-header",
     "00_base_schema.sql:4 create-without-if-not-exists",
     "00_base_schema.sql:14 create-without-if-not-exists",
     "00_base_schema.sql:26 create-without-if-not-exists",
+    "00_base_schema.sql:26 duplicate-index",
     "00_base_schema.sql:27 create-without-if-not-exists",
     "00_base_schema.sql:28 create-without-if-not-exists",
     "00_base_schema.sql:37 unguarded-policy-or-trigger",
+    "00_base_schema.sql:38 auth-function-per-row",
     "00_base_schema.sql:40 unguarded-policy-or-trigger",
+    "00_base_schema.sql:42 auth-function-per-row",
+    "00_base_schema.sql:43 auth-function-per-row",
     "00_base_schema.sql:46 unguarded-policy-or-trigger",
+    "00_base_schema.sql:47 auth-function-per-row",
     "00_base_schema.sql:49 unguarded-policy-or-trigger",
+    "00_base_schema.sql:50 auth-function-per-row",
     "00_base_schema.sql:52 unguarded-policy-or-trigger",
+    "00_base_schema.sql:54 auth-function-per-row",
+    "00_base_schema.sql:55 auth-function-per-row",
     "00_base_schema.sql:57 unguarded-policy-or-trigger",
+    "00_base_schema.sql:58 auth-function-per-row",
     "projects.sql:1 file-name",
     "projects.sql:1 file-header",
     "projects.sql:4 create-without-if-not-exists",
@@ -79,33 +94,52 @@ const EXPECTED: &[&str] = &[
     "projects.sql:27 create-without-if-not-exists",
     "projects.sql:28 create-without-if-not-exists",
     "projects.sql:37 unguarded-policy-or-trigger",
+    "projects.sql:38 auth-function-per-row",
     "projects.sql:40 unguarded-policy-or-trigger",
+    "projects.sql:41 auth-function-per-row",
     "projects.sql:43 unguarded-policy-or-trigger",
+    "projects.sql:44 auth-function-per-row",
+    "projects.sql:44 auth-function-per-row",
     "projects.sql:46 unguarded-policy-or-trigger",
+    "projects.sql:47 auth-function-per-row",
     "projects.sql:50 unguarded-policy-or-trigger",
     "projects.sql:55 unguarded-policy-or-trigger",
     "projects.sql:61 unguarded-policy-or-trigger",
     "images_storage.sql:1 file-name",
     "images_storage.sql:1 file-header",
     "images_storage.sql:9 unguarded-policy-or-trigger",
+    "images_storage.sql:9 missing-lock-timeout",
+    "images_storage.sql:12 auth-function-per-row",
     "images_storage.sql:15 unguarded-policy-or-trigger",
+    "images_storage.sql:18 auth-function-per-row",
     "images_storage.sql:21 unguarded-policy-or-trigger",
+    "images_storage.sql:24 auth-function-per-row",
+    "20240115_add_user_settings.sql:21 duplicate-index",
     "20240115_add_user_settings.sql:29 unguarded-policy-or-trigger",
+    "20240115_add_user_settings.sql:31 auth-function-per-row",
     "20240115_add_user_settings.sql:33 unguarded-policy-or-trigger",
+    "20240115_add_user_settings.sql:35 auth-function-per-row",
     "20240115_add_user_settings.sql:37 unguarded-policy-or-trigger",
+    "20240115_add_user_settings.sql:39 auth-function-per-row",
+    "20240115_add_user_settings.sql:40 auth-function-per-row",
     "20240115_add_user_settings.sql:43 unguarded-policy-or-trigger",
     "20240116_create_idempotent_examples.sql:1 file-header",
     "20240116_create_idempotent_examples.sql:2 parse-error",
     "20240116_create_idempotent_examples.sql:3 parse-error",
     "20240116_create_idempotent_examples.sql:6 parse-error",
+    "20240116_create_idempotent_examples.sql:10 drop-index-without-concurrently",
+    "20240116_create_idempotent_examples.sql:10 missing-lock-timeout",
     "20240117_add_users_new_field.sql:1 file-header",
+    "20240117_add_users_new_field.sql:4 missing-lock-timeout",
     "20240117_add_users_new_field.sql:4 add-column-without-if-not-exists",
     "20240117_add_users_new_field.sql:5 schema-and-data-change",
     "20240117_add_users_new_field.sql:6 breaking-set-not-null",
     "20240118_add_users_display_name.sql:1 file-header",
+    "20240118_add_users_display_name.sql:2 missing-lock-timeout",
     "20240118_add_users_display_name.sql:2 add-column-without-if-not-exists",
     "20240119_backfill_users_display_name.sql:1 file-header",
     "20240120_replace_users_email.sql:1 file-header",
+    "20240120_replace_users_email.sql:2 missing-lock-timeout",
     "20240120_replace_users_email.sql:2 add-column-without-if-not-exists",
     "20240120_replace_users_email.sql:5 schema-and-data-change",
     "20240120_replace_users_email.sql:8 breaking-set-not-null",
@@ -161,7 +195,12 @@ fn the_seed_does_not_raise_these() {
     );
 }
 
-/// The shipped example app lints clean at the error level (and, in fact, at every level).
+/// The shipped example app lints clean at the error level. Its warnings are written down: the
+/// files that change `auth.users` and `storage.objects` (tables that exist before the app) set
+/// no `lock_timeout` of their own (`strata push --lock-timeout` or `lock_timeout` in
+/// strata.toml does, and then the rule is satisfied), and each bucket has its own permissive
+/// policies on `storage.objects` for `authenticated` (Supabase's per-bucket pattern; the rule
+/// points at the per-row cost).
 #[test]
 fn the_example_app_lints_clean() {
     let dir =
@@ -172,10 +211,26 @@ fn the_example_app_lints_clean() {
         .migrations
         .iter()
         .map(|m| SourceText {
-            path: m.path.clone(),
+            path: PathBuf::from(m.path.file_name().unwrap()),
             text: m.sql.clone(),
         })
         .collect();
     let findings = lint::lint(files, &LintConfig::default());
-    assert_eq!(brief(&findings), Vec::<String>::new());
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.level >= lint::Level::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        brief(&findings),
+        [
+            "20240101000000_create_base_schema.sql:152 missing-lock-timeout",
+            "20240103000000_create_images_storage.sql:21 missing-lock-timeout",
+            "20240104000000_create_project_files_storage.sql:86 missing-lock-timeout",
+            "20240104000000_create_project_files_storage.sql:87 multiple-permissive-policies",
+            "20240104000000_create_project_files_storage.sql:95 multiple-permissive-policies",
+            "20240104000000_create_project_files_storage.sql:103 multiple-permissive-policies",
+            "20240104000000_create_project_files_storage.sql:115 multiple-permissive-policies",
+        ]
+    );
 }

@@ -536,7 +536,7 @@ async fn extensions(client: &Client, out: &mut Vec<Finding>) -> Result<(), Error
 }
 
 /// Builds a scratch database on `server` from `set` (with the `platform` emulation), runs the
-/// catalog rules on it with `public` as the exposed schema, and drops it (also when building or
+/// catalog rules on it with the platform's exposed schemas ([`super::api_schemas`]), and drops it (also when building or
 /// checking fails).
 pub async fn lint_schema(
     server: &Target,
@@ -547,7 +547,7 @@ pub async fn lint_schema(
     let result = async {
         db.build(set, platform).await?;
         let client = db.target().connect().await?;
-        check(&client, &["public".to_string()]).await
+        check(&client, &super::api_schemas(platform)).await
     }
     .await;
     let dropped = db.drop_now().await;

@@ -226,8 +226,21 @@ impl LintConfig {
 /// levels of `config` (rules set `off` are dropped). Excluded paths are the caller's filter
 /// ([`LintConfig::is_excluded`]), since paths are relative to the project.
 pub fn lint(files: Vec<SourceText>, config: &LintConfig) -> Vec<Finding> {
+    lint_for(
+        files,
+        config,
+        &super::api_schemas(crate::platform::Platform::Supabase),
+    )
+}
+
+/// [`lint`] for a platform's exposed schemas ([`super::api_schemas`]).
+pub fn lint_for(
+    files: Vec<SourceText>,
+    config: &LintConfig,
+    api_schemas: &[String],
+) -> Vec<Finding> {
     let parsed = super::parse_all(files);
-    let mut findings = super::check_parsed(&parsed);
+    let mut findings = super::check_parsed(&parsed, api_schemas);
     findings = apply_directives(&parsed, findings);
     findings.retain_mut(|f| match rule(f.rule).map(|r| config.level(r)) {
         Some(None) => false,

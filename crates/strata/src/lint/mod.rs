@@ -15,7 +15,7 @@ pub mod format;
 pub mod parse;
 pub mod rules;
 
-pub use engine::{lint, registry, rule, LintConfig};
+pub use engine::{lint, lint_for, registry, rule, LintConfig};
 
 use std::path::PathBuf;
 
@@ -140,12 +140,27 @@ pub struct SourceText {
 /// statement rule over them. Findings are in file order, then by position, at the rules'
 /// default levels.
 pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
-    check_parsed(&parse_all(files))
+    check_parsed(
+        &parse_all(files),
+        &api_schemas(crate::platform::Platform::Supabase),
+    )
 }
 
-/// Runs every statement rule over parsed files (in run order).
-pub fn check_parsed(parsed: &[parse::ParsedFile]) -> Vec<Finding> {
-    let set = rules::SetIndex::build(parsed);
+/// The schemas an API exposes to its users before any GRANT in the migrations: `public` on
+/// Supabase (PostgREST serves it to `anon` and `authenticated`), none on plain PostgreSQL.
+/// Row-level-security rules check tables in these and in schemas the set grants to the API
+/// roles.
+pub fn api_schemas(platform: crate::platform::Platform) -> Vec<String> {
+    match platform {
+        crate::platform::Platform::Supabase => vec!["public".to_string()],
+        crate::platform::Platform::None => Vec::new(),
+    }
+}
+
+/// Runs every statement rule over parsed files (in run order); `api_schemas` as
+/// [`api_schemas`].
+pub fn check_parsed(parsed: &[parse::ParsedFile], api_schemas: &[String]) -> Vec<Finding> {
+    let set = rules::SetIndex::build(parsed, api_schemas);
     let mut findings = Vec::new();
     for (file_index, file) in parsed.iter().enumerate() {
         let start = findings.len();

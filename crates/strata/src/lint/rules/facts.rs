@@ -110,8 +110,9 @@ pub struct SetFacts {
     pub policies: Vec<PolicyFact>,
     pub indexes: Vec<IndexFact>,
     pub foreign_keys: Vec<ForeignKeyFact>,
-    /// Schemas the API roles can reach: `public`, and any schema the set grants USAGE on to
-    /// `anon`, `authenticated` or `PUBLIC`.
+    /// Schemas the API roles can reach: the platform's ([`crate::lint::api_schemas`]: `public`
+    /// on Supabase), and any schema the set grants USAGE on to `anon`, `authenticated` or
+    /// `PUBLIC`.
     pub exposed_schemas: HashSet<String>,
     /// Views whose `security_invoker` is on at the end of the set.
     pub invoker_views: HashSet<String>,
@@ -129,9 +130,9 @@ pub struct SetFacts {
 const API_ROLES: &[&str] = &["anon", "authenticated", "public"];
 
 impl SetFacts {
-    pub fn build(files: &[ParsedFile]) -> SetFacts {
+    pub fn build(files: &[ParsedFile], api_schemas: &[String]) -> SetFacts {
         let mut f = SetFacts::default();
-        f.exposed_schemas.insert("public".into());
+        f.exposed_schemas.extend(api_schemas.iter().cloned());
         for (fi, file) in files.iter().enumerate() {
             for (si, st) in file.statements.iter().enumerate() {
                 let Some(node) = &st.node else { continue };

@@ -198,7 +198,7 @@ pub struct SetIndex {
 
 impl SetIndex {
     /// Indexes the tables each file creates (files in run order).
-    pub fn build(files: &[ParsedFile]) -> SetIndex {
+    pub fn build(files: &[ParsedFile], api_schemas: &[String]) -> SetIndex {
         let mut created = HashMap::new();
         for (i, file) in files.iter().enumerate() {
             for st in &file.statements {
@@ -211,7 +211,7 @@ impl SetIndex {
         }
         SetIndex {
             created,
-            facts: facts::SetFacts::build(files),
+            facts: facts::SetFacts::build(files, api_schemas),
         }
     }
 }

@@ -101,4 +101,25 @@ mod tests {
         )
         .is_empty());
     }
+
+    #[test]
+    fn plain_postgresql_exposes_public_only_when_granted_to_api_roles() {
+        use crate::lint::{api_schemas, check_parsed, parse::ParsedFile};
+        use crate::platform::Platform;
+        let run = |sql: &str| {
+            let parsed = [ParsedFile::parse(
+                std::path::Path::new("1_a.sql"),
+                sql.to_string(),
+            )];
+            check_parsed(&parsed, &api_schemas(Platform::None))
+                .into_iter()
+                .filter(|f| f.rule == INFO.id)
+                .count()
+        };
+        assert_eq!(run("CREATE TABLE public.notes (id int);"), 0);
+        assert_eq!(
+            run("GRANT USAGE ON SCHEMA public TO anon;\nCREATE TABLE public.notes (id int);"),
+            1
+        );
+    }
 }
