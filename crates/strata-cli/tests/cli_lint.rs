@@ -415,3 +415,106 @@ fn push_refuses_on_lint_errors_and_no_lint_skips() {
     let run = strata(p.path(), &["push", "--db-url", &db.url]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// Object findings of `rule` in a `strata lint --format json` run: `(name, level)`.
+fn object_findings(run: &Run, rule: &str) -> Vec<(String, String)> {
+    run.json()["result"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule && f["location"]["type"] == "object")
+        .map(|f| {
+            (
+                f["location"]["name"].as_str().unwrap().to_string(),
+                f["level"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn catalog_rules_run_on_a_scratch_database_or_on_the_target() {
+    // --schema: the migrations are built on a scratch database (on the test server) and its
+    // catalog is checked; the scratch database is gone afterwards.
+    let p = project(&[(
+        "20240101000000_create_notes.sql",
+        &format!(
+            "{HEADER}CREATE TABLE IF NOT EXISTS public.notes (id bigint PRIMARY KEY, body text);\n\
+             ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n\
+             ALTER TABLE public.notes FORCE ROW LEVEL SECURITY;\n"
+        ),
+    )]);
+    let admin = support::admin_url();
+    let env = [("STRATA_SCRATCH_URL", admin.as_str())];
+    let run = strata_env(
+        p.path(),
+        &[
+            "lint",
+            "--schema",
+            "--platform",
+            "supabase",
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        object_findings(&run, "rls-enabled-no-policy"),
+        [("public.notes".to_string(), "info".to_string())],
+        "{run:?}"
+    );
+    // Without --schema (or a target), lint stays offline: no object findings.
+    let run = strata_env(p.path(), &["lint", "--format", "json"], &env);
+    assert!(object_findings(&run, "rls-enabled-no-policy").is_empty());
+
+    // A live target: its catalog, whatever the migrations say. A table created by hand without
+    // RLS in public is an error there (exit 3), and [lint] levels apply to catalog findings.
+    let rt = runtime();
+    let db = rt.block_on(support::TestDb::new("lint_catalog_cli"));
+    rt.block_on(async {
+        db.client()
+            .await
+            .batch_execute("CREATE TABLE public.by_hand (id bigint PRIMARY KEY)")
+            .await
+            .unwrap()
+    });
+    let args = [
+        "lint",
+        "--db-url",
+        db.url.as_str(),
+        "--platform",
+        "supabase",
+        "--format",
+        "json",
+    ];
+    let run = strata_env(p.path(), &args, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(
+        object_findings(&run, "table-without-rls"),
+        [("public.by_hand".to_string(), "error".to_string())]
+    );
+    std::fs::write(
+        p.path().join("strata.toml"),
+        "[lint]\nrules = { \"table-without-rls\" = \"warning\" }\n",
+    )
+    .unwrap();
+    let run = strata_env(p.path(), &args, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        object_findings(&run, "table-without-rls"),
+        [("public.by_hand".to_string(), "warning".to_string())]
+    );
+    let leftovers = rt.block_on(async {
+        let c = support::connect(&admin).await;
+        c.query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'strata_scratch_lint_%' \
+             AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+    });
+    assert_eq!(leftovers, 0, "scratch databases left behind");
+}
