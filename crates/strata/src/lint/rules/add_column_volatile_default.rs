@@ -2,9 +2,8 @@
 //! for every row (a volatile default, a stored generated column), which rewrites the table.
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
-use pg_query::NodeEnum;
 
-use super::{ast, relation_name, Cx};
+use super::{ast, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -42,67 +41,57 @@ const VOLATILE: &[&str] = &[
 ];
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (i, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
-            continue;
-        };
-        let Some(rv) = &a.relation else { continue };
-        let table = relation_name(rv);
-        if !ast::is_table(a) || cx.is_new_table(&table, i) {
+    for (_, st, table, cmd) in cx.existing_table_alters() {
+        if cmd.subtype() != AlterTableType::AtAddColumn {
             continue;
         }
-        for cmd in ast::alter_cmds(a) {
-            if cmd.subtype() != AlterTableType::AtAddColumn {
-                continue;
-            }
-            let Some(col) = cmd.def.as_deref().and_then(ast::column_def) else {
+        let Some(col) = cmd.def.as_deref().and_then(ast::column_def) else {
+            continue;
+        };
+        let text = &cx.file.text;
+        let column = &col.colname;
+        let ty = col
+            .type_name
+            .as_ref()
+            .map(|t| {
+                let at = ast::ident_at(text, st, t.location);
+                ast::snippet(text, at).to_string()
+            })
+            .unwrap_or_default();
+        for con in ast::column_constraints(col, ConstrType::ConstrDefault) {
+            let Some(expr) = con.raw_expr.as_deref() else {
                 continue;
             };
-            let text = &cx.file.text;
-            let column = &col.colname;
-            let ty = col
-                .type_name
-                .as_ref()
-                .map(|t| {
-                    let at = ast::ident_at(text, st, t.location);
-                    ast::snippet(text, at).to_string()
-                })
-                .unwrap_or_default();
-            for con in ast::column_constraints(col, ConstrType::ConstrDefault) {
-                let Some(expr) = con.raw_expr.as_deref() else {
-                    continue;
-                };
-                let Some(call) = ast::calls(expr)
-                    .into_iter()
-                    .find(|c| VOLATILE.contains(&c.name.rsplit('.').next().unwrap_or_default()))
-                else {
-                    continue;
-                };
-                let range = ast::call_at(text, st, call.location);
-                let default = ast::snippet(text, range.clone()).to_string();
-                out.push(cx.finding(
-                    &INFO,
-                    range,
-                    format!(
-                        "column {column} is added to existing table {table} with volatile default {default}: the table is rewritten under an ACCESS EXCLUSIVE lock"
-                    ),
-                    Some(format!(
-                        "ALTER TABLE {table} ADD COLUMN {column} {ty};\n  ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default};\n  then backfill existing rows in batches"
-                    )),
-                ));
-            }
-            for con in ast::column_constraints(col, ConstrType::ConstrGenerated) {
-                out.push(cx.finding(
-                    &INFO,
-                    super::at(st, con.location, "generated".len()),
-                    format!(
-                        "stored generated column {column} is added to existing table {table}: the table is rewritten under an ACCESS EXCLUSIVE lock"
-                    ),
-                    Some(
-                        "add a plain column, fill it in batches and keep it current with a trigger; or accept the rewrite in a maintenance window".into(),
-                    ),
-                ));
-            }
+            let Some(call) = ast::calls(expr)
+                .into_iter()
+                .find(|c| VOLATILE.contains(&c.name.rsplit('.').next().unwrap_or_default()))
+            else {
+                continue;
+            };
+            let range = ast::call_at(text, st, call.location);
+            let default = ast::snippet(text, range.clone()).to_string();
+            out.push(cx.finding(
+                &INFO,
+                range,
+                format!(
+                    "column {column} is added to existing table {table} with volatile default {default}: the table is rewritten under an ACCESS EXCLUSIVE lock"
+                ),
+                Some(format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {ty};\n  ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default};\n  then backfill existing rows in batches"
+                )),
+            ));
+        }
+        for con in ast::column_constraints(col, ConstrType::ConstrGenerated) {
+            out.push(cx.finding(
+                &INFO,
+                super::at(st, con.location, "generated".len()),
+                format!(
+                    "stored generated column {column} is added to existing table {table}: the table is rewritten under an ACCESS EXCLUSIVE lock"
+                ),
+                Some(
+                    "add a plain column, fill it in batches and keep it current with a trigger; or accept the rewrite in a maintenance window".into(),
+                ),
+            ));
         }
     }
 }

@@ -2,9 +2,8 @@
 //! existing table.
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
-use pg_query::NodeEnum;
 
-use super::{ast, relation_name, Cx};
+use super::{ast, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -26,57 +25,47 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (i, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
+    for (_, st, table, cmd) in cx.existing_table_alters() {
+        if cmd.subtype() != AlterTableType::AtAddColumn {
+            continue;
+        }
+        let Some(col) = cmd.def.as_deref().and_then(ast::column_def) else {
             continue;
         };
-        let Some(rv) = &a.relation else { continue };
-        let table = relation_name(rv);
-        if !ast::is_table(a) || cx.is_new_table(&table, i) {
+        let Some(t) = &col.type_name else { continue };
+        let ty = ast::type_name(t);
+        let serial = ast::SERIAL_TYPES.contains(&ty.as_str());
+        let identity = ast::column_constraints(col, ConstrType::ConstrIdentity)
+            .next()
+            .is_some();
+        if !serial && !identity {
             continue;
         }
-        for cmd in ast::alter_cmds(a) {
-            if cmd.subtype() != AlterTableType::AtAddColumn {
-                continue;
-            }
-            let Some(col) = cmd.def.as_deref().and_then(ast::column_def) else {
-                continue;
-            };
-            let Some(t) = &col.type_name else { continue };
-            let ty = ast::type_name(t);
-            let serial = ast::SERIAL_TYPES.contains(&ty.as_str());
-            let identity = ast::column_constraints(col, ConstrType::ConstrIdentity)
-                .next()
-                .is_some();
-            if !serial && !identity {
-                continue;
-            }
-            let primary = ast::column_constraints(col, ConstrType::ConstrPrimary)
-                .next()
-                .is_some();
-            let key = if primary { " primary key" } else { "" };
-            let what = if serial {
-                format!("{ty}{key} column")
-            } else {
-                format!("identity{key} column")
-            };
-            let column = &col.colname;
-            out.push(cx.finding(
-                &INFO,
-                ast::first_line(&cx.file.text, st),
-                format!(
-                    "{what} {column} added to existing table {table}: every row gets a value in a table rewrite under an ACCESS EXCLUSIVE lock"
-                ),
-                Some(format!(
-                    "ALTER TABLE {table} ADD COLUMN {column} bigint;\n  CREATE SEQUENCE {table}_{column}_seq OWNED BY {table}.{column};\n  ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT nextval('{table}_{column}_seq');\n  backfill existing rows in batches{}",
-                    if primary {
-                        ", then CREATE UNIQUE INDEX CONCURRENTLY and ADD CONSTRAINT … PRIMARY KEY USING INDEX"
-                    } else {
-                        ""
-                    }
-                )),
-            ));
-        }
+        let primary = ast::column_constraints(col, ConstrType::ConstrPrimary)
+            .next()
+            .is_some();
+        let key = if primary { " primary key" } else { "" };
+        let what = if serial {
+            format!("{ty}{key} column")
+        } else {
+            format!("identity{key} column")
+        };
+        let column = &col.colname;
+        out.push(cx.finding(
+            &INFO,
+            ast::first_line(&cx.file.text, st),
+            format!(
+                "{what} {column} added to existing table {table}: every row gets a value in a table rewrite under an ACCESS EXCLUSIVE lock"
+            ),
+            Some(format!(
+                "ALTER TABLE {table} ADD COLUMN {column} bigint;\n  CREATE SEQUENCE {table}_{column}_seq OWNED BY {table}.{column};\n  ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT nextval('{table}_{column}_seq');\n  backfill existing rows in batches{}",
+                if primary {
+                    ", then CREATE UNIQUE INDEX CONCURRENTLY and ADD CONSTRAINT … PRIMARY KEY USING INDEX"
+                } else {
+                    ""
+                }
+            )),
+        ));
     }
 }
 

@@ -2,9 +2,8 @@
 //! rewrite; the compatibility side is `alter-column-type`).
 
 use pg_query::protobuf::AlterTableType;
-use pg_query::NodeEnum;
 
-use super::{ast, relation_name, Cx};
+use super::{ast, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -27,63 +26,53 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (i, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
-            continue;
-        };
-        let Some(rv) = &a.relation else { continue };
-        let table = relation_name(rv);
-        if !ast::is_table(a) || cx.is_new_table(&table, i) {
+    for (_, st, table, cmd) in cx.existing_table_alters() {
+        if cmd.subtype() != AlterTableType::AtAlterColumnType {
             continue;
         }
-        for cmd in ast::alter_cmds(a) {
-            if cmd.subtype() != AlterTableType::AtAlterColumnType {
-                continue;
-            }
-            let text = &cx.file.text;
-            let (range, ty) = match cmd.def.as_deref().and_then(ast::column_def) {
-                Some(col) => match &col.type_name {
-                    Some(t) => {
-                        let r = ast::ident_at(text, st, t.location);
-                        // The type as written (`numeric(12,4)`): to a comma, semicolon or line
-                        // end outside parentheses, without a USING clause.
-                        let mut depth = 0i32;
-                        let mut end = st.code.end;
-                        for (k, ch) in text[r.start..st.code.end].char_indices() {
-                            match ch {
-                                '(' => depth += 1,
-                                ')' => depth -= 1,
-                                ',' | ';' | '\n' if depth <= 0 => {
-                                    end = r.start + k;
-                                    break;
-                                }
-                                _ => {}
+        let text = &cx.file.text;
+        let (range, ty) = match cmd.def.as_deref().and_then(ast::column_def) {
+            Some(col) => match &col.type_name {
+                Some(t) => {
+                    let r = ast::ident_at(text, st, t.location);
+                    // The type as written (`numeric(12,4)`): to a comma, semicolon or line
+                    // end outside parentheses, without a USING clause.
+                    let mut depth = 0i32;
+                    let mut end = st.code.end;
+                    for (k, ch) in text[r.start..st.code.end].char_indices() {
+                        match ch {
+                            '(' => depth += 1,
+                            ')' => depth -= 1,
+                            ',' | ';' | '\n' if depth <= 0 => {
+                                end = r.start + k;
+                                break;
                             }
+                            _ => {}
                         }
-                        let written = &text[r.start..end];
-                        let cut = written
-                            .to_ascii_lowercase()
-                            .find(" using ")
-                            .unwrap_or(written.len());
-                        let ty = written[..cut].trim().to_string();
-                        (ast::first_line(text, st), ty)
                     }
-                    None => (ast::first_line(text, st), String::new()),
-                },
+                    let written = &text[r.start..end];
+                    let cut = written
+                        .to_ascii_lowercase()
+                        .find(" using ")
+                        .unwrap_or(written.len());
+                    let ty = written[..cut].trim().to_string();
+                    (ast::first_line(text, st), ty)
+                }
                 None => (ast::first_line(text, st), String::new()),
-            };
-            let column = &cmd.name;
-            out.push(cx.finding(
-                &INFO,
-                range,
-                format!(
-                    "changing column {column} of existing table {table} to {ty} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock"
-                ),
-                Some(format!(
-                    "add a new column ({column}_new {ty}), backfill it in batches, switch the application to it, then drop {column}; if this change is binary-coercible (e.g. varchar(n) to text), ignore this finding with that reason"
-                )),
-            ));
-        }
+            },
+            None => (ast::first_line(text, st), String::new()),
+        };
+        let column = &cmd.name;
+        out.push(cx.finding(
+            &INFO,
+            range,
+            format!(
+                "changing column {column} of existing table {table} to {ty} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock"
+            ),
+            Some(format!(
+                "add a new column ({column}_new {ty}), backfill it in batches, switch the application to it, then drop {column}; if this change is binary-coercible (e.g. varchar(n) to text), ignore this finding with that reason"
+            )),
+        ));
     }
 }
 

@@ -79,6 +79,32 @@ pub fn constraint(node: &protobuf::Node) -> Option<&Constraint> {
     }
 }
 
+/// The constraints an `ALTER TABLE` subcommand adds (`ADD CONSTRAINT`, or constraints written
+/// on an `ADD COLUMN`), with the added column's name in the second case. `None` for other
+/// subcommands.
+pub fn added_constraints(
+    cmd: &protobuf::AlterTableCmd,
+) -> Option<(Vec<&Constraint>, Option<&str>)> {
+    match cmd.subtype() {
+        protobuf::AlterTableType::AtAddConstraint => Some((
+            cmd.def
+                .as_deref()
+                .and_then(constraint)
+                .into_iter()
+                .collect(),
+            None,
+        )),
+        protobuf::AlterTableType::AtAddColumn => {
+            let col = cmd.def.as_deref().and_then(column_def)?;
+            Some((
+                col.constraints.iter().filter_map(constraint).collect(),
+                Some(col.colname.as_str()),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// A column definition node.
 pub fn column_def(node: &protobuf::Node) -> Option<&ColumnDef> {
     match &node.node {

@@ -1,10 +1,9 @@
 //! `constraint-without-not-valid`: a foreign key or CHECK constraint added to an existing table
 //! without `NOT VALID`.
 
-use pg_query::protobuf::{AlterTableType, ConstrType};
-use pg_query::NodeEnum;
+use pg_query::protobuf::ConstrType;
 
-use super::{ast, at, relation_name, Cx};
+use super::{ast, at, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -26,71 +25,46 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (i, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
+    for (_, st, table, cmd) in cx.existing_table_alters() {
+        // The constraints the subcommand adds, and the new column's name when they are
+        // written on an added column (where NOT VALID cannot be written).
+        let Some((cons, column)) = ast::added_constraints(cmd) else {
             continue;
         };
-        let Some(rv) = &a.relation else { continue };
-        let table = relation_name(rv);
-        if !ast::is_table(a) || cx.is_new_table(&table, i) {
-            continue;
-        }
-        for cmd in ast::alter_cmds(a) {
-            // The constraints the subcommand adds, and the new column's name when they are
-            // written on an added column (where NOT VALID cannot be written).
-            let (cons, column): (Vec<_>, Option<&str>) = match cmd.subtype() {
-                AlterTableType::AtAddConstraint => (
-                    cmd.def
-                        .as_deref()
-                        .and_then(ast::constraint)
-                        .into_iter()
-                        .collect(),
-                    None,
-                ),
-                AlterTableType::AtAddColumn => match cmd.def.as_deref().and_then(ast::column_def) {
-                    Some(col) => (
-                        col.constraints.iter().filter_map(ast::constraint).collect(),
-                        Some(col.colname.as_str()),
-                    ),
-                    None => continue,
-                },
+        for con in cons {
+            let kind = match con.contype() {
+                ConstrType::ConstrForeign => "foreign key",
+                ConstrType::ConstrCheck => "CHECK constraint",
                 _ => continue,
             };
-            for con in cons {
-                let kind = match con.contype() {
-                    ConstrType::ConstrForeign => "foreign key",
-                    ConstrType::ConstrCheck => "CHECK constraint",
-                    _ => continue,
-                };
-                if con.skip_validation {
-                    continue;
-                }
-                let (named, name) = if con.conname.is_empty() {
-                    (format!("an unnamed {kind}"), "<name>")
-                } else {
-                    (format!("{kind} {}", con.conname), con.conname.as_str())
-                };
-                let range = at(st, con.location, st.code.len());
-                let (message, fix) = match column {
-                    None => (
-                        format!(
-                            "{named} is added to existing table {table} without NOT VALID: every row is checked while writes are blocked"
-                        ),
-                        format!(
-                            "add it with NOT VALID (new rows are checked at once; name it, to validate it by name), then in a separate statement:\n  ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
-                        ),
-                    ),
-                    Some(col) => (
-                        format!(
-                            "{named} on new column {col} of existing table {table} is checked against every row while writes are blocked"
-                        ),
-                        format!(
-                            "add the column without it, then ALTER TABLE {table} ADD CONSTRAINT {name} … NOT VALID; and, separately, ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
-                        ),
-                    ),
-                };
-                out.push(cx.finding(&INFO, range, message, Some(fix)));
+            if con.skip_validation {
+                continue;
             }
+            let (named, name) = if con.conname.is_empty() {
+                (format!("an unnamed {kind}"), "<name>")
+            } else {
+                (format!("{kind} {}", con.conname), con.conname.as_str())
+            };
+            let range = at(st, con.location, st.code.len());
+            let (message, fix) = match column {
+                None => (
+                    format!(
+                        "{named} is added to existing table {table} without NOT VALID: every row is checked while writes are blocked"
+                    ),
+                    format!(
+                        "add it with NOT VALID (new rows are checked at once; name it, to validate it by name), then in a separate statement:\n  ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+                    ),
+                ),
+                Some(col) => (
+                    format!(
+                        "{named} on new column {col} of existing table {table} is checked against every row while writes are blocked"
+                    ),
+                    format!(
+                        "add the column without it, then ALTER TABLE {table} ADD CONSTRAINT {name} … NOT VALID; and, separately, ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+                    ),
+                ),
+            };
+            out.push(cx.finding(&INFO, range, message, Some(fix)));
         }
     }
 }

@@ -257,6 +257,35 @@ impl<'a> Cx<'a> {
             })
     }
 
+    /// The subcommands of every `ALTER TABLE` on a table that exists before it (not created
+    /// earlier in the set or in this file): `(statement index, statement, table, subcommand)`.
+    /// Where the lock and rewrite hazards are.
+    pub fn existing_table_alters(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            usize,
+            &'a ParsedStatement,
+            String,
+            &'a pg_query::protobuf::AlterTableCmd,
+        ),
+    > + '_ {
+        self.statements().flat_map(move |(i, st, node)| {
+            let alter = match node {
+                NodeEnum::AlterTableStmt(a) if ast::is_table(a) => {
+                    a.relation.as_ref().and_then(|rv| {
+                        let table = relation_name(rv);
+                        (!self.is_new_table(&table, i)).then_some((a, table))
+                    })
+                }
+                _ => None,
+            };
+            alter.into_iter().flat_map(move |(a, table)| {
+                ast::alter_cmds(a).map(move |cmd| (i, st, table.clone(), cmd))
+            })
+        })
+    }
+
     /// A finding of `info` at a byte range of this file.
     pub fn finding(
         &self,

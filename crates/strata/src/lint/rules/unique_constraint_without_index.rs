@@ -1,10 +1,9 @@
 //! `unique-constraint-without-index`: a UNIQUE or PRIMARY KEY constraint added to an existing
 //! table that builds its index under the table lock instead of adopting a prebuilt one.
 
-use pg_query::protobuf::{AlterTableType, ConstrType};
-use pg_query::NodeEnum;
+use pg_query::protobuf::ConstrType;
 
-use super::{ast, at, relation_name, Cx};
+use super::{ast, at, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -25,75 +24,50 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (i, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
+    for (_, st, table, cmd) in cx.existing_table_alters() {
+        let Some((cons, own_column)) = ast::added_constraints(cmd) else {
             continue;
         };
-        let Some(rv) = &a.relation else { continue };
-        let table = relation_name(rv);
-        if !ast::is_table(a) || cx.is_new_table(&table, i) {
-            continue;
-        }
-        for cmd in ast::alter_cmds(a) {
-            let (cons, own_column): (Vec<_>, Option<&str>) = match cmd.subtype() {
-                AlterTableType::AtAddConstraint => (
-                    cmd.def
-                        .as_deref()
-                        .and_then(ast::constraint)
-                        .into_iter()
-                        .collect(),
-                    None,
-                ),
-                AlterTableType::AtAddColumn => match cmd.def.as_deref().and_then(ast::column_def) {
-                    Some(col) => (
-                        col.constraints.iter().filter_map(ast::constraint).collect(),
-                        Some(col.colname.as_str()),
-                    ),
-                    None => continue,
-                },
+        for con in cons {
+            let kind = match con.contype() {
+                ConstrType::ConstrUnique => "UNIQUE",
+                ConstrType::ConstrPrimary => "PRIMARY KEY",
                 _ => continue,
             };
-            for con in cons {
-                let kind = match con.contype() {
-                    ConstrType::ConstrUnique => "UNIQUE",
-                    ConstrType::ConstrPrimary => "PRIMARY KEY",
-                    _ => continue,
-                };
-                if !con.indexname.is_empty() {
-                    continue;
-                }
-                let cols = if con.keys.is_empty() {
-                    own_column.map(str::to_string).unwrap_or_default()
-                } else {
-                    ast::strings(&con.keys).join(", ")
-                };
-                let short = table.split_once('.').map(|(_, t)| t).unwrap_or(&table);
-                let name = if con.conname.is_empty() {
-                    if kind == "UNIQUE" {
-                        format!("{short}_{}_key", cols.replace(", ", "_"))
-                    } else {
-                        format!("{short}_pkey")
-                    }
-                } else {
-                    con.conname.clone()
-                };
-                let fix = match own_column {
-                    None => format!(
-                        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name}_idx ON {table} ({cols});\n  ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}_idx;"
-                    ),
-                    Some(_) => format!(
-                        "add the column without {kind}, then CREATE UNIQUE INDEX CONCURRENTLY {name}_idx ON {table} ({cols}); and ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}_idx;"
-                    ),
-                };
-                out.push(cx.finding(
-                    &INFO,
-                    at(st, con.location, st.code.len()),
-                    format!(
-                        "{kind} on {table}({cols}) builds its index while holding an ACCESS EXCLUSIVE lock on the existing table"
-                    ),
-                    Some(fix),
-                ));
+            if !con.indexname.is_empty() {
+                continue;
             }
+            let cols = if con.keys.is_empty() {
+                own_column.map(str::to_string).unwrap_or_default()
+            } else {
+                ast::strings(&con.keys).join(", ")
+            };
+            let short = table.split_once('.').map(|(_, t)| t).unwrap_or(&table);
+            let name = if con.conname.is_empty() {
+                if kind == "UNIQUE" {
+                    format!("{short}_{}_key", cols.replace(", ", "_"))
+                } else {
+                    format!("{short}_pkey")
+                }
+            } else {
+                con.conname.clone()
+            };
+            let fix = match own_column {
+                None => format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name}_idx ON {table} ({cols});\n  ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}_idx;"
+                ),
+                Some(_) => format!(
+                    "add the column without {kind}, then CREATE UNIQUE INDEX CONCURRENTLY {name}_idx ON {table} ({cols}); and ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}_idx;"
+                ),
+            };
+            out.push(cx.finding(
+                &INFO,
+                at(st, con.location, st.code.len()),
+                format!(
+                    "{kind} on {table}({cols}) builds its index while holding an ACCESS EXCLUSIVE lock on the existing table"
+                ),
+                Some(fix),
+            ));
         }
     }
 }
