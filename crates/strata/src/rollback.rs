@@ -94,31 +94,11 @@ impl Default for RollbackOptions {
     }
 }
 
-/// A migration that was rolled back.
-#[derive(Debug, Clone, Serialize)]
-pub struct RevertedReport {
-    pub version: String,
-    pub name: String,
-    /// The rollback file that ran.
-    pub file: PathBuf,
-    pub duration_ms: u64,
-    pub transactional: bool,
-    pub statements: usize,
-}
+/// A migration that was rolled back (`file` is the rollback file that ran).
+pub type RevertedReport = crate::apply::AppliedReport;
 
-/// A migration a dry run would roll back, with the exact SQL.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedRevert {
-    pub version: String,
-    pub name: String,
-    /// The rollback file.
-    pub file: PathBuf,
-    pub transactional: bool,
-    /// Why it runs outside a transaction, when it does.
-    pub no_transaction_reason: Option<String>,
-    /// Exactly what would be sent to the server (per round trip, in order).
-    pub sql: Vec<String>,
-}
+/// A migration a dry run would roll back, with the exact SQL (`file` is the rollback file).
+pub type PlannedRevert = crate::apply::PlannedMigration;
 
 /// The result of a rollback.
 #[derive(Debug, Clone, Serialize)]
