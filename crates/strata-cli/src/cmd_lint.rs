@@ -400,11 +400,18 @@ pub fn check_pending(
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
         .collect();
-    let findings: Vec<Finding> = collect_findings(ctx, config, files, &pending)
-        .into_iter()
-        .filter(|f| f.level >= fail_on)
-        .collect();
+    let (findings, below): (Vec<Finding>, Vec<Finding>) =
+        collect_findings(ctx, config, files, &pending)
+            .into_iter()
+            .partition(|f| f.level >= fail_on);
     if findings.is_empty() {
+        if !below.is_empty() {
+            out.warn(&format!(
+                "lint: {} (pending migrations), below fail_on = {}; `strata lint` shows them",
+                Summary::new(&below, pending.len()),
+                fail_on.as_str()
+            ));
+        }
         return Ok(());
     }
     if !json_output {
@@ -417,7 +424,6 @@ pub fn check_pending(
             eprintln!("{}\n", format::human(f, source, styled));
         }
     }
-    let _ = out;
     Err(Error::Lint { findings, fail_on })
 }
 
