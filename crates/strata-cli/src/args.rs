@@ -135,12 +135,18 @@ On a terminal you are asked to type the database name; under CI=true or without 
         after_help = "Examples:\n  strata restore .strata/backups/app-20240115T093000Z-before-20240115093000.dump\n  strata restore --env staging --yes backup.dump"
     )]
     Restore(RestoreArgs),
-    /// Check migrations against the seed's conventions and migration-safety rules
+    /// Check migrations: the seed's conventions, lock and compatibility hazards, row-level security
     #[command(
         long_about = "Check migration files with PostgreSQL's own grammar: the seed's conventions \
 (file name, header), idempotency (IF NOT EXISTS, OR REPLACE, guarded policies), transactions, \
-schema and data changes kept apart, and backwards-incompatible changes to existing tables (each \
-with the four-phase expand/contract plan for the case at hand).\n\n\
+schema and data changes kept apart, backwards-incompatible changes to existing tables (each \
+with the four-phase expand/contract plan for the case at hand), lock and rewrite hazards on \
+existing tables, row-level security and security (tables without RLS in an exposed schema, \
+auth.uid() per row, always-true write policies, SECURITY DEFINER without search_path …) and \
+types.\n\n\
+The RLS and security rules also run exactly on a database's catalog, as Supabase's advisors do: \
+--schema builds the migrations on a scratch database (local cluster, or STRATA_SCRATCH_URL); \
+--db-url/--env/--linked check that database instead. Plain `strata lint` never connects.\n\n\
 Files are checked as a migration set in run order: a table created by an earlier file is new to \
 the files after it. Levels, rules turned off and excluded paths come from [lint] in strata.toml; \
 `-- strata-lint: ignore <rule> <reason>` before a statement silences a rule there, \
