@@ -80,15 +80,8 @@ pub fn template(name: &str, author: &str, date: &str, rollback: bool) -> String 
     )
 }
 
-/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` (and `_rollback.sql` with `rollback`) into `dir`.
-pub fn new_migration(
-    dir: &Path,
-    name: &str,
-    author: &str,
-    now: OffsetDateTime,
-    rollback: bool,
-) -> Result<NewMigration, Error> {
-    let warning = check_name(name)?;
+/// A new migration's version (`yyyymmddHHMMSS`, UTC) and the header's date (`yyyy-mm-dd`).
+fn stamp(now: OffsetDateTime) -> (String, String) {
     let now = now.to_offset(time::UtcOffset::UTC);
     let version = now
         .format(time::macros::format_description!(
@@ -98,6 +91,19 @@ pub fn new_migration(
     let date = now
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .expect("valid format");
+    (version, date)
+}
+
+/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` (and `_rollback.sql` with `rollback`) into `dir`.
+pub fn new_migration(
+    dir: &Path,
+    name: &str,
+    author: &str,
+    now: OffsetDateTime,
+    rollback: bool,
+) -> Result<NewMigration, Error> {
+    let warning = check_name(name)?;
+    let (version, date) = stamp(now);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let path = dir.join(format!("{version}_{name}.sql"));
     write_new(&path, &template(name, author, &date, false))?;
@@ -128,15 +134,7 @@ pub fn write_migration(
     rollback_sql: &str,
 ) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let version = now
-        .format(time::macros::format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
-        .expect("valid format");
-    let date = now
-        .format(time::macros::format_description!("[year]-[month]-[day]"))
-        .expect("valid format");
+    let (version, date) = stamp(now);
     let header = |rollback: bool| {
         let t = template(name, author, &date, rollback);
         // Keep the header and banner, not the example body.

@@ -286,6 +286,20 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// Every `ALTER TABLE … ENABLE ROW LEVEL SECURITY` of this file: `(statement, table)`.
+    pub fn rls_enables(&self) -> impl Iterator<Item = (&'a ParsedStatement, String)> + '_ {
+        self.statements().filter_map(|(_, st, node)| match node {
+            NodeEnum::AlterTableStmt(a)
+                if ast::alter_cmds(a).any(|c| {
+                    c.subtype() == pg_query::protobuf::AlterTableType::AtEnableRowSecurity
+                }) =>
+            {
+                a.relation.as_ref().map(|rv| (st, relation_name(rv)))
+            }
+            _ => None,
+        })
+    }
+
     /// A finding of `info` at a byte range of this file.
     pub fn finding(
         &self,

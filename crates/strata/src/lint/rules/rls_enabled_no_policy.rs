@@ -1,9 +1,6 @@
 //! `rls-enabled-no-policy`: row-level security enabled on a table that has no policy.
 
-use pg_query::protobuf::AlterTableType;
-use pg_query::NodeEnum;
-
-use super::{ast, relation_name, Cx};
+use super::{ast, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -24,15 +21,7 @@ pub const INFO: RuleInfo = RuleInfo {
 
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
-    for (_, st, node) in cx.statements() {
-        let NodeEnum::AlterTableStmt(a) = node else {
-            continue;
-        };
-        let Some(rv) = &a.relation else { continue };
-        if !ast::alter_cmds(a).any(|c| c.subtype() == AlterTableType::AtEnableRowSecurity) {
-            continue;
-        }
-        let table = relation_name(rv);
+    for (st, table) in cx.rls_enables() {
         if !facts.rls.get(&table).is_some_and(|r| r.enabled)
             || facts.policies_on(&table).any(|p| p.dropped.is_none())
         {
