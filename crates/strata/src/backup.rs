@@ -20,7 +20,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio_postgres::config::Host;
 
 use crate::error::Error;
 use crate::lock;
@@ -394,40 +393,17 @@ struct Connection {
 
 impl Connection {
     fn of(target: &Target) -> Result<Connection, Error> {
-        let config = target.pg_config()?;
-        let join = |items: Vec<String>| items.join(",");
-        let hosts = join(
-            config
-                .get_hosts()
-                .iter()
-                .map(|h| match h {
-                    Host::Tcp(name) => name.clone(),
-                    Host::Unix(path) => path.display().to_string(),
-                })
-                .collect(),
-        );
-        let ports = join(config.get_ports().iter().map(u16::to_string).collect());
-        let database = config
-            .get_dbname()
-            .map(str::to_string)
-            .or_else(|| config.get_user().map(str::to_string))
-            .unwrap_or_else(|| "postgres".into());
-        let mut env = vec![("PGAPPNAME", "strata".to_string())];
-        if !hosts.is_empty() {
-            env.push(("PGHOST", hosts));
+        let mut env = Vec::new();
+        let mut password = None;
+        for (var, value) in target.libpq_env() {
+            match var {
+                "PGPASSWORD" => password = Some(value),
+                // Set below from the target's resolved TLS mode and root certificate.
+                "PGSSLMODE" | "PGSSLROOTCERT" => {}
+                _ => env.push((var, value)),
+            }
         }
-        if !ports.is_empty() {
-            env.push(("PGPORT", ports));
-        }
-        if let Some(user) = config.get_user() {
-            env.push(("PGUSER", user.to_string()));
-        }
-        if let Some(t) = config.get_connect_timeout() {
-            env.push(("PGCONNECT_TIMEOUT", t.as_secs().max(2).to_string()));
-        }
-        let password = config
-            .get_password()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let database = target.database().unwrap_or_else(|| target.user());
         let quoted = database.replace('\\', "\\\\").replace('\'', "\\'");
         Ok(Connection {
             env,
@@ -441,15 +417,12 @@ impl Connection {
 
     fn apply(&self, cmd: &mut Command, tool: PgVersion) {
         // Settings of the calling shell must not redirect the tool elsewhere.
-        for var in [
-            "PGHOSTADDR",
-            "PGSERVICE",
-            "PGDATABASE",
-            "PGOPTIONS",
-            "PGSSLROOTCERT",
-            "PGPASSWORD",
-        ] {
-            cmd.env_remove(var);
+        // Every libpq variable is the target's or none: the target already holds what the
+        // environment contributed.
+        for (var, _) in std::env::vars_os() {
+            if var.to_str().is_some_and(|v| v.starts_with("PG")) {
+                cmd.env_remove(var);
+            }
         }
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -457,14 +430,7 @@ impl Connection {
         if let Some(p) = &self.password {
             cmd.env("PGPASSWORD", p);
         }
-        let mode = match self.tls {
-            TlsMode::Disable => "disable",
-            TlsMode::Prefer => "prefer",
-            TlsMode::Require => "require",
-            TlsMode::VerifyCa => "verify-ca",
-            TlsMode::VerifyFull => "verify-full",
-        };
-        cmd.env("PGSSLMODE", mode);
+        cmd.env("PGSSLMODE", self.tls.as_str());
         match &self.root_cert {
             Some(p) => {
                 cmd.env("PGSSLROOTCERT", p);
