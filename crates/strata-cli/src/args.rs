@@ -215,7 +215,14 @@ rollback is asymmetric or fails.",
         long_about = "Record the Supabase project that --linked connects to.\n\n\
 --linked then connects to db.<REF>.supabase.co:5432 as postgres over TLS, with the password \
 from SUPABASE_DB_PASSWORD (environment or .env). The ref is stored in .strata/project-ref; \
-a ref written by `supabase link` (supabase/.temp/project-ref) is read too."
+a ref written by `supabase link` (supabase/.temp/project-ref) is read too.\n\n\
+db.<REF>.supabase.co has only IPv6 addresses unless the project bought the IPv4 add-on. When this \
+machine has no IPv6 route (most CI runners), --linked goes through the project's session pooler \
+(<region>.pooler.supabase.com:5432, user postgres.<REF>) instead, as the Supabase CLI does, and \
+says so on its Target line. Give the pooler with --pooler-url (copied from the dashboard's Connect \
+dialog), or let `supabase link` record it in supabase/.temp/pooler-url. Never the transaction \
+pooler (port 6543): it cannot hold the migration lock.",
+        after_help = "Examples:\n  strata link --project-ref abcdefghijklmnopqrst\n  strata link --project-ref abcdefghijklmnopqrst --pooler-url 'postgresql://postgres.abcdefghijklmnopqrst@aws-0-eu-central-1.pooler.supabase.com:5432/postgres'"
     )]
     Link(LinkArgs),
 }
@@ -441,4 +448,8 @@ pub struct LinkArgs {
     /// The Supabase project ref (20 lower-case letters, from the dashboard URL)
     #[arg(long, value_name = "REF")]
     pub project_ref: String,
+
+    /// The project's session pooler URL (the dashboard's Connect dialog; any password in it is dropped): --linked uses it when db.<REF>.supabase.co, which has only IPv6 addresses, cannot be reached [default: supabase/.temp/pooler-url written by `supabase link`]
+    #[arg(long, value_name = "URL")]
+    pub pooler_url: Option<String>,
 }

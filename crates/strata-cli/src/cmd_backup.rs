@@ -3,15 +3,16 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use strata::backup::{self, BackupReport};
 use strata::history::History;
 use strata::target::Target;
 use strata::{Error, Migrator};
 
 use crate::args::{BackupArgs, PushArgs, RestoreArgs};
+use crate::context::Context;
 use crate::render::Renderer;
-use crate::Context;
+use crate::Outcome;
 
 /// The warning the seed gives about point-in-time recovery, said before every restore.
 const RESTORE_WARNING: &str =
@@ -29,7 +30,7 @@ pub(crate) async fn run_backup(
     ctx: &Context,
     a: &BackupArgs,
     out: &Renderer,
-) -> Result<Value, Error> {
+) -> Result<Outcome, Error> {
     let target = ctx.target()?;
     out.target(&target);
     let file = match &a.output_file {
@@ -38,7 +39,9 @@ pub(crate) async fn run_backup(
     };
     let report = backup::backup(&target, &file).await?;
     out.line(&describe(&report));
-    Ok(serde_json::to_value(&report).unwrap_or_default())
+    Ok(Outcome::ok(
+        serde_json::to_value(&report).unwrap_or_default(),
+    ))
 }
 
 /// For `push`: takes the backup when asked (`--backup`, or `backup = true` for the
@@ -81,8 +84,8 @@ pub(crate) async fn run_restore(
     ctx: &Context,
     a: &RestoreArgs,
     out: &Renderer,
-) -> Result<Value, Error> {
-    let target = ctx.target()?;
+) -> Result<Outcome, Error> {
+    // Inputs first: a missing file or a bad setting starts and changes nothing.
     let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
     if !a.file.is_file() {
         return Err(Error::Setting {
@@ -94,6 +97,7 @@ pub(crate) async fn run_restore(
             )),
         });
     }
+    let target = ctx.target()?;
     out.target(&target);
     let database = target.database().unwrap_or_else(|| "postgres".into());
     if !a.yes {
@@ -118,7 +122,7 @@ pub(crate) async fn run_restore(
     if let Some(o) = v.as_object_mut() {
         o.insert("warning".into(), json!(RESTORE_WARNING));
     }
-    Ok(v)
+    Ok(Outcome::ok(v))
 }
 
 /// Asks for the database name on a terminal; refuses when no one can answer.

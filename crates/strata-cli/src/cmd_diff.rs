@@ -1,6 +1,6 @@
 //! `strata diff` and `--check-drift`: resolve the scope, call `strata::diff::drift`, render.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use strata::diff::{self, Scope};
 use strata::error::exit_code;
 use strata::history::History;
@@ -8,10 +8,11 @@ use strata::target::Target;
 use strata::{Error, MigrationSet};
 
 use crate::args::DiffArgs;
+use crate::context::Context;
 use crate::render::Renderer;
-use crate::Context;
+use crate::Outcome;
 
-pub async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Value, Error> {
+pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Outcome, Error> {
     let target = ctx.target()?;
     let set = ctx.migrations()?;
     let platform = ctx.platform()?;
@@ -26,6 +27,7 @@ pub async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Valu
     let drift = diff::drift(set, platform, &server, &target, &scope).await?;
     out.diff(&drift, &target);
     let mut written = Vec::new();
+    let mut exit = exit_code::SUCCESS;
     if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
         let dir = ctx.migrations_dir()?;
         let rollbacks = ctx.rollbacks_dir().or_else(|| {
@@ -46,21 +48,22 @@ pub async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Valu
         written.push(created.path.clone());
         written.extend(created.rollback.clone());
     } else if !drift.differences.is_empty() {
-        crate::set_exit_code(exit_code::DRIFT);
+        exit = exit_code::DRIFT;
     }
-    Ok(json!({
+    let value = json!({
         "target": target.display(),
         "drift": !drift.differences.is_empty(),
         "differences": drift.differences,
         "sql": drift.fix.sql,
         "rollback_sql": drift.fix.rollback_sql,
         "written": written,
-    }))
+    });
+    Ok(Outcome::with_exit(value, exit))
 }
 
 /// `--check-drift`: compares the target with what its applied migrations build and returns one
 /// warning per difference (printed to stderr in human mode). Applies nothing.
-pub async fn check_drift(
+pub(crate) async fn check_drift(
     ctx: &Context,
     set: &MigrationSet,
     history: &History,

@@ -6,9 +6,9 @@
 //! [`collect_findings`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde_json::json;
 use strata::error::exit_code;
@@ -19,45 +19,59 @@ use strata::source::SourceOptions;
 use strata::{Error, MigrationSet};
 
 use crate::args::{Cli, LintArgs, LintFormat, Output};
+use crate::context::Context;
 use crate::render::Renderer;
-use crate::Context;
+use crate::Outcome;
 
-/// Runs `strata lint`; its exit code is 3 when a finding is at or above the failing level.
-pub fn main(cli: &Cli, args: &LintArgs) -> ExitCode {
-    let output = match args.format {
-        Some(LintFormat::Json | LintFormat::Sarif) => Output::Json,
-        _ => cli.global.output,
-    };
-    let out = Renderer::new(output, cli.global.quiet);
-    match run(cli, args) {
-        Ok(code) => code,
-        Err(e) => {
-            out.error("lint", &e);
-            ExitCode::from(e.exit_code() as u8)
+/// The output mode for `strata lint`'s errors and documents: `--format json|sarif` means JSON.
+pub(crate) fn output(cli: &Cli) -> Output {
+    match &cli.command {
+        crate::args::Command::Lint(a)
+            if matches!(a.format, Some(LintFormat::Json | LintFormat::Sarif)) =>
+        {
+            Output::Json
         }
+        _ => cli.global.output,
     }
 }
 
-fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode, Error> {
-    let format = match (args.format, cli.global.output) {
+fn format_of(cli_output: Output, args: &LintArgs) -> LintFormat {
+    match (args.format, cli_output) {
         (Some(f), _) => f,
         (None, Output::Json) => LintFormat::Json,
         (None, Output::Human) if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") => {
             LintFormat::Github
         }
         (None, Output::Human) => LintFormat::Human,
-    };
-    if let Some(id) = &args.explain {
-        return explain(id, format).map(|()| ExitCode::SUCCESS);
     }
-    let ctx = Context::new(cli)?;
+}
+
+/// `strata lint --explain RULE` (needs no project).
+pub(crate) fn explain(args: &LintArgs, cli: &Cli, id: &str) -> Result<Outcome, Error> {
+    explain_rule(id, format_of(cli.global.output, args))?;
+    Ok(Outcome {
+        result: None,
+        exit: exit_code::SUCCESS,
+    })
+}
+
+/// Runs `strata lint`; its exit code is 3 when a finding is at or above the failing level.
+pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Result<Outcome, Error> {
+    let format = format_of(
+        if out.is_json() {
+            Output::Json
+        } else {
+            Output::Human
+        },
+        args,
+    );
     let config = &ctx.project.config.lint;
     let fail_on = args
         .fail_on
         .map(Level::from)
         .or(config.fail_on)
         .unwrap_or(Level::Error);
-    let (files, mut report) = gather(&ctx, &args.paths)?;
+    let (files, mut report) = gather(ctx, &args.paths)?;
     let texts: BTreeMap<PathBuf, String> = files
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
@@ -66,14 +80,14 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode, Error> {
         let changed = changed_files(&ctx.project.root, reference)?;
         report.retain(|p| changed.contains(p));
     }
-    let mut findings = collect_findings(&ctx, config, files, &report);
-    findings.extend(catalog_findings(cli, args, &ctx, config)?);
+    let mut findings = collect_findings(ctx, config, files, &report);
+    findings.extend(catalog_findings(args, ctx, config, out).await?);
     let summary = Summary::new(&findings, report.len());
     let failed = findings.iter().any(|f| f.level >= fail_on);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = String::new();
     match format {
         LintFormat::Human => {
-            let styled = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let styled = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             // The rule's "why" with its first finding only: the explanation once, not 50 times.
             let mut explained = BTreeSet::new();
             for f in &findings {
@@ -91,19 +105,25 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode, Error> {
                     format::human_with_why(f, source, styled, why)
                 );
             }
-            if !cli.global.quiet || failed {
+            if !out.is_quiet() || failed {
                 let _ = writeln!(stdout, "{summary}");
             }
         }
         LintFormat::Json => {
             let doc = format::json(&findings, &summary, fail_on);
-            let _ = serde_json::to_writer_pretty(&mut stdout, &doc);
-            let _ = writeln!(stdout);
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
         }
         LintFormat::Sarif => {
             let doc = format::sarif(&findings, &lint::registry());
-            let _ = serde_json::to_writer_pretty(&mut stdout, &doc);
-            let _ = writeln!(stdout);
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
         }
         LintFormat::Github => {
             for f in &findings {
@@ -112,10 +132,14 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode, Error> {
             let _ = writeln!(stdout, "strata lint: {summary}");
         }
     }
-    Ok(if failed {
-        ExitCode::from(exit_code::LINT as u8)
-    } else {
-        ExitCode::SUCCESS
+    print!("{stdout}");
+    Ok(Outcome {
+        result: None,
+        exit: if failed {
+            exit_code::LINT
+        } else {
+            exit_code::SUCCESS
+        },
     })
 }
 
@@ -153,34 +177,27 @@ pub fn collect_findings(
 /// Catalog findings (the RLS and security rules, exact, on `pg_catalog`): on a scratch database
 /// built from the migrations (`--schema`), or on the target given with `--db-url`, `--env` or
 /// `--linked`. None otherwise: plain `strata lint` stays offline. `[lint]` levels apply.
-fn catalog_findings(
-    cli: &Cli,
+async fn catalog_findings(
     args: &LintArgs,
     ctx: &Context,
     config: &LintConfig,
+    out: &Renderer,
 ) -> Result<Vec<Finding>, Error> {
-    let g = &cli.global;
-    let live = g.db_url.is_some() || g.env.is_some() || g.linked;
+    let r = &ctx.request;
+    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
     if !args.schema && !live {
         return Ok(Vec::new());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            action: "start the async runtime for",
-            path: "the catalog rules".into(),
-            source: e,
-        })?;
-    let findings = runtime.block_on(async {
-        if args.schema {
-            let server = strata::scratch::server(&ctx.project)?;
-            lint::catalog::lint_schema(&server, ctx.migrations()?, ctx.platform()?).await
-        } else {
-            let client = ctx.target()?.connect().await?;
-            lint::catalog::check(&client, &lint::api_schemas(ctx.platform()?)).await
-        }
-    })?;
+    let findings = if args.schema {
+        let server = strata::scratch::server(&ctx.project)?;
+        out.target(&server);
+        lint::catalog::lint_schema(&server, ctx.migrations()?, ctx.platform()?).await?
+    } else {
+        let target = ctx.target()?;
+        out.target(&target);
+        let client = target.connect().await?;
+        lint::catalog::check(&client, &lint::api_schemas(ctx.platform()?)).await?
+    };
     Ok(findings
         .into_iter()
         .filter_map(|mut f| {
@@ -336,7 +353,7 @@ fn changed_files(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Erro
 }
 
 /// `--explain RULE`.
-fn explain(id: &str, format: LintFormat) -> Result<(), Error> {
+fn explain_rule(id: &str, format: LintFormat) -> Result<(), Error> {
     let Some(rule) = lint::rule(id) else {
         let close = lint::engine::close_ids(id);
         return Err(Error::Setting {
@@ -361,12 +378,11 @@ fn explain(id: &str, format: LintFormat) -> Result<(), Error> {
 /// Lints the migrations `strata push` is about to apply, with the whole set as context;
 /// refuses (nothing changed) when a finding is at or above the failing level. Prints the
 /// findings in human mode. Nothing pending: no work at all.
-pub fn check_pending(
+pub(crate) fn check_pending(
     ctx: &Context,
     set: &MigrationSet,
     history: &History,
     out: &Renderer,
-    json_output: bool,
 ) -> Result<(), Error> {
     // Versions compare numerically (as the plan does): `001` is `1`.
     let applied: BTreeSet<&strata::Version> = history.applied.iter().map(|a| &a.version).collect();
@@ -414,7 +430,7 @@ pub fn check_pending(
         }
         return Ok(());
     }
-    if !json_output {
+    if !out.is_json() {
         let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         for f in &findings {
             let source = match &f.location {

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use strata::rollback::{RollbackOptions, RollbackReport, Rollbacker, Selection};
 use strata::{Error, Version};
 
 use crate::args::RollbackArgs;
+use crate::context::Context;
 use crate::render::Renderer;
-use crate::Context;
+use crate::Outcome;
 
-pub(crate) async fn run(ctx: &Context, a: &RollbackArgs, out: &Renderer) -> Result<Value, Error> {
+pub(crate) async fn run(ctx: &Context, a: &RollbackArgs, out: &Renderer) -> Result<Outcome, Error> {
     let selection = match (&a.to, a.last) {
         (Some(v), _) => Selection::To(Version::parse(v).ok_or_else(|| Error::Setting {
             setting: "--to".into(),
@@ -28,19 +28,20 @@ pub(crate) async fn run(ctx: &Context, a: &RollbackArgs, out: &Renderer) -> Resu
         lock_wait: ctx.lock_wait(a.lock_wait.as_deref())?,
         rollbacks_dir: ctx.rollbacks_dir(),
     };
-    let target = ctx.target()?;
-    let (set, (mut client, _)) = crate::load_and_connect(ctx, &target).await?;
+    let (set, target, mut session, _) = ctx.load_and_connect().await?;
     out.target(&target);
     let progress = Arc::new(out.progress());
     let report = Rollbacker::new(set)
         .with_options(options)
         .with_observer(progress.clone())
-        .rollback_connected(&mut client, &target.display())
+        .rollback_connected(&mut session, &target)
         .await;
     progress.finish();
     let report = report?;
     render(out, &report);
-    Ok(serde_json::to_value(&report).unwrap_or_default())
+    Ok(Outcome::ok(
+        serde_json::to_value(&report).unwrap_or_default(),
+    ))
 }
 
 fn render(out: &Renderer, report: &RollbackReport) {

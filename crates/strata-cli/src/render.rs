@@ -14,14 +14,106 @@ use strata::error::MigrationError;
 use strata::history::{RepairChange, RepairStatus};
 use strata::local::ClusterStatus;
 use strata::plan::{Plan, State};
-use strata::target::{Target, TargetSource};
+use strata::target::Target;
 use strata::Error;
 
 use crate::args::Output;
 
+// ---------------------------------------------------------------------------------------------
+// Secrets: scrubbed from every byte this binary writes
+// ---------------------------------------------------------------------------------------------
+
+/// Text never to print. Filled before anything is parsed (raw flags and variables) and again
+/// once the target is resolved.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Shorter secrets are not scrubbed: replacing every "post" or "1234" in the output would mangle
+/// it without protecting anything a 4-character guess would not.
+const MIN_SECRET_LEN: usize = 6;
+
+/// Adds text that must never be printed (longest first, so that a secret containing another is
+/// replaced whole).
+pub fn register_secrets(secrets: Vec<String>) {
+    if let Ok(mut list) = SECRETS.lock() {
+        for s in secrets {
+            if s.chars().count() >= MIN_SECRET_LEN && !list.contains(&s) {
+                list.push(s);
+            }
+        }
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// `text` with every registered secret replaced by `****`.
+pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(list) = SECRETS.lock() else {
+        return text.into();
+    };
+    if !list.iter().any(|s| text.contains(s.as_str())) {
+        return text.into();
+    }
+    let mut out = text.to_string();
+    for s in list.iter() {
+        out = out.replace(s.as_str(), "****");
+    }
+    out.into()
+}
+
+/// Writes to stdout, scrubbed (the crate's `print!`/`println!`).
+pub fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(scrub(text).as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes to stderr, scrubbed (the crate's `eprint!`/`eprintln!`).
+pub fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(scrub(text).as_bytes());
+}
+
+/// Appends `flags` to every `strata …` command quoted in backticks in `text` whose command works
+/// on a database, so that a hint run as written reaches the same target (and project) as the
+/// run that printed it. The library names commands; only the CLI knows the flags.
+pub fn with_target_flags(text: &str, flags: &str) -> String {
+    if flags.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + flags.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("`strata ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(len) = after.find('`') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let command = &after[..len];
+        out.push('`');
+        out.push_str(command);
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let touches_database = match words.get(1).copied() {
+            Some("push" | "rollback" | "backup" | "restore" | "diff" | "sql") => true,
+            Some("migration") => matches!(words.get(2).copied(), Some("list" | "repair")),
+            _ => false,
+        };
+        let has_target = words
+            .iter()
+            .any(|w| matches!(*w, "--db-url" | "--env" | "--linked" | "--dir" | "--config"));
+        if touches_database && !has_target {
+            out.push(' ');
+            out.push_str(flags);
+        }
+        out.push('`');
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub struct Renderer {
     json: bool,
     quiet: bool,
+    hint_flags: Mutex<String>,
 }
 
 impl Renderer {
@@ -29,7 +121,51 @@ impl Renderer {
         Renderer {
             json: output == Output::Json,
             quiet,
+            hint_flags: Mutex::new(String::new()),
         }
+    }
+
+    /// The flags hints append to the commands they name (see [`with_target_flags`]).
+    pub fn set_hint_flags(&self, flags: String) {
+        if let Ok(mut f) = self.hint_flags.lock() {
+            *f = flags;
+        }
+    }
+
+    /// A hint or fix with the target's flags added to the commands it names.
+    pub fn hint(&self, text: &str) -> String {
+        let flags = self
+            .hint_flags
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default();
+        with_target_flags(text, &flags)
+    }
+
+    /// The same for every `hint` and `fix` string inside a JSON document.
+    fn hints_in(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    match v {
+                        Value::String(s) if k == "hint" || k == "fix" => *s = self.hint(s),
+                        other => self.hints_in(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.hints_in(v)),
+            _ => {}
+        }
+    }
+
+    /// Whether the output is one JSON document.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Whether only errors are printed (`-q`).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     fn human(&self) -> bool {
@@ -50,28 +186,32 @@ impl Renderer {
         }
     }
 
-    /// Prints the JSON document (JSON mode only).
+    /// Prints the JSON document (JSON mode only), hints with the target's flags.
     pub fn json(&self, value: &Value) {
         if self.json {
-            let mut stdout = std::io::stdout().lock();
-            let _ = serde_json::to_writer_pretty(&mut stdout, value);
-            let _ = writeln!(stdout);
+            let mut value = value.clone();
+            self.hints_in(&mut value);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
         }
     }
 
+    /// The `Target:` line every command that works on a database prints (stderr), with what is
+    /// worth knowing about how it is reached.
     pub fn target(&self, target: &Target) {
         if !self.human() {
             return;
         }
-        let source = match &target.source {
-            TargetSource::DbUrl => "--db-url".to_string(),
-            TargetSource::Environment { name } => format!("environment {name}"),
-            TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
-            TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
-            TargetSource::Local => "local database".to_string(),
-            TargetSource::Scratch => "scratch database".to_string(),
-        };
-        eprintln!("Target: {} ({source})", target.display());
+        eprintln!(
+            "Target: {} ({})",
+            target.display(),
+            crate::context::source_label(&target.source)
+        );
+        for note in target.notes() {
+            eprintln!("  {note}");
+        }
     }
 
     pub fn progress(&self) -> Progress {
@@ -343,16 +483,14 @@ impl Renderer {
 
     pub fn error(&self, command: &str, e: &Error) {
         if self.json {
-            let v = json!({ "command": command, "ok": false, "error": e.to_json() });
-            let mut stdout = std::io::stdout().lock();
-            let _ = serde_json::to_writer_pretty(&mut stdout, &v);
-            let _ = writeln!(stdout);
+            self.json_error(command, e);
             return;
         }
-        let mut err = std::io::stderr().lock();
+        let mut err = String::new();
+        use std::fmt::Write as _;
         match e {
             Error::Migration(m) => {
-                let _ = write!(err, "{}", migration_error(m));
+                err.push_str(&migration_error(m, &|h| self.hint(h)));
             }
             Error::Refused { problems } => {
                 let _ = writeln!(err, "error: refusing to push; nothing was changed:");
@@ -362,7 +500,7 @@ impl Renderer {
                         let _ = writeln!(err, "{}", indent(d, "    "));
                     }
                     if let Some(f) = &p.fix {
-                        let _ = writeln!(err, "  fix: {f}");
+                        let _ = writeln!(err, "  fix: {}", self.hint(f));
                     }
                 }
             }
@@ -371,7 +509,7 @@ impl Renderer {
                 for p in problems {
                     let _ = writeln!(err, "\n  {}", p.message);
                     if let Some(f) = &p.fix {
-                        let _ = writeln!(err, "  fix: {f}");
+                        let _ = writeln!(err, "  fix: {}", self.hint(f));
                     }
                 }
             }
@@ -381,23 +519,35 @@ impl Renderer {
                     let _ = writeln!(err, "  held by {h}");
                 }
                 if let Some(h) = e.hint() {
-                    let _ = writeln!(err, "hint: {h}");
+                    let _ = writeln!(err, "hint: {}", self.hint(&h));
                 }
             }
             _ => {
                 let _ = writeln!(err, "error: {e}");
                 if let Some(h) = e.hint() {
-                    let _ = writeln!(err, "hint: {}", h.replace('\n', "\n      "));
+                    let _ = writeln!(err, "hint: {}", self.hint(&h).replace('\n', "\n      "));
                 }
             }
         }
+        eprint!("{err}");
+    }
+
+    /// An error as the JSON document (`ok: false`).
+    pub fn json_error(&self, command: &str, e: &Error) {
+        let mut v = json!({ "command": command, "ok": false, "error": e.to_json() });
+        self.hints_in(&mut v);
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
 }
 
 /// A failed statement, rustc-style: the file position, the line with a caret, then the
-/// server's detail and hint.
-fn migration_error(m: &MigrationError) -> String {
-    let mut s = format!("error: {}", m.message);
+/// server's detail and hint (`hint` adds the target's flags to commands it names).
+fn migration_error(m: &MigrationError, hint: &dyn Fn(&str) -> String) -> String {
+    let mut s = String::new();
+    for n in &m.notices {
+        s.push_str(&format!("{}\n", notice_line(&m.file, n)));
+    }
+    s.push_str(&format!("error: {}", m.message));
     if let Some(code) = &m.sqlstate {
         s.push_str(&format!(" [SQLSTATE {code}]"));
     }
@@ -430,7 +580,7 @@ fn migration_error(m: &MigrationError) -> String {
         s.push_str(&format!("  lock held by {h}\n"));
     }
     if let Some(h) = &m.hint {
-        s.push_str(&format!("hint: {}\n", h.replace('\n', "\n      ")));
+        s.push_str(&format!("hint: {}\n", hint(h).replace('\n', "\n      ")));
     }
     let rollback_file = m.file.to_string_lossy().ends_with("_rollback.sql");
     if m.transactional && rollback_file {
@@ -445,6 +595,22 @@ fn migration_error(m: &MigrationError) -> String {
         ));
     }
     s
+}
+
+/// A notice as psql prints it, with the file that caused it.
+fn notice_line(file: &std::path::Path, n: &strata::session::Notice) -> String {
+    let name = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut line = format!("{}: {} ({name})", n.severity, n.message);
+    if let Some(d) = &n.detail {
+        line.push_str(&format!("\nDETAIL:  {d}"));
+    }
+    if let Some(h) = &n.hint {
+        line.push_str(&format!("\nHINT:  {h}"));
+    }
+    line
 }
 
 fn indent(text: &str, prefix: &str) -> String {
@@ -472,7 +638,7 @@ impl Progress {
 
     fn print(&self, text: &str) {
         match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.println(text),
+            Some(bar) => bar.println(scrub(text)),
             None => eprintln!("{text}"),
         }
     }
@@ -491,7 +657,10 @@ impl Observer for Progress {
                 }
             }
             Event::LockAcquired { waited } if *waited > Duration::from_millis(100) => {
-                self.print(&format!("Got the migration lock after {} ms.", waited.as_millis()));
+                self.print(&format!(
+                    "Got the migration lock after {} ms.",
+                    waited.as_millis()
+                ));
             }
             Event::LockAcquired { .. } => {}
             Event::Applying {
@@ -535,7 +704,11 @@ impl Observer for Progress {
                     "  applied {} ({} ms{})",
                     migration.file_name(),
                     duration.as_millis(),
-                    if *transactional { "" } else { ", no transaction" }
+                    if *transactional {
+                        ""
+                    } else {
+                        ", no transaction"
+                    }
                 ));
                 if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
                     bar.inc(1);
@@ -567,18 +740,56 @@ impl Observer for Progress {
                     "  rolled back {} ({} ms{})",
                     migration.file_name(),
                     duration.as_millis(),
-                    if *transactional { "" } else { ", no transaction" }
+                    if *transactional {
+                        ""
+                    } else {
+                        ", no transaction"
+                    }
                 ));
             }
             Event::Seeded { .. } => {}
-            Event::Platform { report } => match report.status {
-                "installed" | "upgraded" => self.print(&format!(
-                    "Supabase platform emulation {} (v{}): roles anon/authenticated/service_role, auth.users + auth.uid(), storage, extensions",
-                    report.status, report.version
-                )),
-                // The library only reports installs and upgrades as events.
-                _ => {}
-            },
+            Event::Blocked {
+                migration,
+                waiting_for,
+                holders,
+                waited,
+            } => {
+                self.print(&format!(
+                    "  {} has waited {} s for a lock: {waiting_for}",
+                    migration.file_name(),
+                    waited.as_secs()
+                ));
+                for h in *holders {
+                    self.print(&format!("    held by {h}"));
+                }
+                if holders.is_empty() {
+                    self.print("    (the holder finished; the lock is being granted)");
+                }
+            }
+            Event::Notices { migration, notices } => {
+                for n in *notices {
+                    self.print(&notice_line(&migration.path, n));
+                }
+            }
+            Event::Platform { report } => {
+                for n in &report.notices {
+                    self.print(&format!(
+                        "{}: {} (Supabase platform emulation)",
+                        n.severity, n.message
+                    ));
+                }
+                match report.status {
+                    "installed" | "upgraded" => self.print(&format!(
+                        "Supabase platform emulation {} (v{}): roles anon/authenticated/service_role, auth.users + auth.uid(), storage, extensions",
+                        report.status, report.version
+                    )),
+                    "real_supabase" => self.print(&format!(
+                        "Supabase platform: this is a real Supabase database ({}); no emulation needed",
+                        report.evidence.as_deref().unwrap_or("its auth schema belongs to Supabase")
+                    )),
+                    _ => {}
+                }
+            }
         }
     }
 }

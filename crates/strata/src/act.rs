@@ -245,6 +245,4 @@ async fn abort(client: &Client) {
     let _ = client.batch_execute("ROLLBACK").await;
 }
 
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+use crate::quote::literal as quote_literal;

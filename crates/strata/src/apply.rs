@@ -31,6 +31,7 @@ use crate::history::{self, History};
 use crate::lock::{self, LockHolder};
 use crate::plan::{Plan, PlanOptions};
 use crate::platform::{self, Platform, PlatformReport};
+use crate::session::{Notice, Session};
 use crate::source::{Migration, MigrationSet, RollbackFile};
 use crate::sql::{LineIndex, Statement};
 use crate::target::Target;
@@ -129,9 +130,24 @@ pub enum Event<'a> {
         duration: Duration,
         transactional: bool,
     },
+    /// A statement of `migration` has been waiting `waited` for a lock other sessions hold
+    /// (sent after a second, then every few seconds while it waits).
+    Blocked {
+        migration: &'a Migration,
+        /// The lock it waits for, e.g. `relation public.invoices (AccessExclusiveLock)`.
+        waiting_for: &'a str,
+        holders: &'a [LockHolder],
+        waited: Duration,
+    },
+    /// The server sent notices (`RAISE NOTICE`, warnings) while `migration` ran.
+    Notices {
+        migration: &'a Migration,
+        notices: &'a [Notice],
+    },
     /// A seed file ran (or was already recorded).
     Seeded { seed: &'a SeedReport },
-    /// Platform emulation was checked (and installed or upgraded where needed).
+    /// What the database is as far as the platform goes, and what was done about it (sent once
+    /// per push, when the migrations expect a platform).
     Platform { report: &'a PlatformReport },
 }
 
@@ -149,6 +165,8 @@ pub struct AppliedReport {
     pub duration_ms: u64,
     pub transactional: bool,
     pub statements: usize,
+    /// What the server said while the file ran (`RAISE NOTICE`, warnings), in order.
+    pub notices: Vec<Notice>,
 }
 
 /// A migration a dry run would apply, with the exact SQL.
@@ -172,6 +190,8 @@ pub struct SeedReport {
     /// ran: like the Supabase CLI, only its hash is updated), or `planned` (dry run).
     pub status: &'static str,
     pub duration_ms: u64,
+    /// What the server said while it ran.
+    pub notices: Vec<Notice>,
 }
 
 /// The result of a push.
@@ -191,7 +211,8 @@ pub struct PushReport {
     pub lock_waited_ms: u64,
     /// Whether this run created the history tables.
     pub created_history: bool,
-    /// What was done about platform emulation (absent for plain PostgreSQL projects).
+    /// What the database is as far as the platform goes and what was done about it (absent for
+    /// plain PostgreSQL projects, and for a push with nothing to do).
     pub platform: Option<PlatformReport>,
 }
 
@@ -200,6 +221,29 @@ pub struct Migrator {
     set: MigrationSet,
     options: PushOptions,
     observer: Option<Arc<dyn Observer>>,
+}
+
+/// The connection a push works on: a [`Session`] (notices kept, can be replaced by a new one
+/// under the lock) or a caller's bare client.
+pub(crate) enum Conn<'a> {
+    Session(&'a mut Session),
+    Client(&'a mut Client),
+}
+
+impl Conn<'_> {
+    pub(crate) fn client(&self) -> &Client {
+        match self {
+            Conn::Session(s) => s,
+            Conn::Client(c) => c,
+        }
+    }
+
+    pub(crate) fn take_notices(&mut self) -> Vec<Notice> {
+        match self {
+            Conn::Session(s) => s.take_notices(),
+            Conn::Client(_) => Vec::new(),
+        }
+    }
 }
 
 impl Migrator {
@@ -231,7 +275,7 @@ impl Migrator {
         }
     }
 
-    /// Connects to `url` and pushes.
+    /// Connects to `url` (a libpq connection string) and pushes.
     pub async fn push_url(&self, url: &str) -> Result<PushReport, Error> {
         let target = Target::from_url(url, crate::target::TargetSource::DbUrl, Default::default())?;
         self.push(&target).await
@@ -239,40 +283,29 @@ impl Migrator {
 
     /// Connects to `target` and pushes.
     pub async fn push(&self, target: &Target) -> Result<PushReport, Error> {
-        let mut client = target.connect().await?;
-        self.push_connected(&mut client, target, None).await
+        let mut session = target.session().await?;
+        self.push_connected(&mut session, target, None).await
     }
 
-    /// Pushes on a connection to `target`, with the history already read on it when the caller
-    /// read it (the CLI reads it while the files are still being loaded). The target is needed
-    /// to reconnect after installing platform emulation.
+    /// Pushes on a session of `target`, with the history already read on it when the caller
+    /// read it (the CLI reads it while the files are still being loaded). The session may be
+    /// replaced by a new one of `target` (after installing platform emulation: only new sessions
+    /// see the database's new `search_path`); the lock is always held by the session that works.
     pub async fn push_connected(
         &self,
-        client: &mut Client,
+        session: &mut Session,
         target: &Target,
         history: Option<History>,
     ) -> Result<PushReport, Error> {
-        let mut installed = None;
-        if !self.options.dry_run && self.options.platform != Platform::None {
-            // Install platform objects first, in a session of their own: the emulation sets the
-            // database's search_path (to include `extensions`), which only new sessions see.
-            let report = platform::ensure(client, self.options.platform, false).await?;
-            if let Some(r) = report.filter(|r| matches!(r.status, "installed" | "upgraded")) {
-                self.emit(Event::Platform { report: &r });
-                installed = Some(r);
-                *client = target.connect().await?;
-            }
-        }
-        let mut report = self.push_on(client, &target.display(), history).await?;
-        if installed.is_some() {
-            report.platform = installed;
-        }
-        Ok(report)
+        self.push_on(Conn::Session(session), Some(target), history)
+            .await
     }
 
-    /// Pushes on an existing connection (e.g. a service's own client).
+    /// Pushes on an existing connection (e.g. a service's own client). Without a target to
+    /// open a new session, it cannot install platform emulation: a database that needs it is
+    /// refused before anything is written (use [`Migrator::push`]).
     pub async fn push_client(&self, client: &mut Client) -> Result<PushReport, Error> {
-        self.push_on(client, "(client)", None).await
+        self.push_on(Conn::Client(client), None, None).await
     }
 
     /// Reads the history and plans, without the lock and without writing anything.
@@ -303,14 +336,18 @@ impl Migrator {
         }
     }
 
+    /// A push, in the order that keeps every promise: plan and refuse (nothing written, no
+    /// lock); then the lock; then plan again under it; then every write — platform emulation,
+    /// history tables, migrations, seeds — on the session that holds the lock.
     async fn push_on(
         &self,
-        client: &mut Client,
-        target: &str,
+        mut conn: Conn<'_>,
+        target: Option<&Target>,
         history: Option<History>,
     ) -> Result<PushReport, Error> {
+        let target_name = target.map_or_else(|| "(client)".to_string(), Target::display);
         let mut report = PushReport {
-            target: target.to_string(),
+            target: target_name.clone(),
             dry_run: self.options.dry_run,
             applied: Vec::new(),
             planned: Vec::new(),
@@ -320,18 +357,21 @@ impl Migrator {
             created_history: false,
             platform: None,
         };
-        // Look first without the lock: the common no-op push is one query.
+        // Look first without the lock: the common no-op push is one query, and a push that must
+        // be refused is refused before it waits for anyone or writes anything.
         let (history, plan) = match history {
-            Some(h) => self.plan_from(client, h).await?,
-            None => self.plan(client).await?,
+            Some(h) => self.plan_from(conn.client(), h).await?,
+            None => self.plan(conn.client()).await?,
         };
         refuse_problems(&plan)?;
         let prepared = self.prepare(&plan)?;
+        report.already_applied = history.applied.len();
+        let has_work = !prepared.is_empty() || !self.options.seeds.is_empty();
         if self.options.dry_run {
-            if !prepared.is_empty() {
-                report.platform = platform::ensure(client, self.options.platform, true).await?;
+            if !prepared.is_empty() && self.options.platform != Platform::None {
+                let state = platform::inspect(conn.client()).await?;
+                report.platform = Some(PlatformReport::of(&state, true));
             }
-            report.already_applied = history.applied.len();
             report.planned = prepared.iter().map(|p| p.planned()).collect();
             report.seeds = self
                 .options
@@ -341,51 +381,101 @@ impl Migrator {
                     path: s.name.clone(),
                     status: "planned",
                     duration_ms: 0,
+                    notices: Vec::new(),
                 })
                 .collect();
             return Ok(report);
         }
-        if plan.pending.is_empty() && self.options.seeds.is_empty() {
-            report.already_applied = history.applied.len();
+        if !has_work {
             return Ok(report);
         }
-
-        let waited = lock::acquire(client, self.options.lock_wait, target, |holders| {
-            self.emit(Event::LockWaiting { holders })
-        })
-        .await?;
-        report.lock_waited_ms = waited.as_millis() as u64;
-        self.emit(Event::LockAcquired { waited });
-        let result = self.push_locked(client, &mut report).await;
+        let mut acquired = self.lock(conn.client(), &target_name).await?;
+        report.lock_waited_ms = acquired.waited.as_millis() as u64;
+        let result = self
+            .push_locked(&mut conn, target, &mut report, &mut acquired)
+            .await;
         // Closing the session releases the lock as well; release explicitly for pooled clients.
-        let released = lock::release(client).await;
+        let released = lock::release(conn.client()).await;
         result?;
         released?;
         Ok(report)
     }
 
-    async fn push_locked(&self, client: &mut Client, report: &mut PushReport) -> Result<(), Error> {
-        // Another run may have applied migrations while we waited: plan again under the lock.
-        let (history, plan) = self.plan(client).await?;
-        refuse_problems(&plan)?;
-        report.already_applied = history.applied.len();
-        let prepared = self.prepare(&plan)?;
-        if !prepared.is_empty() {
-            report.platform = platform::ensure(client, self.options.platform, false).await?;
-            if let Some(p) = report
-                .platform
-                .as_ref()
-                .filter(|p| matches!(p.status, "installed" | "upgraded"))
-            {
-                self.emit(Event::Platform { report: p });
+    async fn lock(&self, client: &Client, target: &str) -> Result<lock::Acquired, Error> {
+        let acquired = lock::acquire(client, self.options.lock_wait, target, |holders| {
+            self.emit(Event::LockWaiting { holders })
+        })
+        .await?;
+        self.emit(Event::LockAcquired {
+            waited: acquired.waited,
+        });
+        Ok(acquired)
+    }
+
+    async fn push_locked(
+        &self,
+        conn: &mut Conn<'_>,
+        target: Option<&Target>,
+        report: &mut PushReport,
+        acquired: &mut lock::Acquired,
+    ) -> Result<(), Error> {
+        let mut installed = false;
+        // A caller's own client cannot be replaced by a new session: after an install it keeps
+        // the database's new search_path by setting it after each reset.
+        let mut search_path: Option<String> = None;
+        let (history, prepared) = loop {
+            // Another run may have applied migrations while we waited: plan again under the lock.
+            let (history, plan) = self.plan(conn.client()).await?;
+            refuse_problems(&plan)?;
+            let prepared = self.prepare_with(&plan, search_path.as_deref())?;
+            report.already_applied = history.applied.len();
+            if prepared.is_empty() && self.options.seeds.is_empty() {
+                return Ok(());
             }
-        }
+            if self.options.platform == Platform::None {
+                break (history, prepared);
+            }
+            let state = platform::inspect(conn.client()).await?;
+            if !state.needs_install() || installed {
+                if report.platform.is_none() {
+                    let r = PlatformReport::of(&state, false);
+                    self.emit(Event::Platform { report: &r });
+                    report.platform = Some(r);
+                }
+                break (history, prepared);
+            }
+            let mut r = platform::install(conn.client(), &state).await?;
+            r.notices = conn.take_notices();
+            self.emit(Event::Platform { report: &r });
+            report.platform = Some(r);
+            installed = true;
+            // Only a new session sees the database's new search_path (the emulation puts
+            // `extensions` on it). Move the lock to one: open it, let go of the old lock, take it
+            // again on the new session, and plan once more — another run may have come in
+            // between, and the lock is always held by the session that does the work.
+            let (Conn::Session(session), Some(target)) = (&mut *conn, target) else {
+                search_path = database_search_path(conn.client()).await?;
+                continue;
+            };
+            let fresh = target.session().await?;
+            lock::release(session).await?;
+            **session = fresh;
+            let again = self.lock(conn.client(), &target.display()).await?;
+            acquired.backend_pid = again.backend_pid;
+            report.lock_waited_ms += again.waited.as_millis() as u64;
+        };
         if !prepared.is_empty() && !history.is_ready() {
-            history::ensure_tables(client).await?;
+            history::ensure_tables(conn.client()).await?;
             report.created_history = !history.exists;
         }
         let applied_by = history::applied_by();
         let total = prepared.len();
+        let emit = |e: &Event<'_>| {
+            if let Some(o) = &self.observer {
+                o.event(e);
+            }
+        };
+        let watch = target.map(|t| (t, acquired.backend_pid));
         for (index, step) in prepared.iter().enumerate() {
             let m: &Migration = &step.migration;
             self.emit(Event::Applying {
@@ -396,8 +486,15 @@ impl Migrator {
             });
             let start = Instant::now();
             let record = history::record_sql(m, step.transactional(), &applied_by)?;
-            step.run(client, &record, "recording it in the history")
-                .await?;
+            let notices = execute(
+                conn,
+                watch,
+                step,
+                &record,
+                "recording it in the history",
+                &emit,
+            )
+            .await?;
             let duration = start.elapsed();
             self.emit(Event::Applied {
                 index,
@@ -413,10 +510,11 @@ impl Migrator {
                 duration_ms: duration.as_millis() as u64,
                 transactional: step.transactional(),
                 statements: step.statement_count(),
+                notices,
             });
         }
         for seed in &self.options.seeds {
-            let r = run_seed(client, seed).await?;
+            let r = run_seed(conn, watch, seed, &emit).await?;
             self.emit(Event::Seeded { seed: &r });
             report.seeds.push(r);
         }
@@ -426,11 +524,37 @@ impl Migrator {
     /// Splits and classifies every pending migration before anything runs, so a bad file stops
     /// the push before the first migration is applied.
     fn prepare<'a>(&'a self, plan: &Plan) -> Result<Vec<Step<'a>>, Error> {
+        self.prepare_with(plan, None)
+    }
+
+    fn prepare_with<'a>(
+        &'a self,
+        plan: &Plan,
+        search_path: Option<&str>,
+    ) -> Result<Vec<Step<'a>>, Error> {
         plan.pending
             .iter()
-            .map(|&i| Step::new(&self.set.migrations[i]))
+            .map(|&i| Step::with_session_defaults(&self.set.migrations[i], search_path))
             .collect()
     }
+}
+
+/// The `search_path` new sessions of the connected database get from `ALTER DATABASE … SET`
+/// (as stored: a list ready for `SET search_path = …`), if one is set.
+async fn database_search_path(client: &Client) -> Result<Option<String>, Error> {
+    let row = client
+        .query_opt(
+            "select substr(s.cfg, length('search_path=') + 1) \
+               from pg_catalog.pg_db_role_setting d \
+               join pg_catalog.pg_database db on db.oid = d.setdatabase \
+              cross join lateral unnest(d.setconfig) as s(cfg) \
+              where db.datname = current_database() and d.setrole = 0 \
+                and s.cfg like 'search_path=%'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("reading the database's search_path", e))?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 fn refuse_problems(plan: &Plan) -> Result<(), Error> {
@@ -443,6 +567,84 @@ fn refuse_problems(plan: &Plan) -> Result<(), Error> {
     }
 }
 
+/// How long a statement waits for a lock before the first [`Event::Blocked`], and between
+/// the ones after it.
+const BLOCKED_FIRST: Duration = Duration::from_secs(1);
+const BLOCKED_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs `step` with `tail` (history rows to write or remove) on `conn`, and returns the notices
+/// it caused (also attached to the error when it fails). With `watch` (the target and the
+/// working session's backend pid), a second session opened after a second reports every few
+/// seconds what lock the file waits for and who holds it, as [`Event::Blocked`].
+pub(crate) async fn execute(
+    conn: &mut Conn<'_>,
+    watch: Option<(&Target, i32)>,
+    step: &Step<'_>,
+    tail: &str,
+    what: &str,
+    emit: &(dyn Fn(&Event<'_>) + Sync),
+) -> Result<Vec<Notice>, Error> {
+    let result = {
+        let run = step.run(conn.client(), tail, what);
+        match watch {
+            Some((target, pid)) => {
+                let watcher = watch_blocking(target, pid, &step.migration, emit);
+                pin_mut!(run);
+                pin_mut!(watcher);
+                tokio::select! {
+                    biased;
+                    r = &mut run => r,
+                    () = &mut watcher => run.await,
+                }
+            }
+            None => run.await,
+        }
+    };
+    let notices = conn.take_notices();
+    if !notices.is_empty() {
+        emit(&Event::Notices {
+            migration: &step.migration,
+            notices: &notices,
+        });
+    }
+    match result {
+        Ok(()) => Ok(notices),
+        Err(Error::Migration(mut m)) => {
+            m.notices = notices;
+            Err(Error::Migration(m))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reports, until dropped, what lock session `pid` waits for. Returns only when it cannot
+/// watch (no second session): watching is advice, never a reason to fail.
+async fn watch_blocking(
+    target: &Target,
+    pid: i32,
+    migration: &Migration,
+    emit: &(dyn Fn(&Event<'_>) + Sync),
+) {
+    let started = Instant::now();
+    tokio::time::sleep(BLOCKED_FIRST).await;
+    let Ok(watcher) = target.connect().await else {
+        return;
+    };
+    loop {
+        match lock::blockers(&watcher, pid).await {
+            Ok(Some((waiting_for, holders))) => emit(&Event::Blocked {
+                migration,
+                waiting_for: &waiting_for,
+                holders: &holders,
+                waited: started.elapsed(),
+            }),
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        tokio::time::sleep(BLOCKED_EVERY).await;
+    }
+}
+
 /// How one file (a migration, a rollback file, a seed) will be run: split and classified
 /// before anything is sent, so a bad file stops a run before its first statement.
 pub(crate) struct Step<'a> {
@@ -451,10 +653,15 @@ pub(crate) struct Step<'a> {
     migration: Cow<'a, Migration>,
     statements: Vec<Statement>,
     mode: Mode,
+    /// What is sent before the file: [`RESET`], plus the session defaults of a session that
+    /// predates them (see [`Step::with_session_defaults`]).
+    preamble: String,
+    /// How many statements `preamble` holds (each answers with one CommandComplete).
+    preamble_statements: usize,
 }
 
 enum Mode {
-    /// One round trip: `RESET ALL`, the file (own BEGIN/COMMIT blanked), the history rows.
+    /// One round trip: the preamble, the file (own BEGIN/COMMIT blanked), the history rows.
     Transaction { text: String, prefix_len: usize },
     /// Statement by statement, outside a transaction.
     NoTransaction { reason: String },
@@ -470,7 +677,17 @@ const RESET_STATEMENTS: usize = 3;
 
 impl<'a> Step<'a> {
     pub(crate) fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {
-        Self::from_cow(Cow::Borrowed(migration))
+        Self::from_cow(Cow::Borrowed(migration), None)
+    }
+
+    /// A step whose preamble also restores `search_path` to `search_path` after `RESET ALL`: for a
+    /// caller's own session that predates the database's current default (the platform emulation
+    /// was installed on it), so the file sees what a new session would.
+    pub(crate) fn with_session_defaults(
+        migration: &'a Migration,
+        search_path: Option<&str>,
+    ) -> Result<Step<'a>, Error> {
+        Self::from_cow(Cow::Borrowed(migration), search_path)
     }
 
     /// The step that runs `rollback`, the rollback file of `migration`.
@@ -484,21 +701,33 @@ impl<'a> Step<'a> {
             rollback.path.clone(),
             rollback.sql.clone(),
         );
-        Self::from_cow(Cow::Owned(file))
+        Self::from_cow(Cow::Owned(file), None)
     }
 
-    fn from_cow(migration: Cow<'a, Migration>) -> Result<Step<'a>, Error> {
+    fn from_cow(
+        migration: Cow<'a, Migration>,
+        search_path: Option<&str>,
+    ) -> Result<Step<'a>, Error> {
         let statements = migration.statements()?.to_vec();
         let sql = &migration.sql;
+        let (preamble, preamble_statements) = match search_path {
+            Some(p) => (
+                format!("{RESET}SET search_path = {p};\n"),
+                RESET_STATEMENTS + 1,
+            ),
+            None => (RESET.to_string(), RESET_STATEMENTS),
+        };
         if let Some(reason) = no_transaction_reason(sql, &statements) {
             return Ok(Step {
                 migration,
                 statements,
                 mode: Mode::NoTransaction { reason },
+                preamble,
+                preamble_statements,
             });
         }
-        let mut text = String::with_capacity(RESET.len() + sql.len());
-        text.push_str(RESET);
+        let mut text = String::with_capacity(preamble.len() + sql.len());
+        text.push_str(&preamble);
         let mut last = 0;
         for s in &statements {
             let Some(code) = s.code_start else { continue };
@@ -531,8 +760,10 @@ impl<'a> Step<'a> {
             statements,
             mode: Mode::Transaction {
                 text,
-                prefix_len: RESET.len(),
+                prefix_len: preamble.len(),
             },
+            preamble,
+            preamble_statements,
         })
     }
 
@@ -577,7 +808,7 @@ impl<'a> Step<'a> {
             Mode::Transaction { text, .. } => vec![format!("{text}\n;\n{tail}")],
             Mode::NoTransaction { .. } => {
                 let m: &Migration = &self.migration;
-                let mut sql = vec![RESET.trim_end().to_string()];
+                let mut sql = vec![self.preamble.trim_end().to_string()];
                 sql.extend(
                     self.statements
                         .iter()
@@ -721,13 +952,13 @@ async fn run_transactional(
         })
         .collect();
     let by_count = completed
-        .checked_sub(RESET_STATEMENTS)
+        .checked_sub(step.preamble_statements)
         .and_then(|i| code.get(i).copied());
     // Everything up to the last history insert completed: the error came at the implicit
     // COMMIT (a deferred constraint or constraint trigger; Strata's own insert upserts).
     // (The last statement of an implicit transaction commits before its CommandComplete is
     // sent, so the second history insert is never counted.)
-    let at_commit = completed > RESET_STATEMENTS + code.len();
+    let at_commit = completed > step.preamble_statements + code.len();
     let statement = match file_offset {
         Some(o) => step
             .statements
@@ -765,7 +996,7 @@ async fn run_transactional(
 /// Runs a migration statement by statement outside a transaction.
 async fn run_statements(client: &Client, step: &Step<'_>) -> Result<(), Error> {
     client
-        .batch_execute(RESET)
+        .batch_execute(&step.preamble)
         .await
         .map_err(|e| Error::db("resetting session settings", e))?;
     for s in step.statements.iter().filter(|s| s.code_start.is_some()) {
@@ -836,6 +1067,7 @@ async fn migration_error(
         source_text: m.sql.clone(),
         transactional,
         lock_holders,
+        notices: Vec::new(),
     }
     .into()
 }
@@ -861,9 +1093,15 @@ const SEED_TABLE_SQL: &str = "CREATE SCHEMA IF NOT EXISTS supabase_migrations;
 CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (path text NOT NULL PRIMARY KEY, hash text NOT NULL);";
 
 /// Runs a seed file once, tracked by path and hash like the Supabase CLI.
-async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error> {
+async fn run_seed(
+    conn: &mut Conn<'_>,
+    watch: Option<(&Target, i32)>,
+    seed: &SeedFile,
+    emit: &(dyn Fn(&Event<'_>) + Sync),
+) -> Result<SeedReport, Error> {
     use sha2::{Digest, Sha256};
     let start = Instant::now();
+    let client = conn.client();
     client
         .batch_execute(SEED_TABLE_SQL)
         .await
@@ -883,6 +1121,7 @@ async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error>
         history::quote_literal(&seed.name),
         history::quote_literal(&hash)
     );
+    let mut notices = Vec::new();
     let status = match recorded {
         Some(h) if h == hash => "unchanged",
         Some(_) => {
@@ -899,9 +1138,8 @@ async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error>
                 seed.path.clone(),
                 seed.sql.clone(),
             );
-            Step::new(&migration)?
-                .run(client, &record, "recording the seed")
-                .await?;
+            let step = Step::new(&migration)?;
+            notices = execute(conn, watch, &step, &record, "recording the seed", emit).await?;
             "applied"
         }
     };
@@ -909,6 +1147,7 @@ async fn run_seed(client: &Client, seed: &SeedFile) -> Result<SeedReport, Error>
         path: seed.name.clone(),
         status,
         duration_ms: start.elapsed().as_millis() as u64,
+        notices,
     })
 }
 

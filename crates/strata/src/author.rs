@@ -1,5 +1,6 @@
-//! Authoring: `migration new` (the seed's header template), the naming convention check, and
-//! `migration adopt` (renaming legacy files to versioned names).
+//! Authoring: `migration new` (the seed's header template), the naming convention check,
+//! `migration adopt` (renaming legacy files to versioned names), and the project files `init`
+//! and `link` write.
 
 use std::path::{Path, PathBuf};
 
@@ -184,6 +185,76 @@ pub fn default_author() -> String {
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "Your Name".into())
+}
+
+/// `strata init`: writes `strata.toml` (commented, every setting) and `migrations_dir` (relative
+/// to `root`) when they do not exist, and adds `.strata/` to `.gitignore`. Returns what it
+/// created or changed; existing files are never overwritten.
+pub fn init(root: &Path, migrations_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut created = Vec::new();
+    let path = root.join(crate::config::CONFIG_FILE);
+    if !path.exists() {
+        std::fs::write(&path, crate::config::TEMPLATE).map_err(|e| Error::io("write", &path, e))?;
+        created.push(path);
+    }
+    let dir = root.join(migrations_dir);
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        created.push(dir);
+    }
+    let gitignore = root.join(".gitignore");
+    let ignored = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    if !ignored
+        .lines()
+        .any(|l| l.trim() == ".strata/" || l.trim() == ".strata")
+    {
+        let mut text = ignored;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(".strata/\n");
+        std::fs::write(&gitignore, text).map_err(|e| Error::io("write", &gitignore, e))?;
+        created.push(gitignore);
+    }
+    Ok(created)
+}
+
+/// What `strata link` recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Linked {
+    /// `.strata/project-ref`.
+    pub file: PathBuf,
+    /// The session pooler URL recorded beside it (no password), when one was given.
+    pub pooler_url: Option<String>,
+}
+
+/// `strata link`: records the Supabase project `--linked` connects to in `state_dir`, and its
+/// session pooler URL (already checked, without password) when given.
+pub fn link(
+    state_dir: &Path,
+    project_ref: &str,
+    pooler_url: Option<&str>,
+) -> Result<Linked, Error> {
+    crate::target::validate_project_ref(project_ref)?;
+    std::fs::create_dir_all(state_dir).map_err(|e| Error::io("create", state_dir, e))?;
+    let file = state_dir.join("project-ref");
+    std::fs::write(&file, format!("{project_ref}\n")).map_err(|e| Error::io("write", &file, e))?;
+    let pooler_file = state_dir.join(crate::target::POOLER_URL_FILE);
+    match pooler_url {
+        Some(url) => std::fs::write(&pooler_file, format!("{url}\n"))
+            .map_err(|e| Error::io("write", &pooler_file, e))?,
+        None => {
+            // A pooler of a previously linked project must not stay.
+            if pooler_file.exists() {
+                std::fs::remove_file(&pooler_file)
+                    .map_err(|e| Error::io("remove", &pooler_file, e))?;
+            }
+        }
+    }
+    Ok(Linked {
+        file,
+        pooler_url: pooler_url.map(str::to_string),
+    })
 }
 
 /// One rename done (or planned) by `migration adopt`.

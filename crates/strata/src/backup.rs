@@ -362,7 +362,7 @@ pub async fn restore(
         target: display,
         database: conn.database,
         duration_ms: start.elapsed().as_millis() as u64,
-        lock_waited_ms: waited.as_millis() as u64,
+        lock_waited_ms: waited.waited.as_millis() as u64,
         pg_restore: tool,
         unrecorded,
     })

@@ -1405,17 +1405,7 @@ fn enum_changes(name: &str, a: Option<&str>, b: Option<&str>) -> Vec<String> {
     out
 }
 
-fn ident(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !s.as_bytes()[0].is_ascii_digit()
-    {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
-}
+use crate::quote::ident;
 
 /// A bucket's properties as the JSON object `jsonb_populate_record` reads.
 fn bucket_json(o: &Object) -> String {

@@ -344,6 +344,8 @@ pub struct MigrationError {
     pub transactional: bool,
     /// For a lock timeout: the sessions that held conflicting locks.
     pub lock_holders: Vec<crate::lock::LockHolder>,
+    /// What the server said while the file ran, up to the failure (`RAISE NOTICE`, warnings).
+    pub notices: Vec<crate::session::Notice>,
 }
 
 impl std::fmt::Display for MigrationError {

@@ -365,24 +365,76 @@ pub async fn repair(
     Ok(changes)
 }
 
-/// Quotes a string as a SQL literal that means the same whatever `standard_conforming_strings`
-/// is: `'...'` with quotes doubled, or `E'...'` with backslashes doubled when it has any.
-pub fn quote_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 3);
-    if s.contains('\\') {
-        out.push('E');
-    }
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            _ => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+/// A `migration repair`, checked before anything connects: every version is digits, and for
+/// `--status applied` each has a local file that splits (its statements are what gets recorded).
+pub struct RepairRequest<'a> {
+    status: RepairStatus,
+    migrations: Vec<&'a Migration>,
+    versions: Vec<Version>,
 }
+
+impl<'a> RepairRequest<'a> {
+    /// Checks `versions` (as typed) against `set`.
+    pub fn new(
+        set: &'a crate::source::MigrationSet,
+        status: RepairStatus,
+        versions: &[String],
+    ) -> Result<RepairRequest<'a>, Error> {
+        let parsed = versions
+            .iter()
+            .map(|v| {
+                Version::parse(v).ok_or_else(|| Error::Setting {
+                    setting: "VERSION".into(),
+                    message: format!("`{v}` is not a version (digits only)"),
+                    hint: Some("pass the digits before the first _ of the file name".into()),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut migrations = Vec::new();
+        if status == RepairStatus::Applied {
+            for v in &parsed {
+                let m = set.get(v).ok_or_else(|| Error::Setting {
+                    setting: "VERSION".into(),
+                    message: format!("no local migration has version {v}"),
+                    hint: Some("`--status applied` records a local file; check the version with `strata migration list`".into()),
+                })?;
+                m.statements()?;
+                migrations.push(m);
+            }
+        }
+        Ok(RepairRequest {
+            status,
+            migrations,
+            versions: parsed,
+        })
+    }
+
+    /// Takes the migration lock (waiting at most `lock_wait`), then [`repair`]s: a repair is a
+    /// write to the history, and every write waits for a running push or rollback to finish.
+    pub async fn apply(
+        &self,
+        client: &mut Client,
+        target: &str,
+        lock_wait: std::time::Duration,
+        applied_by: &str,
+    ) -> Result<Vec<RepairChange>, Error> {
+        crate::lock::acquire(client, lock_wait, target, |_| {}).await?;
+        let result = repair(
+            client,
+            self.status,
+            &self.migrations,
+            &self.versions,
+            applied_by,
+        )
+        .await;
+        let released = crate::lock::release(client).await;
+        let changes = result?;
+        released?;
+        Ok(changes)
+    }
+}
+
+pub use crate::quote::literal as quote_literal;
 
 /// Who is applying: `user@host` of the machine running Strata.
 pub fn applied_by() -> String {

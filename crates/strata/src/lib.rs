@@ -59,6 +59,7 @@ pub mod local;
 pub mod lock;
 pub mod plan;
 pub mod platform;
+pub mod quote;
 pub mod rollback;
 pub mod scratch;
 pub mod session;

@@ -62,24 +62,39 @@ impl std::fmt::Display for LockHolder {
     }
 }
 
+/// The migration lock, taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Acquired {
+    /// How long it took to get it.
+    pub waited: Duration,
+    /// The process id of the server session that holds it (the one doing the work).
+    pub backend_pid: i32,
+}
+
 /// Takes the migration lock, waiting at most `wait`. `on_wait` is called once, when the lock
-/// is found taken. Returns how long it waited.
+/// is found taken.
 pub async fn acquire(
     client: &Client,
     wait: Duration,
     target: &str,
     mut on_wait: impl FnMut(&[LockHolder]),
-) -> Result<Duration, Error> {
+) -> Result<Acquired, Error> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(20);
     let mut told = false;
     loop {
         let row = client
-            .query_one("select pg_try_advisory_lock($1)", &[&LOCK_KEY])
+            .query_one(
+                "select pg_try_advisory_lock($1), pg_backend_pid()",
+                &[&LOCK_KEY],
+            )
             .await
             .map_err(|e| Error::db("taking the migration lock", e))?;
         if row.get::<_, bool>(0) {
-            return Ok(start.elapsed());
+            return Ok(Acquired {
+                waited: start.elapsed(),
+                backend_pid: row.get(1),
+            });
         }
         if !told {
             told = true;
@@ -122,6 +137,36 @@ pub async fn advisory_holders(client: &Client) -> Result<Vec<LockHolder>, Error>
          and a.pid <> pg_backend_pid()"
     );
     holders(client, &query, &[&LOCK_KEY]).await
+}
+
+/// What session `pid` is waiting for, if it waits for a lock: the lock (`relation
+/// public.t (AccessExclusiveLock)`) and the sessions that hold or queue ahead for it
+/// (`pg_blocking_pids`).
+pub async fn blockers(
+    client: &Client,
+    pid: i32,
+) -> Result<Option<(String, Vec<LockHolder>)>, Error> {
+    let wanted = client
+        .query_opt(
+            "select l.locktype || coalesce(' ' || l.relation::regclass::text, '') \
+                    || ' (' || l.mode || ')' \
+               from pg_locks l where l.pid = $1 and not l.granted limit 1",
+            &[&pid],
+        )
+        .await
+        .map_err(|e| Error::db("listing lock waits", e))?;
+    let Some(wanted) = wanted else {
+        return Ok(None);
+    };
+    let query = format!(
+        "select {HOLDER_COLUMNS}, \
+         (select string_agg(distinct h.relation::regclass::text || ' (' || h.mode || ')', ', ') \
+            from pg_locks h where h.pid = a.pid and h.granted and h.relation is not null), \
+         left(a.query, 200) \
+         from pg_stat_activity a where a.pid = any(pg_blocking_pids($1)) order by a.pid"
+    );
+    let holders = holders(client, &query, &[&pid]).await?;
+    Ok(Some((wanted.get(0), holders)))
 }
 
 /// Sessions with open transactions holding locks on user relations of this database — who

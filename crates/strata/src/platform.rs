@@ -3,18 +3,30 @@
 //! Supabase migrations rely on objects the platform creates before any migration runs: the API
 //! roles, `auth.users` and `auth.uid()`, the storage tables, the `extensions` schema, the
 //! `supabase_realtime` publication. On a target that lacks them, Strata installs them from
-//! `platform/supabase.sql` (versioned in `strata_platform.emulation`, idempotent) so the same
-//! migrations and their RLS policies run — and are tested — anywhere. Never on a real Supabase
-//! database (detected by its platform roles), and never silently: the report says what happened.
+//! `platform/supabase_roles.sql` (cluster-wide) and `platform/supabase.sql` (this database),
+//! versioned in `strata_platform.emulation` and idempotent, so the same migrations and their RLS
+//! policies run — and are tested — anywhere. Never on a real Supabase database, and never
+//! silently: [`inspect`] says what a database is, and the push report says what was done.
+//!
+//! Installing writes, so a push does it only under its migration lock, after re-reading the plan
+//! ([`crate::apply`]). The roles are the exception to "one database, one lock": they belong to
+//! the server, so two pushes to two databases of one server may create them at the same moment;
+//! that step runs in its own transaction and is retried (see [`install`]).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use crate::error::Error;
+use crate::session::Notice;
 
-/// The emulation script.
+/// The per-database emulation script.
 pub const SUPABASE_SQL: &str = include_str!("platform/supabase.sql");
+
+/// The cluster-wide part: the API roles.
+pub const SUPABASE_ROLES_SQL: &str = include_str!("platform/supabase_roles.sql");
 
 /// The version of [`SUPABASE_SQL`]; bump it when the script changes so targets are upgraded.
 pub const SUPABASE_VERSION: i32 = 1;
@@ -53,7 +65,70 @@ impl Platform {
     }
 }
 
-/// What [`ensure`] did.
+/// What one database is, as far as the Supabase platform goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PlatformState {
+    /// A real Supabase database (its `auth` schema belongs to a `supabase_*` role): nothing to do.
+    RealSupabase { evidence: String },
+    /// The emulation is installed at this version or newer.
+    Current { version: i32 },
+    /// The emulation is installed at an older version.
+    Outdated { version: i32 },
+    /// Neither: the emulation must be installed before the migrations run.
+    Missing,
+}
+
+impl PlatformState {
+    /// Whether [`install`] has work to do.
+    pub fn needs_install(&self) -> bool {
+        matches!(
+            self,
+            PlatformState::Outdated { .. } | PlatformState::Missing
+        )
+    }
+}
+
+/// Reads what the connected database is; writes nothing. The decision is per database: a server
+/// that runs Supabase may hold other databases that are plain PostgreSQL (a role such as
+/// `supabase_admin` exists server-wide and proves nothing about this database).
+pub async fn inspect(client: &Client) -> Result<PlatformState, Error> {
+    let row = client
+        .query_one(
+            "select (select r.rolname::text from pg_catalog.pg_namespace n \
+                       join pg_catalog.pg_roles r on r.oid = n.nspowner \
+                      where n.nspname = 'auth' and r.rolname like 'supabase%'), \
+                    pg_catalog.to_regclass('strata_platform.emulation') is not null",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("checking for the Supabase platform", e))?;
+    let auth_owner: Option<String> = row.get(0);
+    let emulated: bool = row.get(1);
+    if let (Some(owner), false) = (auth_owner, emulated) {
+        return Ok(PlatformState::RealSupabase {
+            evidence: format!("schema auth is owned by {owner}"),
+        });
+    }
+    if !emulated {
+        return Ok(PlatformState::Missing);
+    }
+    let version: Option<i32> = client
+        .query_opt(
+            "select version from strata_platform.emulation where component = 'supabase'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("reading the platform emulation version", e))?
+        .map(|r| r.get(0));
+    Ok(match version {
+        Some(v) if v >= SUPABASE_VERSION => PlatformState::Current { version: v },
+        Some(v) => PlatformState::Outdated { version: v },
+        None => PlatformState::Missing,
+    })
+}
+
+/// What a push did about the platform.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlatformReport {
     pub platform: Platform,
@@ -61,10 +136,103 @@ pub struct PlatformReport {
     /// Supabase database: nothing to do), `would_install` (dry run).
     pub status: &'static str,
     pub version: i32,
+    /// Why the database counts as real Supabase, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// What the server said while installing (e.g. a role created without BYPASSRLS).
+    pub notices: Vec<Notice>,
 }
 
-/// Installs or upgrades the Supabase emulation if `platform` asks for it and the target needs
-/// it. With `dry_run`, only reports what it would do.
+impl PlatformReport {
+    /// The report for a state that needs no install (or a dry run's).
+    pub fn of(state: &PlatformState, dry_run: bool) -> PlatformReport {
+        let (status, evidence) = match state {
+            PlatformState::RealSupabase { evidence } => ("real_supabase", Some(evidence.clone())),
+            PlatformState::Current { .. } => ("current", None),
+            _ if dry_run => ("would_install", None),
+            PlatformState::Outdated { .. } => ("upgraded", None),
+            PlatformState::Missing => ("installed", None),
+        };
+        PlatformReport {
+            platform: Platform::Supabase,
+            status,
+            version: SUPABASE_VERSION,
+            evidence,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// How often the cluster-wide roles step is tried before giving up.
+const ROLE_ATTEMPTS: u32 = 10;
+
+/// Installs or upgrades the emulation on the connected database. The caller holds the
+/// migration lock and has just seen `state` (from [`inspect`]) under it.
+///
+/// The roles step runs first, alone in a transaction, and is retried up to ten times (with a
+/// short, growing, jittered pause) when another session of the server created or granted the
+/// same roles concurrently: `duplicate_object`, `unique_violation`, `tuple concurrently updated`
+/// (an internal error PostgreSQL raises when two transactions update one shared catalog row) and
+/// serialization failures. Retrying is enough because the step is idempotent: the second try
+/// finds the roles there. Then the per-database script runs in one transaction.
+///
+/// The session that installed has the database's old `search_path`; callers that run migrations
+/// afterwards continue on a new session (see `apply`).
+pub async fn install(client: &Client, state: &PlatformState) -> Result<PlatformReport, Error> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let roles = format!("BEGIN;\n{SUPABASE_ROLES_SQL}\nCOMMIT;");
+        match client.batch_execute(&roles).await {
+            Ok(()) => break,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                if attempt < ROLE_ATTEMPTS && is_concurrent_catalog_update(&e) {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                return Err(Error::db(
+                    "installing the Supabase platform emulation (roles anon, authenticated, service_role, authenticator)",
+                    e,
+                ));
+            }
+        }
+    }
+    let script = format!("BEGIN;\n{SUPABASE_SQL}\nCOMMIT;");
+    if let Err(e) = client.batch_execute(&script).await {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(Error::db("installing the Supabase platform emulation", e));
+    }
+    Ok(PlatformReport::of(state, false))
+}
+
+/// Whether an error is another session's concurrent change to a shared catalog.
+fn is_concurrent_catalog_update(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    let code = db.code();
+    code == &SqlState::DUPLICATE_OBJECT
+        || code == &SqlState::UNIQUE_VIOLATION
+        || code == &SqlState::T_R_SERIALIZATION_FAILURE
+        || code == &SqlState::T_R_DEADLOCK_DETECTED
+        || (code == &SqlState::INTERNAL_ERROR && db.message().contains("concurrently"))
+}
+
+/// 10, 20, 40 … ms (at most 320), plus up to half as much again, from the clock's nanoseconds.
+fn backoff(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.min(5);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+        % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Inspects and, unless `dry_run`, installs what is missing, on one connection and without a
+/// lock: for tests and tools that own the database. A push uses [`inspect`] and [`install`]
+/// under its lock instead.
 pub async fn ensure(
     client: &Client,
     platform: Platform,
@@ -73,65 +241,9 @@ pub async fn ensure(
     if platform == Platform::None {
         return Ok(None);
     }
-    let row = client
-        .query_one(
-            "select exists (select 1 from pg_roles where rolname in ('supabase_admin', 'supabase_auth_admin')), \
-             to_regclass('strata_platform.emulation') is not null",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("checking for the Supabase platform", e))?;
-    let report = |status| {
-        Ok(Some(PlatformReport {
-            platform,
-            status,
-            version: SUPABASE_VERSION,
-        }))
-    };
-    if row.get::<_, bool>(0) {
-        return report("real_supabase");
+    let state = inspect(client).await?;
+    if !state.needs_install() || dry_run {
+        return Ok(Some(PlatformReport::of(&state, dry_run)));
     }
-    let installed: Option<i32> = if row.get::<_, bool>(1) {
-        client
-            .query_opt(
-                "select version from strata_platform.emulation where component = 'supabase'",
-                &[],
-            )
-            .await
-            .map_err(|e| Error::db("reading the platform emulation version", e))?
-            .map(|r| r.get(0))
-    } else {
-        None
-    };
-    match installed {
-        Some(v) if v >= SUPABASE_VERSION => return report("current"),
-        _ if dry_run => return report("would_install"),
-        _ => {}
-    }
-    let script = format!("BEGIN;\n{SUPABASE_SQL}\nCOMMIT;");
-    // Roles are cluster-wide: another database of the same cluster may create them at the same
-    // moment (parallel tests); the loser sees a duplicate and simply runs the script again.
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match client.batch_execute(&script).await {
-            Ok(()) => break,
-            Err(e)
-                if attempts < 3
-                    && (e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-                        || e.code() == Some(&SqlState::DUPLICATE_OBJECT)) =>
-            {
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            Err(e) => {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(Error::db("installing the Supabase platform emulation", e));
-            }
-        }
-    }
-    report(if installed.is_some() {
-        "upgraded"
-    } else {
-        "installed"
-    })
+    install(client, &state).await.map(Some)
 }

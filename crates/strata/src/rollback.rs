@@ -24,10 +24,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use crate::apply::{Event, Observer, Step};
+use crate::apply::{execute, Conn, Event, Observer, Step};
 use crate::error::Error;
 use crate::history::{self, AppliedMigration, History};
 use crate::lock;
+use crate::session::Session;
 use crate::source::{Migration, MigrationSet, RollbackFile, Version};
 use crate::target::Target;
 
@@ -155,26 +156,30 @@ impl Rollbacker {
     }
 
     fn emit(&self, event: Event<'_>) {
+        self.emit_ref(&event);
+    }
+
+    fn emit_ref(&self, event: &Event<'_>) {
         if let Some(o) = &self.observer {
-            o.event(&event);
+            o.event(event);
         }
     }
 
     /// Connects to `target` and rolls back.
     pub async fn rollback(&self, target: &Target) -> Result<RollbackReport, Error> {
-        let mut client = target.connect().await?;
-        self.rollback_connected(&mut client, &target.display())
-            .await
+        let mut session = target.session().await?;
+        self.rollback_connected(&mut session, target).await
     }
 
-    /// Rolls back on an existing connection; `target` is the redacted name for reports.
+    /// Rolls back on a session of `target`.
     pub async fn rollback_connected(
         &self,
-        client: &mut Client,
-        target: &str,
+        session: &mut Session,
+        target: &Target,
     ) -> Result<RollbackReport, Error> {
+        let name = target.display();
         let mut report = RollbackReport {
-            target: target.to_string(),
+            target: name.clone(),
             dry_run: self.options.dry_run,
             reverted: Vec::new(),
             planned: Vec::new(),
@@ -182,7 +187,7 @@ impl Rollbacker {
             lock_waited_ms: 0,
         };
         // Check before the lock: a refused rollback should not wait for anyone.
-        let history = History::read(&*client).await?;
+        let history = History::read(&**session).await?;
         let chosen = self.select(&history)?;
         if self.options.dry_run {
             let steps = self.prepare(&chosen)?;
@@ -204,14 +209,19 @@ impl Rollbacker {
             report.newest_applied = newest_after(&history, 0);
             return Ok(report);
         }
-        let waited = lock::acquire(client, self.options.lock_wait, target, |holders| {
+        let acquired = lock::acquire(session, self.options.lock_wait, &name, |holders| {
             self.emit(Event::LockWaiting { holders })
         })
         .await?;
-        report.lock_waited_ms = waited.as_millis() as u64;
-        self.emit(Event::LockAcquired { waited });
-        let result = self.rollback_locked(client, &mut report).await;
-        let released = lock::release(client).await;
+        report.lock_waited_ms = acquired.waited.as_millis() as u64;
+        self.emit(Event::LockAcquired {
+            waited: acquired.waited,
+        });
+        let watch = Some((target, acquired.backend_pid));
+        let result = self
+            .rollback_locked(&mut Conn::Session(session), watch, &mut report)
+            .await;
+        let released = lock::release(session).await;
         result?;
         released?;
         Ok(report)
@@ -219,11 +229,12 @@ impl Rollbacker {
 
     async fn rollback_locked(
         &self,
-        client: &mut Client,
+        conn: &mut Conn<'_>,
+        watch: Option<(&Target, i32)>,
         report: &mut RollbackReport,
     ) -> Result<(), Error> {
         // Another run may have pushed or rolled back while we waited: choose again under the lock.
-        let history = History::read(&*client).await?;
+        let history = History::read(conn.client()).await?;
         let chosen = self.select(&history)?;
         let steps = self.prepare(&chosen)?;
         let total = steps.len();
@@ -235,7 +246,9 @@ impl Rollbacker {
                 transactional: step.transactional(),
             });
             let start = Instant::now();
-            run_revert(client, step, &m.version, history.side_table).await?;
+            let emit = |e: &Event<'_>| self.emit_ref(e);
+            let notices =
+                run_revert(conn, watch, step, &m.version, history.side_table, &emit).await?;
             let duration = start.elapsed();
             self.emit(Event::Reverted {
                 index,
@@ -246,7 +259,7 @@ impl Rollbacker {
             });
             report
                 .reverted
-                .push(reverted_report(m, rollback, step, duration));
+                .push(reverted_report(m, rollback, step, duration, notices));
         }
         report.newest_applied = newest_after(&history, total);
         Ok(())
@@ -406,6 +419,7 @@ fn reverted_report(
     rollback: &RollbackFile,
     step: &Step<'_>,
     duration: Duration,
+    notices: Vec<crate::session::Notice>,
 ) -> RevertedReport {
     RevertedReport {
         version: m.version.to_string(),
@@ -414,19 +428,25 @@ fn reverted_report(
         duration_ms: duration.as_millis() as u64,
         transactional: step.transactional(),
         statements: step.statement_count(),
+        notices,
     }
 }
 
 async fn run_revert(
-    client: &Client,
+    conn: &mut Conn<'_>,
+    watch: Option<(&Target, i32)>,
     step: &Step<'_>,
     version: &Version,
     side_table: bool,
-) -> Result<(), Error> {
-    step.run(
-        client,
+    emit: &(dyn Fn(&Event<'_>) + Sync),
+) -> Result<Vec<crate::session::Notice>, Error> {
+    execute(
+        conn,
+        watch,
+        step,
         &history::remove_sql(version, side_table),
         "removing it from the history",
+        emit,
     )
     .await
 }
@@ -474,8 +494,22 @@ pub async fn revert(
     }
     let step = Step::for_rollback_file(migration, rollback)?;
     let start = Instant::now();
-    run_revert(client, &step, &migration.version, history.side_table).await?;
-    Ok(reverted_report(migration, rollback, &step, start.elapsed()))
+    let notices = run_revert(
+        &mut Conn::Client(client),
+        None,
+        &step,
+        &migration.version,
+        history.side_table,
+        &|_| {},
+    )
+    .await?;
+    Ok(reverted_report(
+        migration,
+        rollback,
+        &step,
+        start.elapsed(),
+        notices,
+    ))
 }
 
 #[cfg(test)]

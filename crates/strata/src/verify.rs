@@ -98,7 +98,12 @@ async fn run(
     target: &Target,
     options: VerifyOptions,
 ) -> Result<VerifyReport, Error> {
-    let mut client = target.connect().await?;
+    // The platform emulation first, so that it is part of every "before"; then a new session,
+    // which sees the search_path the emulation sets.
+    let setup = target.connect().await?;
+    crate::platform::ensure(&setup, options.platform, false).await?;
+    drop(setup);
+    let mut client = target.session().await?;
     let push_options = PushOptions {
         platform: options.platform,
         include_all: true,
@@ -108,11 +113,6 @@ async fn run(
         dir: set.dir.clone(),
         migrations: set.migrations[..k].to_vec(),
     };
-    // The platform emulation first, so that it is part of every "before".
-    Migrator::new(upto(0))
-        .with_options(push_options.clone())
-        .push_connected(&mut client, target, None)
-        .await?;
     let mut checks = Vec::new();
     for (k, m) in set.migrations.iter().enumerate() {
         let mut check = MigrationCheck {

@@ -106,18 +106,7 @@ fn object(
     }
 }
 
-/// Quotes an identifier when it needs it, for names in messages and fixes.
-fn ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if plain && !name.is_empty() {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
+use crate::quote::ident;
 
 async fn query(
     client: &Client,

@@ -381,19 +381,7 @@ pub fn qualified(parts: &[String]) -> String {
     }
 }
 
-/// A name as SQL writes it: quoted when it needs quotes.
-pub fn ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && !name.is_empty();
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
+pub use crate::quote::ident;
 
 /// Tables this file created before statement `before` (qualified names).
 pub fn created_in_file(file: &ParsedFile, before: usize) -> Vec<String> {

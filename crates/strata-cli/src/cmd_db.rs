@@ -1,0 +1,127 @@
+//! `strata db start|stop|status|url|reset`: the local cluster. These commands concern the local
+//! cluster only; `DATABASE_URL` and the other target settings never change what they act on.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use strata::apply::PushOptions;
+use strata::local::ClusterStatus;
+use strata::{Error, Migrator};
+
+use crate::args::DbCommand;
+use crate::context::Context;
+use crate::render::Renderer;
+use crate::Outcome;
+
+pub(crate) async fn run(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Result<Outcome, Error> {
+    let cluster = ctx.cluster();
+    let database = &ctx.project.config.local.database;
+    match cmd {
+        DbCommand::Start => {
+            let started = std::time::Instant::now();
+            let info = cluster.start()?;
+            out.line(&format!(
+                "Local PostgreSQL {} running on port {} (pid {}) in {} ms\n{}",
+                info.version,
+                info.port,
+                info.pid,
+                started.elapsed().as_millis(),
+                info.url(database)
+            ));
+            Ok(Outcome::ok(
+                json!({ "status": ClusterStatus::Running(info.clone()), "url": info.url(database) }),
+            ))
+        }
+        DbCommand::Stop => {
+            let stopped = cluster.stop()?;
+            out.line(if stopped {
+                "Local PostgreSQL stopped."
+            } else {
+                "Local PostgreSQL was not running."
+            });
+            Ok(Outcome::ok(json!({ "stopped": stopped })))
+        }
+        DbCommand::Status => {
+            let status = cluster.status()?;
+            out.db_status(&status, database);
+            Ok(Outcome::ok(
+                serde_json::to_value(&status).unwrap_or_default(),
+            ))
+        }
+        DbCommand::Url => {
+            let info = cluster.start()?;
+            let url = info.url(database);
+            out.url(&url);
+            Ok(Outcome::ok(json!({ "url": url })))
+        }
+        DbCommand::Reset => reset(ctx, out).await,
+    }
+}
+
+/// Drops and recreates the local database, then applies every migration and the seed.
+async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
+    let req = &ctx.request;
+    if req.db_url.is_some() || req.env.is_some() || req.linked {
+        let flag = if req.db_url.is_some() {
+            "--db-url"
+        } else if req.env.is_some() {
+            "--env"
+        } else {
+            "--linked"
+        };
+        return Err(Error::Setting {
+            setting: flag.into(),
+            message: format!("db reset only recreates the local database; it does not take {flag}"),
+            hint: Some(
+                "it drops all data; for other databases use `strata push` (and `strata rollback`)"
+                    .into(),
+            ),
+        });
+    }
+    // An application's DATABASE_URL (environment or .env) is not db reset's target.
+    let ignored = ctx.project.var("DATABASE_URL").map(|url| {
+        let shown = strata::conninfo::ConnInfo::parse(url.trim())
+            .map(|c| c.display())
+            .unwrap_or_else(|_| "(a connection string)".into());
+        let from = if std::env::var_os("DATABASE_URL").is_some() {
+            "the environment"
+        } else {
+            ".env"
+        };
+        format!("DATABASE_URL from {from} ({shown}) is not db reset's target and was not touched")
+    });
+    let started = std::time::Instant::now();
+    // Inputs first: nothing is started or dropped when the files or settings are wrong.
+    let set = ctx.migrations()?;
+    let seeds = ctx.seeds()?;
+    let platform = ctx.platform()?;
+    let database = ctx.project.config.local.database.clone();
+    let info = ctx.cluster().start()?;
+    if let Some(note) = &ignored {
+        out.warn(note);
+    }
+    strata::local::recreate_database(&info, &database).await?;
+    let target = ctx.local_target()?;
+    out.target(&target);
+    let progress = Arc::new(out.progress());
+    let migrator = Migrator::new(set)
+        .with_options(PushOptions {
+            seeds,
+            platform,
+            ..PushOptions::default()
+        })
+        .with_observer(progress.clone());
+    let report = migrator.push(&target).await;
+    progress.finish();
+    let report = report?;
+    out.push(&report, migrator.migrations().migrations.len());
+    out.line(&format!(
+        "Reset {database} in {} ms.",
+        started.elapsed().as_millis()
+    ));
+    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    if let (Some(o), Some(note)) = (value.as_object_mut(), ignored) {
+        o.insert("warnings".into(), json!([note]));
+    }
+    Ok(Outcome::ok(value))
+}

@@ -1,0 +1,63 @@
+//! `strata push`: the lint check, optional drift check and backup, then the library's push.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use strata::apply::PushOptions;
+use strata::{Error, Migrator};
+
+use crate::args::PushArgs;
+use crate::context::Context;
+use crate::render::Renderer;
+use crate::{cmd_backup, cmd_diff, cmd_lint, Outcome};
+
+pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<Outcome, Error> {
+    // Settings are read before anything connects or starts: a bad one changes nothing.
+    let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
+    let platform = ctx.platform()?;
+    let seeds = if a.include_seed {
+        ctx.seeds()?
+    } else {
+        Vec::new()
+    };
+    let (set, target, mut session, history) = ctx.load_and_connect().await?;
+    out.target(&target);
+    if !a.no_lint {
+        cmd_lint::check_pending(ctx, &set, &history, out)?;
+    }
+    let warnings = if a.check_drift {
+        cmd_diff::check_drift(ctx, &set, &history, &target, out).await?
+    } else {
+        Vec::new()
+    };
+    let options = PushOptions {
+        dry_run: a.dry_run,
+        include_all: a.include_all,
+        lock_wait,
+        seeds,
+        platform,
+    };
+    let progress = Arc::new(out.progress());
+    let migrator = Migrator::new(set)
+        .with_options(options)
+        .with_observer(progress.clone());
+    let backup =
+        cmd_backup::before_push(ctx, a, &target, &migrator, &session, &history, out).await?;
+    let report = migrator
+        .push_connected(&mut session, &target, Some(history))
+        .await;
+    progress.finish();
+    let report = report?;
+    out.push(&report, migrator.migrations().migrations.len());
+    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    if a.check_drift {
+        value["warnings"] = json!(warnings);
+    }
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "backup".into(),
+            serde_json::to_value(&backup).unwrap_or_default(),
+        );
+    }
+    Ok(Outcome::ok(value))
+}

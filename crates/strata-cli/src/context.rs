@@ -1,0 +1,267 @@
+//! Everything a command needs, resolved once from flags, `strata.toml` and the environment:
+//! the project, the migrations directory, the platform, and the target. Commands never re-read
+//! configuration; the target is resolved (and the local cluster started) at most once.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use strata::apply::SeedFile;
+use strata::config::{parse_duration, Project};
+use strata::history::History;
+use strata::local::LocalCluster;
+use strata::platform::Platform;
+use strata::session::Session;
+use strata::source::SourceOptions;
+use strata::target::{self, Resolved, Target, TargetRequest, TargetSource};
+use strata::{Error, MigrationSet};
+
+use crate::args::Cli;
+use crate::render;
+
+/// The resolved command line.
+pub(crate) struct Context {
+    pub(crate) project: Project,
+    dir_flag: Option<PathBuf>,
+    config_flag: Option<PathBuf>,
+    platform_flag: Option<String>,
+    pub(crate) request: TargetRequest,
+    target: OnceLock<Target>,
+}
+
+impl Context {
+    pub(crate) fn new(cli: &Cli) -> Result<Context, Error> {
+        let cwd = std::env::current_dir().map_err(|e| Error::Io {
+            action: "read",
+            path: ".".into(),
+            source: e,
+        })?;
+        let project = Project::discover(&cwd, cli.global.config.as_deref())?;
+        register_project_secrets(&project);
+        let g = &cli.global;
+        Ok(Context {
+            project,
+            dir_flag: g.dir.clone(),
+            config_flag: g.config.clone(),
+            platform_flag: g.platform.clone(),
+            request: TargetRequest {
+                db_url: g.db_url.clone(),
+                env: g.env.clone(),
+                linked: g.linked,
+                lock_timeout: g.lock_timeout.clone(),
+                statement_timeout: g.statement_timeout.clone(),
+            },
+            target: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn migrations_dir(&self) -> Result<PathBuf, Error> {
+        self.project.migrations_dir(self.dir_flag.as_deref())
+    }
+
+    pub(crate) fn source_options(&self) -> SourceOptions {
+        SourceOptions {
+            legacy_order: self.project.config.legacy_order.clone(),
+            rollbacks_dir: self.rollbacks_dir(),
+        }
+    }
+
+    pub(crate) fn migrations(&self) -> Result<MigrationSet, Error> {
+        MigrationSet::load(&self.migrations_dir()?, &self.source_options())
+    }
+
+    pub(crate) fn platform(&self) -> Result<Platform, Error> {
+        if let Some(p) = self.platform_flag.as_deref().and_then(Platform::parse) {
+            return Ok(p);
+        }
+        if let Some(p) = self.project.config.platform {
+            return Ok(p);
+        }
+        Ok(Platform::default_for(&self.migrations_dir()?))
+    }
+
+    pub(crate) fn rollbacks_dir(&self) -> Option<PathBuf> {
+        self.project
+            .config
+            .rollbacks_dir
+            .as_ref()
+            .map(|d| self.project.root.join(d))
+    }
+
+    /// Which target the flags, strata.toml and the environment name, without starting anything.
+    pub(crate) fn resolve(&self) -> Result<Resolved, Error> {
+        Target::resolve(&self.project, &self.request)
+    }
+
+    /// The target, resolved once (the local cluster is started, created on first use).
+    pub(crate) fn target(&self) -> Result<Target, Error> {
+        if let Some(t) = self.target.get() {
+            return Ok(t.clone());
+        }
+        let t = target::resolve_and_start(&self.project, &self.request)?;
+        render::register_secrets(t.secrets());
+        Ok(self.target.get_or_init(|| t).clone())
+    }
+
+    /// The local cluster's database, whatever `DATABASE_URL` says: for `db reset`, which only
+    /// ever works on the local database.
+    pub(crate) fn local_target(&self) -> Result<Target, Error> {
+        let settings = match self.resolve() {
+            Ok(Resolved::Local { settings }) => settings,
+            Ok(Resolved::Remote(t)) => t.settings.clone(),
+            Err(e) => return Err(e),
+        };
+        let info = self.cluster().start()?;
+        Target::local(&info.url(&self.project.config.local.database), settings)
+    }
+
+    pub(crate) fn lock_wait(&self, flag: Option<&str>) -> Result<Duration, Error> {
+        match (flag, &self.project.config.lock_wait) {
+            (Some(v), _) => parse_duration("--lock-wait", v),
+            (None, Some(v)) => parse_duration("lock_wait", v),
+            (None, None) => Ok(Duration::from_secs(60)),
+        }
+    }
+
+    pub(crate) fn seeds(&self) -> Result<Vec<SeedFile>, Error> {
+        let dir = self.migrations_dir()?;
+        self.project
+            .seed_files(&dir)?
+            .iter()
+            .map(|p| SeedFile::read(&self.project.root, p))
+            .collect()
+    }
+
+    pub(crate) fn cluster(&self) -> LocalCluster {
+        LocalCluster::new(self.project.state_dir())
+    }
+
+    /// The flags a printed command needs to reach the same project and target as this run
+    /// (`--dir`, `--config`, `--db-url '<URL without password>'`, `--env NAME`, `--linked`):
+    /// appended to every `strata …` command a hint names (see [`render::with_target_flags`]).
+    pub(crate) fn hint_flags(&self) -> String {
+        let mut flags = Vec::new();
+        if let Some(c) = &self.config_flag {
+            flags.push(format!(
+                "--config {}",
+                shell_quote(&c.display().to_string())
+            ));
+        }
+        if let Some(d) = &self.dir_flag {
+            flags.push(format!("--dir {}", shell_quote(&d.display().to_string())));
+        }
+        if let Some(url) = &self.request.db_url {
+            let shown = strata::conninfo::ConnInfo::parse(url.trim())
+                .map(|c| c.display())
+                .unwrap_or_else(|_| "<your connection string>".into());
+            flags.push(format!("--db-url {}", shell_quote(&shown)));
+        } else if let Some(env) = &self.request.env {
+            flags.push(format!("--env {}", shell_quote(env)));
+        } else if self.request.linked {
+            flags.push("--linked".into());
+        }
+        flags.join(" ")
+    }
+
+    /// Reads the migrations directory while connecting and reading the history: on a no-op push
+    /// over thousands of files the two take about as long as each other. Inputs are checked
+    /// before anything starts: the directory must exist, and for the local cluster the files are
+    /// read before the cluster is created or started.
+    pub(crate) async fn load_and_connect(
+        &self,
+    ) -> Result<(MigrationSet, Target, Session, History), Error> {
+        let dir = self.migrations_dir()?;
+        let options = self.source_options();
+        if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
+            let set = MigrationSet::load(&dir, &options)?;
+            let target = self.target()?;
+            let session = target.session().await?;
+            let history = History::read(&*session).await?;
+            return Ok((set, target, session, history));
+        }
+        let target = self.target()?;
+        let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
+        let remote = async {
+            let session = target.session().await?;
+            let history = History::read(&*session).await?;
+            Ok::<_, Error>((session, history))
+        };
+        let (set, remote) = tokio::join!(load, remote);
+        let set = set.map_err(|e| Error::Setting {
+            setting: "migrations".into(),
+            message: format!("reading migrations failed: {e}"),
+            hint: None,
+        })??;
+        let (session, history) = remote?;
+        Ok((set, target, session, history))
+    }
+}
+
+/// Single-quotes a word for a POSIX shell when it needs it.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Registers what may be a password in the raw command line and environment, before anything
+/// is parsed: `--db-url`/`STRATA_DB_URL`, `DATABASE_URL`, `PGPASSWORD`, `SUPABASE_DB_PASSWORD`.
+pub(crate) fn register_raw_secrets(cli: &Cli) {
+    let mut secrets = Vec::new();
+    if let Some(url) = &cli.global.db_url {
+        secrets.extend(target::secret_candidates(url));
+    }
+    for var in ["DATABASE_URL", "STRATA_DB_URL", "STRATA_SCRATCH_URL"] {
+        if let Ok(url) = std::env::var(var) {
+            secrets.extend(target::secret_candidates(&url));
+        }
+    }
+    for var in ["PGPASSWORD", "SUPABASE_DB_PASSWORD"] {
+        if let Ok(pw) = std::env::var(var) {
+            secrets.push(strata::conninfo::encode_userinfo(&pw));
+            secrets.push(pw);
+        }
+    }
+    render::register_secrets(secrets);
+}
+
+/// The same for what the project adds: `.env` values and every environment's URL.
+fn register_project_secrets(project: &Project) {
+    let mut secrets = Vec::new();
+    for var in ["DATABASE_URL", "STRATA_DB_URL"] {
+        if let Some(url) = project.dotenv.get(var) {
+            secrets.extend(target::secret_candidates(url));
+        }
+    }
+    for var in ["PGPASSWORD", "SUPABASE_DB_PASSWORD"] {
+        if let Some(pw) = project.dotenv.get(var) {
+            secrets.push(strata::conninfo::encode_userinfo(pw));
+            secrets.push(pw.clone());
+        }
+    }
+    for (name, env) in &project.config.environments {
+        if let Some(raw) = &env.url {
+            if let Ok(url) = project.interpolate(&format!("environments.{name}.url"), raw) {
+                secrets.extend(target::secret_candidates(&url));
+            }
+        }
+    }
+    render::register_secrets(secrets);
+}
+
+/// How the `Target:` line names where a target came from.
+pub(crate) fn source_label(source: &TargetSource) -> String {
+    match source {
+        TargetSource::DbUrl => "--db-url".to_string(),
+        TargetSource::Environment { name } => format!("environment {name}"),
+        TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
+        TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
+        TargetSource::Local => "local database".to_string(),
+        TargetSource::Scratch => "scratch database server".to_string(),
+    }
+}

@@ -1,0 +1,59 @@
+-- Strata: Supabase platform emulation, cluster-wide part: the API roles (component 'supabase').
+--
+-- Roles belong to the whole server, not to one database, while Strata's migration lock is an
+-- advisory lock of one database: pushes to two databases of one server may run this at the same
+-- moment. It runs in a transaction of its own before the per-database script (supabase.sql), and
+-- the Rust side retries it when another session created or granted the same role first
+-- (duplicate_object, unique_violation, "tuple concurrently updated"). Idempotent.
+
+-- ---------------------------------------------------------------------------------------------
+-- Roles. Roles are cluster-wide: a second database of the same cluster finds them already there.
+-- Attributes as Supabase creates them (anon/authenticated/service_role NOLOGIN NOINHERIT,
+-- service_role BYPASSRLS, authenticator LOGIN NOINHERIT and a member of the three).
+-- ---------------------------------------------------------------------------------------------
+DO $roles$
+DECLARE
+  can_bypassrls boolean;
+  r text;
+BEGIN
+  -- Creating a BYPASSRLS role needs superuser (PostgreSQL 13-15) or BYPASSRLS itself (16+).
+  SELECT rolsuper OR rolbypassrls INTO can_bypassrls
+    FROM pg_catalog.pg_roles WHERE rolname = current_user;
+
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
+    IF can_bypassrls THEN
+      CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    ELSE
+      CREATE ROLE service_role NOLOGIN NOINHERIT;
+      RAISE WARNING 'strata: role service_role created without BYPASSRLS'
+        USING HINT = 'Only a superuser can grant BYPASSRLS; run ALTER ROLE service_role BYPASSRLS as one.';
+    END IF;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') THEN
+    CREATE ROLE authenticator LOGIN NOINHERIT;
+  END IF;
+
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT EXISTS (
+      SELECT 1
+        FROM pg_catalog.pg_auth_members m
+        JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        JOIN pg_catalog.pg_roles u ON u.oid = m.member
+       WHERE g.rolname = r AND u.rolname = 'authenticator'
+    ) THEN
+      BEGIN
+        EXECUTE pg_catalog.format('GRANT %I TO authenticator', r);
+      EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'strata: could not grant role % to authenticator', r
+          USING HINT = 'Grant it as a superuser; user migrations do not need it.';
+      END;
+    END IF;
+  END LOOP;
+END
+$roles$;
