@@ -13,15 +13,15 @@ use crate::render::Renderer;
 use crate::Outcome;
 
 pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Result<Outcome, Error> {
-    let target = ctx.target()?;
+    // Inputs first: bad files, settings or names start nothing.
     let set = ctx.migrations()?;
     let platform = ctx.platform()?;
     let mut scope = Scope::for_platform(platform);
     scope.schemas = args.schemas.clone();
     if let Some(name) = &args.write {
-        // Refuse a bad name before the work, not after.
         strata::author::check_name(name)?;
     }
+    let target = ctx.target()?;
     out.target(&target);
     let server = strata::scratch::server(&ctx.project)?;
     let drift = diff::drift(set, platform, &server, &target, &scope).await?;

@@ -17,8 +17,7 @@ pub(crate) async fn run(
 ) -> Result<Outcome, Error> {
     match cmd {
         MigrationCommand::List { check_drift } => {
-            let (set, target, session, history) = ctx.load_and_connect().await?;
-            out.target(&target);
+            let (set, target, session, history) = ctx.load_and_connect(out).await?;
             let warnings = if *check_drift {
                 cmd_diff::check_drift(ctx, &set, &history, &target, out).await?
             } else {

@@ -167,19 +167,23 @@ impl Context {
     /// over thousands of files the two take about as long as each other. Inputs are checked
     /// before anything starts: the directory must exist, and for the local cluster the files are
     /// read before the cluster is created or started.
+    /// The `Target:` line is printed as soon as the target is known, before connecting.
     pub(crate) async fn load_and_connect(
         &self,
+        out: &render::Renderer,
     ) -> Result<(MigrationSet, Target, Session, History), Error> {
         let dir = self.migrations_dir()?;
         let options = self.source_options();
         if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
             let set = MigrationSet::load(&dir, &options)?;
             let target = self.target()?;
+            out.target(&target);
             let session = target.session().await?;
             let history = History::read(&*session).await?;
             return Ok((set, target, session, history));
         }
         let target = self.target()?;
+        out.target(&target);
         let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
         let remote = async {
             let session = target.session().await?;

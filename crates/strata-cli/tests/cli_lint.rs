@@ -5,66 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
+mod common;
 
-#[path = "../../strata/tests/support/mod.rs"]
-mod support;
+use common::*;
 
 const HEADER: &str = "-- Description: test\n-- Author: tests\n-- Date: 2024-01-01\n";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A temporary project with `migrations/` holding `files`.
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("migrations")).unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join("migrations").join(name), text).unwrap();
-    }
-    dir
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {self:?}"))
-    }
-}
-
-fn strata_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
-    c.args(args)
-        .current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DB_URL")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().expect("run strata");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn strata(cwd: &Path, args: &[&str]) -> Run {
-    strata_env(cwd, args, &[])
-}
 
 fn clean() -> String {
     format!("{HEADER}CREATE TABLE IF NOT EXISTS a (id int);\n")

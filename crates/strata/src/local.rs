@@ -449,6 +449,8 @@ struct RunAs {
 pub struct LocalCluster {
     state_dir: PathBuf,
     bin_dir_override: Option<PathBuf>,
+    /// The superuser's password, when the cluster is created with password authentication.
+    password: Option<String>,
 }
 
 impl LocalCluster {
@@ -458,7 +460,17 @@ impl LocalCluster {
         LocalCluster {
             state_dir: state_dir.into(),
             bin_dir_override: env_bin_dir(),
+            password: None,
         }
+    }
+
+    /// When this handle creates the cluster, it is created with `scram-sha-256` authentication
+    /// for every connection (TCP and socket) and `password` for the superuser, instead of
+    /// `trust`. For testing what a client does with passwords against a server that checks
+    /// them. Has no effect on a cluster that exists already.
+    pub fn with_superuser_password(mut self, password: impl Into<String>) -> LocalCluster {
+        self.password = Some(password.into());
+        self
     }
 
     /// Uses only `bin_dir` for the server binaries (like `STRATA_PG_BINDIR`).
@@ -661,7 +673,7 @@ impl LocalCluster {
             ensure_external_root(&layout.root, run_as.as_ref())?;
         }
         if !created {
-            init_cluster(&layout, &bins, run_as.as_ref())?;
+            init_cluster(&layout, &bins, run_as.as_ref(), self.password.as_deref())?;
         }
         prepare_runtime_paths(&layout, run_as.as_ref())?;
 
@@ -927,10 +939,33 @@ fn read_pg_version(data: &Path) -> Result<String> {
         .map_err(io_err("read", &path))
 }
 
-fn init_cluster(layout: &Layout, bins: &ServerBinaries, run_as: Option<&RunAs>) -> Result<()> {
+fn init_cluster(
+    layout: &Layout,
+    bins: &ServerBinaries,
+    run_as: Option<&RunAs>,
+    password: Option<&str>,
+) -> Result<()> {
     // A data directory without PG_VERSION is the remains of a failed initdb.
     remove_all(&layout.data)?;
     make_private_dir(&layout.data, 0o700, run_as)?;
+    // initdb reads a superuser password only from a file; it lives beside the data directory
+    // (readable by the server user only) for the moment initdb runs.
+    let pwfile = layout.root.join("initdb.pw");
+    let auth: Vec<std::ffi::OsString> = match password {
+        Some(pw) => {
+            fs::write(&pwfile, format!("{pw}\n")).map_err(io_err("write", &pwfile))?;
+            fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))
+                .map_err(io_err("set permissions of", &pwfile))?;
+            if let Some(user) = run_as {
+                chown_to(&pwfile, user)?;
+            }
+            vec![
+                "--auth=scram-sha-256".into(),
+                format!("--pwfile={}", pwfile.display()).into(),
+            ]
+        }
+        None => vec!["--auth=trust".into()],
+    };
 
     let locale = if c_utf8_available() {
         "--locale=C.UTF-8"
@@ -938,16 +973,18 @@ fn init_cluster(layout: &Layout, bins: &ServerBinaries, run_as: Option<&RunAs>) 
         "--no-locale"
     };
     let initdb = bins.tool("initdb");
-    let output = run(pg_command(&initdb, run_as).args([
-        OsStr::new("-D"),
-        layout.data.as_os_str(),
-        OsStr::new("-U"),
-        OsStr::new(SUPERUSER),
-        OsStr::new("--auth=trust"),
-        OsStr::new("--encoding=UTF8"),
-        OsStr::new(locale),
-        OsStr::new("--no-sync"),
-    ]))?;
+    let output = run(pg_command(&initdb, run_as)
+        .args([
+            OsStr::new("-D"),
+            layout.data.as_os_str(),
+            OsStr::new("-U"),
+            OsStr::new(SUPERUSER),
+            OsStr::new("--encoding=UTF8"),
+            OsStr::new(locale),
+            OsStr::new("--no-sync"),
+        ])
+        .args(&auth))?;
+    let _ = fs::remove_file(&pwfile);
     if !output.status.success() {
         return Err(LocalError::InitdbFailed {
             data_dir: layout.data.clone(),

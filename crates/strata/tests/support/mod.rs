@@ -141,3 +141,96 @@ pub fn migrations_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn chat_app_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/chat-app/supabase/migrations")
 }
+
+/// A PostgreSQL server of the test's own (a private cluster in a temporary directory, on a free
+/// port), for what the shared server cannot show: a server with no roles created yet, or one that
+/// checks passwords. Stopped and deleted when dropped.
+pub struct PrivateServer {
+    pub cluster: strata::local::LocalCluster,
+    pub info: strata::local::RunningInfo,
+    /// The superuser's password, when the server checks passwords (scram-sha-256).
+    pub password: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateServer {
+    /// A server with `trust` authentication.
+    pub fn trust() -> PrivateServer {
+        Self::start(None)
+    }
+
+    /// A server that authenticates every connection with scram-sha-256; the superuser
+    /// `postgres` has `password`.
+    pub fn scram(password: &str) -> PrivateServer {
+        Self::start(Some(password.to_string()))
+    }
+
+    fn start(password: Option<String>) -> PrivateServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cluster = strata::local::LocalCluster::new(dir.path().join(".strata"));
+        if let Some(p) = &password {
+            cluster = cluster.with_superuser_password(p.clone());
+        }
+        let info = cluster.start().expect("start a private cluster");
+        PrivateServer {
+            cluster,
+            info,
+            password,
+            _dir: dir,
+        }
+    }
+
+    /// The URL of `database` as the superuser, with the password percent-encoded when there is
+    /// one.
+    pub fn url(&self, database: &str) -> String {
+        match &self.password {
+            Some(p) => format!(
+                "postgresql://postgres:{}@127.0.0.1:{}/{database}",
+                strata::conninfo::encode_userinfo(p),
+                self.info.port
+            ),
+            None => self.info.url(database),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.info.port
+    }
+
+    /// Runs SQL (several statements allowed) on `database`.
+    pub async fn exec(&self, database: &str, sql: &str) {
+        let t = Target::from_url(
+            &self.url(database),
+            TargetSource::DbUrl,
+            SessionSettings::default(),
+        )
+        .unwrap();
+        let c = t.connect().await.unwrap_or_else(|e| panic!("{e}"));
+        c.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+
+    /// The first column of every row, as text.
+    pub async fn strings(&self, database: &str, sql: &str) -> Vec<String> {
+        let t = Target::from_url(
+            &self.url(database),
+            TargetSource::DbUrl,
+            SessionSettings::default(),
+        )
+        .unwrap();
+        let c = t.connect().await.unwrap_or_else(|e| panic!("{e}"));
+        c.query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self.cluster.destroy();
+    }
+}
