@@ -36,8 +36,23 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Database URL (postgresql://user:password@host:5432/db?sslmode=require); wins over everything else
+    /// The database, as libpq reads it: a URL (postgresql://user:password@host:5432/db?sslmode=require) or key=value text (host=h user=u dbname=d); wins over every other target
     #[arg(
+        long_help = "The database to work on; wins over --env, --linked, DATABASE_URL and the local cluster.\n\n\
+Written as libpq (and psql) read it: a URL postgresql://user:password@host:port/dbname?param=value \
+(percent-encode reserved characters in the password: @ as %40, / as %2F, : as %3A, # as %23, ? as %3F) \
+or key=value text (host=db.example.com port=5432 user=app dbname=app password='a b'). No host means \
+the default Unix socket (postgresql://app@/app). Several hosts, target_session_attrs, \
+load_balance_hosts, connect_timeout, options, application_name, keepalives, sslmode \
+(disable, allow, prefer, require, verify-ca, verify-full) and sslrootcert are honoured.\n\n\
+What the string leaves out comes from libpq's environment variables (PGHOST, PGPORT, PGUSER, \
+PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGOPTIONS, PGAPPNAME, PGCONNECT_TIMEOUT, \
+PGTARGETSESSIONATTRS …), a service (service=NAME or PGSERVICE, from PGSERVICEFILE or \
+~/.pg_service.conf), and the password file (~/.pgpass or PGPASSFILE, mode 0600), exactly as psql \
+would; they never choose the target. Unset, connect_timeout is 10 s.\n\n\
+The password is never printed: the Target line and every message show user:****@host, and a \
+string that does not parse is not echoed. Supabase's transaction pooler (port 6543) is refused: it \
+cannot hold the migration lock; use the session pooler (port 5432) or the direct host.",
         long,
         global = true,
         value_name = "URL",
@@ -90,10 +105,17 @@ recorded, or not at all. A file with its own BEGIN;/COMMIT; stays atomic with it
 A file holding a statement that cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM, \
 ALTER SYSTEM …) or marked `-- strata:no-transaction` runs statement by statement; if one fails, \
 the statements before it stay applied and the migration is not recorded.\n\n\
-One advisory lock is held for the whole run: concurrent pushes wait (--lock-wait), then find \
-nothing to do.\n\n\
-Refuses, before changing anything: a pending file older than the newest applied version \
-(--include-all applies it), an applied file that changed, an applied version with no file.")]
+One advisory lock covers every write of the run: concurrent pushes wait (--lock-wait), then find \
+nothing to do. The plan is read, then read again once the lock is held, and only then does \
+anything change: the Supabase platform emulation (on plain PostgreSQL), the history tables, the \
+migrations, the seeds.\n\n\
+Refuses, before changing anything (exit 7): a pending file older than the newest applied version \
+(--include-all applies it), an applied file that changed, an applied version with no file. Lint \
+findings at or above [lint] fail_on refuse too (exit 3; --no-lint skips the check). Each hint \
+names the command that fixes it, with this run's target.\n\n\
+What the server says while a migration runs (RAISE NOTICE, warnings) is printed with the file's \
+name; a statement that waits more than a second for a table lock says which lock and who holds \
+it, every few seconds, until it gets it (set --lock-timeout to fail fast instead).")]
     Push(PushArgs),
 
     /// Undo the newest applied migrations with their _rollback.sql files
@@ -418,6 +440,13 @@ pub enum DbCommand {
     /// Print the local database's connection URL
     Url,
     /// Recreate the local database, apply every migration and the seed
+    #[command(
+        long_about = "Drop and recreate the local cluster's database ([local] database, default postgres), \
+then apply every migration and the seed files.\n\n\
+Only ever the local database: --db-url, --env and --linked are refused, and an application's \
+DATABASE_URL (environment or .env) is not its target — it is left untouched, and said so. The \
+files and settings are checked before anything is started or dropped."
+    )]
     Reset,
 }
 
