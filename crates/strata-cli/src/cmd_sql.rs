@@ -17,13 +17,22 @@ pub(crate) async fn run(ctx: &Context, a: &SqlArgs, out: &Renderer) -> Result<Ou
     };
     let target = ctx.target()?;
     out.target(&target);
-    let client = target.connect().await?;
+    let mut session = target.session().await?;
     let result = match &actor {
-        Some(actor) => strata::act::run_as(&client, actor, &a.sql, a.rollback).await?,
-        None => strata::act::run_as_connection_user(&client, &a.sql, a.rollback).await?,
+        Some(actor) => strata::act::run_as(&session, actor, &a.sql, a.rollback).await,
+        None => strata::act::run_as_connection_user(&session, &a.sql, a.rollback).await,
     };
+    // What the server said, as psql shows it, whether the SQL succeeded or not.
+    let notices = session.take_notices();
+    out.notices(&notices);
+    let result = result?;
     out.sql(&result);
-    Ok(Outcome::ok(
-        serde_json::to_value(&result).unwrap_or_default(),
-    ))
+    let mut value = serde_json::to_value(&result).unwrap_or_default();
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "notices".into(),
+            serde_json::to_value(&notices).unwrap_or_default(),
+        );
+    }
+    Ok(Outcome::ok(value))
 }

@@ -428,6 +428,17 @@ impl Renderer {
         }
     }
 
+    /// Server notices of a command that is not a migration (`strata sql`), on stderr as psql
+    /// prints them.
+    pub fn notices(&self, notices: &[strata::session::Notice]) {
+        if !self.human() {
+            return;
+        }
+        for n in notices {
+            eprintln!("{n}");
+        }
+    }
+
     /// A result set as an aligned table (psql-like), then the row count.
     pub fn sql(&self, r: &strata::act::ActResult) {
         if !self.human() {

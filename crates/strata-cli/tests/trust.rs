@@ -520,6 +520,18 @@ fn notices_are_shown_with_their_file_and_kept_in_json() {
         run.stderr.contains("WARNING: careful: 42 (1_talk.sql)"),
         "{run:?}"
     );
+    // strata sql shows them as psql does.
+    let run = strata(
+        p.path(),
+        &[
+            "sql",
+            "--db-url",
+            &db.url,
+            "do $$ begin raise notice 'from sql'; end $$",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("NOTICE: from sql"), "{run:?}");
     // -q keeps to errors.
     let db2 = TestDb::new("noticesq");
     let run = strata(p.path(), &["push", "--db-url", &db2.url, "--no-lint", "-q"]);

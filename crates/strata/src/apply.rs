@@ -419,7 +419,7 @@ impl Migrator {
         report: &mut PushReport,
         acquired: &mut lock::Acquired,
     ) -> Result<(), Error> {
-        let mut installed = false;
+        let mut moved = false;
         // A caller's own client cannot be replaced by a new session: after an install it keeps
         // the database's new search_path by setting it after each reset.
         let mut search_path: Option<String> = None;
@@ -436,7 +436,14 @@ impl Migrator {
                 break (history, prepared);
             }
             let state = platform::inspect(conn.client()).await?;
-            if !state.needs_install() || installed {
+            let stale = matches!(
+                state,
+                platform::PlatformState::Current {
+                    stale_session: true,
+                    ..
+                }
+            );
+            if (!state.needs_install() && !stale) || moved {
                 if report.platform.is_none() {
                     let r = PlatformReport::of(&state, false);
                     self.emit(Event::Platform { report: &r });
@@ -444,15 +451,18 @@ impl Migrator {
                 }
                 break (history, prepared);
             }
-            let mut r = platform::install(conn.client(), &state).await?;
-            r.notices = conn.take_notices();
-            self.emit(Event::Platform { report: &r });
-            report.platform = Some(r);
-            installed = true;
-            // Only a new session sees the database's new search_path (the emulation puts
-            // `extensions` on it). Move the lock to one: open it, let go of the old lock, take it
-            // again on the new session, and plan once more — another run may have come in
-            // between, and the lock is always held by the session that does the work.
+            if state.needs_install() {
+                let mut r = platform::install(conn.client(), &state).await?;
+                r.notices = conn.take_notices();
+                self.emit(Event::Platform { report: &r });
+                report.platform = Some(r);
+            }
+            moved = true;
+            // Only a session that begins after the install sees the database's new search_path
+            // (the emulation puts `extensions` on it) — whether this run installed it or another
+            // run did while this one waited. Move the lock to a new session: open it, let go of
+            // the old lock, take it again on the new session, and plan once more — another run
+            // may have come in between, and the lock is always held by the session that works.
             let (Conn::Session(session), Some(target)) = (&mut *conn, target) else {
                 search_path = database_search_path(conn.client()).await?;
                 continue;

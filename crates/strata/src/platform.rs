@@ -71,8 +71,10 @@ impl Platform {
 pub enum PlatformState {
     /// A real Supabase database (its `auth` schema belongs to a `supabase_*` role): nothing to do.
     RealSupabase { evidence: String },
-    /// The emulation is installed at this version or newer.
-    Current { version: i32 },
+    /// The emulation is installed at this version or newer. `stale_session`: the inspecting
+    /// session began before it was installed, so it does not have the `search_path` the
+    /// emulation gives new sessions (another run installed it while this one waited).
+    Current { version: i32, stale_session: bool },
     /// The emulation is installed at an older version.
     Outdated { version: i32 },
     /// Neither: the emulation must be installed before the migrations run.
@@ -113,19 +115,36 @@ pub async fn inspect(client: &Client) -> Result<PlatformState, Error> {
     if !emulated {
         return Ok(PlatformState::Missing);
     }
-    let version: Option<i32> = client
+    let row = client
         .query_opt(
-            "select version from strata_platform.emulation where component = 'supabase'",
+            // Stale: the database's search_path (set by the emulation) is not the one this
+            // session started with. Settings are read when a session starts, so the session
+            // began before the install committed.
+            "select e.version, \
+                    coalesce(d.value <> (select reset_val from pg_catalog.pg_settings \
+                                          where name = 'search_path'), false) \
+               from strata_platform.emulation e \
+               left join (select substr(s.cfg, length('search_path=') + 1) as value \
+                            from pg_catalog.pg_db_role_setting r \
+                            join pg_catalog.pg_database db on db.oid = r.setdatabase \
+                           cross join lateral pg_catalog.unnest(r.setconfig) as s(cfg) \
+                           where db.datname = pg_catalog.current_database() and r.setrole = 0 \
+                             and s.cfg like 'search_path=%') d on true \
+              where e.component = 'supabase'",
             &[],
         )
         .await
-        .map_err(|e| Error::db("reading the platform emulation version", e))?
-        .map(|r| r.get(0));
-    Ok(match version {
-        Some(v) if v >= SUPABASE_VERSION => PlatformState::Current { version: v },
-        Some(v) => PlatformState::Outdated { version: v },
-        None => PlatformState::Missing,
-    })
+        .map_err(|e| Error::db("reading the platform emulation version", e))?;
+    Ok(
+        match row.map(|r| (r.get::<_, i32>(0), r.get::<_, bool>(1))) {
+            Some((v, stale)) if v >= SUPABASE_VERSION => PlatformState::Current {
+                version: v,
+                stale_session: stale,
+            },
+            Some((v, _)) => PlatformState::Outdated { version: v },
+            None => PlatformState::Missing,
+        },
+    )
 }
 
 /// What a push did about the platform.
