@@ -779,7 +779,10 @@ impl Observer for Progress {
             }
             Event::Notices { migration, notices } => {
                 for n in *notices {
-                    self.print(&format!("    {}", notice_line(&migration.path, n).replace('\n', "\n    ")));
+                    self.print(&format!(
+                        "    {}",
+                        notice_line(&migration.path, n).replace('\n', "\n    ")
+                    ));
                 }
             }
             Event::Platform { report } => {
