@@ -709,8 +709,12 @@ impl Observer for Progress {
                 migration,
                 duration,
                 transactional,
+                no_transaction_reason,
                 ..
             } => {
+                if let Some(r) = no_transaction_reason.filter(|r| r.contains("ran again")) {
+                    self.print(&format!("  {}: {r}", migration.file_name()));
+                }
                 self.print(&format!(
                     "  applied {} ({} ms{})",
                     migration.file_name(),

@@ -33,11 +33,13 @@ use crate::plan::{Plan, PlanOptions};
 use crate::platform::{self, Platform, PlatformReport};
 use crate::session::{Notice, Session};
 use crate::source::{Migration, MigrationSet, RollbackFile};
+use crate::sql::transaction::{self, FileMode};
 use crate::sql::{LineIndex, Statement};
 use crate::target::Target;
 
-/// The comment that makes a migration run outside a transaction.
-pub const NO_TRANSACTION_MARKER: &str = "-- strata:no-transaction";
+/// The comment that makes a migration run outside a transaction (other tools' markers work too:
+/// [`crate::sql::transaction::no_transaction_marker`]).
+pub const NO_TRANSACTION_MARKER: &str = transaction::STRATA_MARKER;
 
 /// What a push should do besides applying pending migrations.
 #[derive(Debug, Clone)]
@@ -114,6 +116,8 @@ pub enum Event<'a> {
         migration: &'a Migration,
         duration: Duration,
         transactional: bool,
+        /// Why it ran statement by statement, when it did.
+        no_transaction_reason: Option<&'a str>,
     },
     /// About to run the rollback file of migration `index` (0-based, newest first) of `total`.
     Reverting {
@@ -164,6 +168,9 @@ pub struct AppliedReport {
     pub file: PathBuf,
     pub duration_ms: u64,
     pub transactional: bool,
+    /// Why it ran statement by statement, when it did (a marker, a statement that cannot run
+    /// in a transaction block, or one PostgreSQL refused there this time).
+    pub no_transaction_reason: Option<String>,
     pub statements: usize,
     /// What the server said while the file ran (`RAISE NOTICE`, warnings), in order.
     pub notices: Vec<Notice>,
@@ -496,7 +503,7 @@ impl Migrator {
             });
             let start = Instant::now();
             let record = history::record_sql(m, step.transactional(), &applied_by)?;
-            let notices = execute(
+            let ran = execute(
                 conn,
                 watch,
                 step,
@@ -506,21 +513,24 @@ impl Migrator {
             )
             .await?;
             let duration = start.elapsed();
+            let transactional = ran.no_transaction_reason.is_none();
             self.emit(Event::Applied {
                 index,
                 total,
                 migration: m,
                 duration,
-                transactional: step.transactional(),
+                transactional,
+                no_transaction_reason: ran.no_transaction_reason.as_deref(),
             });
             report.applied.push(AppliedReport {
                 version: m.version.to_string(),
                 name: m.name.clone(),
                 file: m.path.clone(),
                 duration_ms: duration.as_millis() as u64,
-                transactional: step.transactional(),
+                transactional,
+                no_transaction_reason: ran.no_transaction_reason,
                 statements: step.statement_count(),
-                notices,
+                notices: ran.notices,
             });
         }
         for seed in &self.options.seeds {
@@ -582,8 +592,16 @@ fn refuse_problems(plan: &Plan) -> Result<(), Error> {
 const BLOCKED_FIRST: Duration = Duration::from_secs(1);
 const BLOCKED_EVERY: Duration = Duration::from_secs(5);
 
+/// What running one file did besides succeeding.
+pub(crate) struct Executed {
+    /// The notices it caused.
+    pub notices: Vec<Notice>,
+    /// `None`: it ran in one transaction with its tail. Else why it ran statement by statement.
+    pub no_transaction_reason: Option<String>,
+}
+
 /// Runs `step` with `tail` (history rows to write or remove) on `conn`, and returns the notices
-/// it caused (also attached to the error when it fails). With `watch` (the target and the
+/// it caused (also attached to the error when it fails) and how it ran. With `watch` (the target and the
 /// working session's backend pid), a second session opened after a second reports every few
 /// seconds what lock the file waits for and who holds it, as [`Event::Blocked`].
 pub(crate) async fn execute(
@@ -593,7 +611,7 @@ pub(crate) async fn execute(
     tail: &str,
     what: &str,
     emit: &(dyn Fn(&Event<'_>) + Sync),
-) -> Result<Vec<Notice>, Error> {
+) -> Result<Executed, Error> {
     let result = {
         let run = step.run(conn.client(), tail, what);
         match watch {
@@ -618,7 +636,10 @@ pub(crate) async fn execute(
         });
     }
     match result {
-        Ok(()) => Ok(notices),
+        Ok(no_transaction_reason) => Ok(Executed {
+            notices,
+            no_transaction_reason,
+        }),
         Err(Error::Migration(mut m)) => {
             m.notices = notices;
             Err(Error::Migration(m))
@@ -672,7 +693,13 @@ pub(crate) struct Step<'a> {
 
 enum Mode {
     /// One round trip: the preamble, the file (own BEGIN/COMMIT blanked), the history rows.
-    Transaction { text: String, prefix_len: usize },
+    /// `fallback`: why the file is run again statement by statement if PostgreSQL refuses one of
+    /// its statements in a transaction block (see [`FileMode`]).
+    Transaction {
+        text: String,
+        prefix_len: usize,
+        fallback: Option<String>,
+    },
     /// Statement by statement, outside a transaction.
     NoTransaction { reason: String },
 }
@@ -727,15 +754,18 @@ impl<'a> Step<'a> {
             ),
             None => (RESET.to_string(), RESET_STATEMENTS),
         };
-        if let Some(reason) = no_transaction_reason(sql, &statements) {
-            return Ok(Step {
-                migration,
-                statements,
-                mode: Mode::NoTransaction { reason },
-                preamble,
-                preamble_statements,
-            });
-        }
+        let fallback = match transaction::file_mode(sql, &statements) {
+            FileMode::NoTransaction { reason } => {
+                return Ok(Step {
+                    migration,
+                    statements,
+                    mode: Mode::NoTransaction { reason },
+                    preamble,
+                    preamble_statements,
+                })
+            }
+            FileMode::Transaction { fallback } => fallback,
+        };
         let mut text = String::with_capacity(preamble.len() + sql.len());
         text.push_str(&preamble);
         let mut last = 0;
@@ -771,6 +801,7 @@ impl<'a> Step<'a> {
             mode: Mode::Transaction {
                 text,
                 prefix_len: preamble.len(),
+                fallback,
             },
             preamble,
             preamble_statements,
@@ -835,25 +866,59 @@ impl<'a> Step<'a> {
     /// tail in one round trip, so they commit together or not at all; otherwise statement by
     /// statement, then the tail in a transaction of its own. `what` names the tail in errors
     /// ("recording it in the history").
-    pub(crate) async fn run(&self, client: &Client, tail: &str, what: &str) -> Result<(), Error> {
+    ///
+    /// Returns `None` when the file ran in one transaction, or why it ran statement by statement:
+    /// a file with a statement PostgreSQL refuses in a transaction block only sometimes (REINDEX
+    /// of a partitioned table, a CALL of a procedure that commits …) is run again that way when
+    /// PostgreSQL refuses it (SQLSTATE 25001 or 2D000) — the failed transaction kept nothing.
+    pub(crate) async fn run(
+        &self,
+        client: &Client,
+        tail: &str,
+        what: &str,
+    ) -> Result<Option<String>, Error> {
         match &self.mode {
-            Mode::Transaction { text, prefix_len } => {
+            Mode::Transaction {
+                text,
+                prefix_len,
+                fallback,
+            } => {
                 let sql = format!("{text}\n;\n{tail}");
-                run_transactional(client, self, &sql, *prefix_len, what).await
+                match run_transactional(client, self, &sql, *prefix_len, what).await {
+                    Ok(()) => Ok(None),
+                    Err(Error::Migration(m))
+                        if fallback.is_some()
+                            && matches!(m.sqlstate.as_deref(), Some("25001" | "2D000")) =>
+                    {
+                        let reason = format!(
+                            "{}: ran again statement by statement",
+                            fallback.as_deref().unwrap_or_default()
+                        );
+                        self.run_outside(client, tail, what).await?;
+                        Ok(Some(reason))
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            Mode::NoTransaction { .. } => {
-                run_statements(client, self).await?;
-                client
-                    .batch_execute(&format!("BEGIN;\n{tail}\nCOMMIT;"))
-                    .await
-                    .map_err(|e| {
-                        Error::db(
-                            format!("{} ran, but {what} failed", self.migration.file_name()),
-                            e,
-                        )
-                    })
+            Mode::NoTransaction { reason } => {
+                self.run_outside(client, tail, what).await?;
+                Ok(Some(reason.clone()))
             }
         }
+    }
+
+    /// Statement by statement, then `tail` in a transaction of its own.
+    async fn run_outside(&self, client: &Client, tail: &str, what: &str) -> Result<(), Error> {
+        run_statements(client, self).await?;
+        client
+            .batch_execute(&format!("BEGIN;\n{tail}\nCOMMIT;"))
+            .await
+            .map_err(|e| {
+                Error::db(
+                    format!("{} ran, but {what} failed", self.migration.file_name()),
+                    e,
+                )
+            })
     }
 }
 
@@ -878,48 +943,13 @@ fn transaction_control(words: &[String]) -> TxControl {
     }
 }
 
-/// Why a file must run outside a transaction block, if it must.
+/// Why a file must run outside a transaction block, if it must (see
+/// [`crate::sql::transaction::file_mode`]).
 pub fn no_transaction_reason(sql: &str, statements: &[Statement]) -> Option<String> {
-    if sql
-        .lines()
-        .any(|l| l.trim().eq_ignore_ascii_case(NO_TRANSACTION_MARKER))
-    {
-        return Some(format!("marked `{NO_TRANSACTION_MARKER}`"));
+    match transaction::file_mode(sql, statements) {
+        FileMode::NoTransaction { reason } => Some(reason),
+        FileMode::Transaction { .. } => None,
     }
-    statements.iter().find_map(|s| {
-        let what = cannot_run_in_transaction(&s.words)?;
-        let (line, _) = LineIndex::new(sql).line_col(sql, s.code_start.unwrap_or(s.span.start));
-        Some(format!(
-            "{what} (line {line}) cannot run inside a transaction block"
-        ))
-    })
-}
-
-/// Statements PostgreSQL refuses inside a transaction block.
-pub fn cannot_run_in_transaction(words: &[String]) -> Option<&'static str> {
-    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    let has = |word: &str| words.iter().any(|x| x == word);
-    Some(match (w(0), w(1), w(2)) {
-        ("create", "index", "concurrently") | ("create", "unique", "index")
-            if has("concurrently") =>
-        {
-            "CREATE INDEX CONCURRENTLY"
-        }
-        ("drop", "index", "concurrently") => "DROP INDEX CONCURRENTLY",
-        ("reindex", _, _) if has("concurrently") => "REINDEX CONCURRENTLY",
-        ("reindex", "system" | "database", _) => "REINDEX SYSTEM/DATABASE",
-        ("vacuum", _, _) => "VACUUM",
-        ("alter", "system", _) => "ALTER SYSTEM",
-        ("create", "database", _) => "CREATE DATABASE",
-        ("drop", "database", _) => "DROP DATABASE",
-        ("create", "tablespace", _) => "CREATE TABLESPACE",
-        ("drop", "tablespace", _) => "DROP TABLESPACE",
-        ("alter", "database", _) if has("tablespace") => "ALTER DATABASE SET TABLESPACE",
-        ("create", "subscription", _) => "CREATE SUBSCRIPTION",
-        ("drop", "subscription", _) => "DROP SUBSCRIPTION",
-        ("alter", "subscription", _) if has("refresh") => "ALTER SUBSCRIPTION REFRESH",
-        _ => return None,
-    })
 }
 
 /// Runs a transactional migration in one round trip, mapping a failure to its statement.
@@ -1049,6 +1079,14 @@ async fn migration_error(
     if code.as_ref() == Some(&SqlState::LOCK_NOT_AVAILABLE) && hint.is_none() {
         hint = Some("the statement waited longer than lock_timeout for a lock other sessions held (listed above); retry when they finish, or raise --lock-timeout".into());
     }
+    if transactional {
+        if let Some(h) = transaction_hint(step, code.as_ref(), line) {
+            hint = Some(match hint {
+                Some(server) => format!("{server}\n{h}"),
+                None => h,
+            });
+        }
+    }
     if code.as_ref() == Some(&SqlState::QUERY_CANCELED) && hint.is_none() {
         hint = Some("the statement ran longer than statement_timeout; raise --statement-timeout if that is expected".into());
     }
@@ -1080,6 +1118,37 @@ async fn migration_error(
         notices: Vec::new(),
     }
     .into()
+}
+
+/// What to do when PostgreSQL refused a statement because the file ran in a transaction:
+/// 25001 (cannot run inside a transaction block), 2D000 (COMMIT/ROLLBACK in a procedure or DO
+/// block inside one), 55P04 (a new enum value used before the ALTER TYPE that added it committed).
+fn transaction_hint(step: &Step<'_>, code: Option<&SqlState>, line: usize) -> Option<String> {
+    let marker = NO_TRANSACTION_MARKER;
+    match code.map(SqlState::code) {
+        Some("25001") | Some("2D000") => Some(format!(
+            "this file ran in one transaction, and PostgreSQL refuses this statement (or a COMMIT/ROLLBACK in a procedure or DO block it runs) inside one; add a line `{marker}` to run the file statement by statement, as psql does (statements before a failure then stay applied), or move the statement into a migration of its own with that line"
+        )),
+        Some("55P04") => {
+            let m: &Migration = &step.migration;
+            let lines = LineIndex::new(&m.sql);
+            let added = step.statements.iter().find_map(|s| {
+                let code = s.code(&m.sql)?;
+                let t = crate::sql::tokens(code);
+                let adds = t.first().is_some_and(|w| w.is("alter"))
+                    && t.get(1).is_some_and(|w| w.is("type"))
+                    && t.windows(2).any(|w| w[0].is("add") && w[1].is("value"));
+                adds.then(|| lines.line_col(&m.sql, s.code_start.unwrap_or(s.span.start)).0)
+            });
+            let at = added
+                .map(|l| format!("ALTER TYPE … ADD VALUE on line {l}"))
+                .unwrap_or_else(|| "ALTER TYPE … ADD VALUE".into());
+            Some(format!(
+                "{at} and a use of the new value (line {line}) are in one transaction, and PostgreSQL lets a new enum value be used only after the transaction that added it commits: move the statements from line {line} on into a new migration after this one, or add a line `{marker}` to run the file statement by statement, as psql does"
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn excerpt(text: &str, max: usize) -> String {
@@ -1149,7 +1218,9 @@ async fn run_seed(
                 seed.sql.clone(),
             );
             let step = Step::new(&migration)?;
-            notices = execute(conn, watch, &step, &record, "recording the seed", emit).await?;
+            notices = execute(conn, watch, &step, &record, "recording the seed", emit)
+                .await?
+                .notices;
             "applied"
         }
     };
@@ -1167,21 +1238,6 @@ mod tests {
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(|w| w.to_lowercase()).collect()
-    }
-
-    #[test]
-    fn knows_what_cannot_run_in_a_transaction() {
-        assert!(
-            cannot_run_in_transaction(&words("create index concurrently i on t (a)")).is_some()
-        );
-        assert!(cannot_run_in_transaction(&words(
-            "create unique index concurrently if not exists i on t"
-        ))
-        .is_some());
-        assert!(cannot_run_in_transaction(&words("create index i on t (a)")).is_none());
-        assert!(cannot_run_in_transaction(&words("vacuum analyze t")).is_some());
-        assert!(cannot_run_in_transaction(&words("alter system set work_mem = '1MB'")).is_some());
-        assert!(cannot_run_in_transaction(&words("alter table t add column c int")).is_none());
     }
 
     #[test]
@@ -1220,5 +1276,34 @@ mod tests {
     fn char_positions_map_to_bytes() {
         assert_eq!(char_to_byte("héllo", 2), 3);
         assert_eq!(char_to_byte("abc", 10), 3);
+    }
+}
+
+#[cfg(test)]
+mod transaction_hint_tests {
+    use super::*;
+
+    #[test]
+    fn refusals_of_a_transaction_block_name_the_marker_and_the_split() {
+        let m = Migration::new(
+            crate::source::Version::parse("1").unwrap(),
+            "mood",
+            PathBuf::from("1_mood.sql"),
+            "create type mood as enum ('sad');\nalter type mood add value 'happy';\nselect 'happy'::mood;\n"
+                .to_string(),
+        );
+        let step = Step::new(&m).unwrap();
+        let h = transaction_hint(&step, Some(&SqlState::UNSAFE_NEW_ENUM_VALUE_USAGE), 3).unwrap();
+        assert!(h.contains("ADD VALUE on line 2"), "{h}");
+        assert!(h.contains("from line 3 on into a new migration"), "{h}");
+        assert!(h.contains(NO_TRANSACTION_MARKER), "{h}");
+        for code in [
+            SqlState::ACTIVE_SQL_TRANSACTION,
+            SqlState::INVALID_TRANSACTION_TERMINATION,
+        ] {
+            let h = transaction_hint(&step, Some(&code), 3).unwrap();
+            assert!(h.contains(NO_TRANSACTION_MARKER), "{h}");
+        }
+        assert!(transaction_hint(&step, Some(&SqlState::SYNTAX_ERROR), 3).is_none());
     }
 }

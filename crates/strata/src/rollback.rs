@@ -247,8 +247,7 @@ impl Rollbacker {
             });
             let start = Instant::now();
             let emit = |e: &Event<'_>| self.emit_ref(e);
-            let notices =
-                run_revert(conn, watch, step, &m.version, history.side_table, &emit).await?;
+            let ran = run_revert(conn, watch, step, &m.version, history.side_table, &emit).await?;
             let duration = start.elapsed();
             self.emit(Event::Reverted {
                 index,
@@ -259,7 +258,7 @@ impl Rollbacker {
             });
             report
                 .reverted
-                .push(reverted_report(m, rollback, step, duration, notices));
+                .push(reverted_report(m, rollback, step, duration, ran));
         }
         report.newest_applied = newest_after(&history, total);
         Ok(())
@@ -419,16 +418,17 @@ fn reverted_report(
     rollback: &RollbackFile,
     step: &Step<'_>,
     duration: Duration,
-    notices: Vec<crate::session::Notice>,
+    ran: crate::apply::Executed,
 ) -> RevertedReport {
     RevertedReport {
         version: m.version.to_string(),
         name: m.name.clone(),
         file: rollback.path.clone(),
         duration_ms: duration.as_millis() as u64,
-        transactional: step.transactional(),
+        transactional: ran.no_transaction_reason.is_none(),
+        no_transaction_reason: ran.no_transaction_reason,
         statements: step.statement_count(),
-        notices,
+        notices: ran.notices,
     }
 }
 
@@ -439,7 +439,7 @@ async fn run_revert(
     version: &Version,
     side_table: bool,
     emit: &(dyn Fn(&Event<'_>) + Sync),
-) -> Result<Vec<crate::session::Notice>, Error> {
+) -> Result<crate::apply::Executed, Error> {
     execute(
         conn,
         watch,
@@ -494,7 +494,7 @@ pub async fn revert(
     }
     let step = Step::for_rollback_file(migration, rollback)?;
     let start = Instant::now();
-    let notices = run_revert(
+    let ran = run_revert(
         &mut Conn::Client(client),
         None,
         &step,
@@ -508,7 +508,7 @@ pub async fn revert(
         rollback,
         &step,
         start.elapsed(),
-        notices,
+        ran,
     ))
 }
 

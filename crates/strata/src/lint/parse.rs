@@ -112,8 +112,8 @@ pub struct ParsedStatement {
     /// The syntax tree; `None` when PostgreSQL could not parse the statement (see
     /// [`ParsedFile::syntax_errors`]).
     pub node: Option<NodeEnum>,
-    /// What the statement is, when PostgreSQL refuses it inside a transaction block
-    /// (`CREATE INDEX CONCURRENTLY`), as [`crate::apply::cannot_run_in_transaction`] says.
+    /// What the statement is, when PostgreSQL always refuses it inside a transaction block
+    /// (`CREATE INDEX CONCURRENTLY`), as [`crate::sql::transaction::outside_transaction`] says.
     pub no_transaction: Option<&'static str>,
 }
 
@@ -183,7 +183,11 @@ impl ParsedFile {
                         span: st.span.clone(),
                         code,
                         node,
-                        no_transaction: crate::apply::cannot_run_in_transaction(&st.words),
+                        no_transaction: crate::sql::transaction::outside_transaction(
+                            &text[st.code_start.unwrap_or(st.span.start)..st.span.end],
+                        )
+                        .filter(|o| o.when == crate::sql::transaction::When::Always)
+                        .map(|o| o.what),
                     });
                 }
             }

@@ -33,6 +33,8 @@
 //!   unquoted `begin` outside parentheses in the header of a `CREATE FUNCTION` (a function
 //!   named `begin`) makes it run past the statement's `;`.
 
+pub mod transaction;
+
 use std::fmt;
 use std::ops::Range;
 
@@ -138,54 +140,162 @@ impl std::error::Error for ScanError {}
 /// quoted identifier, dollar quote or block comment; a psql meta-command (a backslash outside
 /// any literal or comment); a `COPY … FROM STDIN` statement.
 pub fn split(source: &str) -> Result<Vec<Statement>, ScanError> {
-    let s = source.as_bytes();
-    let n = s.len();
     let mut out = Vec::new();
     let mut chunk = Chunk::new(0);
-    let mut i = 0;
-    while i < n {
-        let b = s[i];
-        let (end, kind) = match b {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
-                i += 1;
-                continue;
-            }
-            b'-' if at(s, i + 1) == b'-' => {
-                i = line_comment_end(s, i + 2);
-                continue;
-            }
-            b'/' if at(s, i + 1) == b'*' => {
-                i = block_comment_end(s, i)?;
-                continue;
-            }
-            b';' => {
+    for item in Lexer::new(source) {
+        match item? {
+            Lexeme::Semicolon(i) => {
                 if chunk.paren_depth == 0 && chunk.begin_depth == 0 {
                     chunk.finish(source, i, &mut out);
                     chunk = Chunk::new(i + 1);
-                    i += 1;
+                } else {
+                    chunk.token(source, i, i + 1, Kind::Other)?;
+                }
+            }
+            Lexeme::Token(start, end, kind) => chunk.token(source, start, end, kind)?,
+        }
+    }
+    chunk.finish(source, source.len(), &mut out);
+    Ok(out)
+}
+
+/// What the lexer found: a `;` (which may or may not end a statement), or another token.
+enum Lexeme {
+    Semicolon(usize),
+    Token(usize, usize, Kind),
+}
+
+/// PostgreSQL's lexical rules over a text: tokens with their byte ranges, comments and white
+/// space skipped.
+struct Lexer<'a> {
+    source: &'a str,
+    i: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(source: &'a str) -> Self {
+        Lexer { source, i: 0 }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Result<Lexeme, ScanError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.source.as_bytes();
+        let n = s.len();
+        while self.i < n {
+            let i = self.i;
+            let b = s[i];
+            let scanned = match b {
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
+                    self.i += 1;
                     continue;
                 }
-                (i + 1, Kind::Other)
-            }
-            b'\'' => (plain_string_end(s, i, i)?, Kind::Verbatim),
-            b'"' => (quoted_ident_end(s, i, i)?, Kind::Verbatim),
-            b'$' => dollar(s, i)?,
-            b'\\' => return Err(meta_command(source, i)),
-            b'0'..=b'9' => (number_end(s, i), Kind::Other),
-            b'.' if at(s, i + 1).is_ascii_digit() => (number_end(s, i), Kind::Other),
-            b'(' => (i + 1, Kind::OpenParen),
-            b')' => (i + 1, Kind::CloseParen),
-            b':' if matches!(at(s, i + 1), b':' | b'=') => (i + 2, Kind::Other),
-            b'.' if at(s, i + 1) == b'.' => (i + 2, Kind::Other),
-            _ if is_op_char(b) => (operator_end(s, i), Kind::Other),
-            _ if is_ident_start(b) => word(s, i)?,
-            _ => (i + 1, Kind::Other),
-        };
-        chunk.token(source, i, end, kind)?;
-        i = end;
+                b'-' if at(s, i + 1) == b'-' => {
+                    self.i = line_comment_end(s, i + 2);
+                    continue;
+                }
+                b'/' if at(s, i + 1) == b'*' => {
+                    match block_comment_end(s, i) {
+                        Ok(end) => self.i = end,
+                        Err(e) => {
+                            self.i = n;
+                            return Some(Err(e));
+                        }
+                    }
+                    continue;
+                }
+                b';' => {
+                    self.i = i + 1;
+                    return Some(Ok(Lexeme::Semicolon(i)));
+                }
+                b'\'' => plain_string_end(s, i, i).map(|e| (e, Kind::Verbatim)),
+                b'"' => quoted_ident_end(s, i, i).map(|e| (e, Kind::Verbatim)),
+                b'$' => dollar(s, i),
+                b'\\' => Err(meta_command(self.source, i)),
+                b'0'..=b'9' => Ok((number_end(s, i), Kind::Other)),
+                b'.' if at(s, i + 1).is_ascii_digit() => Ok((number_end(s, i), Kind::Other)),
+                b'(' => Ok((i + 1, Kind::OpenParen)),
+                b')' => Ok((i + 1, Kind::CloseParen)),
+                b':' if matches!(at(s, i + 1), b':' | b'=') => Ok((i + 2, Kind::Other)),
+                b'.' if at(s, i + 1) == b'.' => Ok((i + 2, Kind::Other)),
+                _ if is_op_char(b) => Ok((operator_end(s, i), Kind::Other)),
+                _ if is_ident_start(b) => word(s, i),
+                _ => Ok((i + 1, Kind::Other)),
+            };
+            return Some(match scanned {
+                Ok((end, kind)) => {
+                    self.i = end;
+                    Ok(Lexeme::Token(i, end, kind))
+                }
+                Err(e) => {
+                    self.i = n;
+                    Err(e)
+                }
+            });
+        }
+        None
     }
-    chunk.finish(source, n, &mut out);
-    Ok(out)
+}
+
+/// A token of SQL text, for the rules that look past a statement's first words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    /// The token as written.
+    pub text: &'a str,
+    /// Byte range in the text given to [`tokens`].
+    pub span: Range<usize>,
+    /// An unquoted identifier or keyword (compare it lower-cased).
+    pub ident: bool,
+    /// A string literal, a quoted identifier or a dollar-quoted string, as written.
+    pub verbatim: bool,
+}
+
+impl Token<'_> {
+    /// Whether this is the unquoted word `word` (ASCII case-insensitive).
+    pub fn is(&self, word: &str) -> bool {
+        self.ident && self.text.eq_ignore_ascii_case(word)
+    }
+
+    /// The body of a dollar-quoted (`$tag$body$tag$`) or single-quoted (`'body'`, quotes
+    /// doubled) string token.
+    pub fn string_body(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let t = self.text;
+        if t.starts_with('$') && t.len() >= 2 {
+            let tag_end = t[1..].find('$')? + 2;
+            return Some(t.get(tag_end..t.len() - tag_end)?.into());
+        }
+        if t.len() >= 2 && t.starts_with('\'') && t.ends_with('\'') {
+            return Some(t[1..t.len() - 1].replace("''", "'").into());
+        }
+        None
+    }
+}
+
+/// The tokens of `text` (a statement, or the body of a function), by PostgreSQL's lexical rules;
+/// `;` is a token too. Stops at the first lexical error (the text was split already, so there
+/// is none in a statement [`split`] returned).
+pub fn tokens(text: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    for item in Lexer::new(text) {
+        match item {
+            Ok(Lexeme::Semicolon(i)) => out.push(Token {
+                text: &text[i..i + 1],
+                span: i..i + 1,
+                ident: false,
+                verbatim: false,
+            }),
+            Ok(Lexeme::Token(start, end, kind)) => out.push(Token {
+                text: &text[start..end],
+                span: start..end,
+                ident: kind == Kind::Ident,
+                verbatim: kind == Kind::Verbatim,
+            }),
+            Err(_) => break,
+        }
+    }
+    out
 }
 
 /// How many leading tokens are recorded as [`Statement::words`].
