@@ -93,6 +93,7 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
     let started = std::time::Instant::now();
     // Inputs first: nothing is started or dropped when the files or settings are wrong.
     let set = ctx.migrations()?;
+    out.source_facts(&set.skipped, &set.notes);
     let seeds = ctx.seeds()?;
     let platform = ctx.platform()?;
     let database = ctx.project.config.local.database.clone();
@@ -119,7 +120,10 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
         "Reset {database} in {} ms.",
         started.elapsed().as_millis()
     ));
-    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    let mut value = crate::context::with_source_facts(
+        serde_json::to_value(&report).unwrap_or_default(),
+        migrator.migrations(),
+    );
     if let (Some(o), Some(note)) = (value.as_object_mut(), ignored) {
         o.insert("warnings".into(), json!([note]));
     }

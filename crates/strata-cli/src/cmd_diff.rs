@@ -30,11 +30,7 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
     let mut exit = exit_code::SUCCESS;
     if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
         let dir = ctx.migrations_dir()?;
-        let rollbacks = ctx.rollbacks_dir().or_else(|| {
-            dir.parent()
-                .map(|p| p.join("rollbacks"))
-                .filter(|d| d.is_dir())
-        });
+        let rollbacks = ctx.rollbacks_dir_for(&dir);
         let created = strata::author::write_migration(
             &dir,
             rollbacks.as_deref(),
@@ -77,15 +73,13 @@ pub(crate) async fn check_drift(
         out.drift_warnings(&[], target);
         return Ok(Vec::new());
     }
-    let built = MigrationSet {
-        dir: set.dir.clone(),
-        migrations: set
-            .migrations
+    let built = set.with_migrations(
+        set.migrations
             .iter()
             .filter(|m| applied.contains(m.version.as_str()))
             .cloned()
             .collect(),
-    };
+    );
     let platform = ctx.platform()?;
     let server = strata::scratch::server(&ctx.project)?;
     let drift = diff::drift(

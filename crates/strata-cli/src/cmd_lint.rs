@@ -15,7 +15,6 @@ use strata::error::exit_code;
 use strata::history::History;
 use strata::lint::format::{self, Summary};
 use strata::lint::{self, Finding, Level, LintConfig, Location, SourceText};
-use strata::source::SourceOptions;
 use strata::{Error, MigrationSet};
 
 use crate::args::{Cli, LintArgs, LintFormat, Output};
@@ -71,7 +70,8 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
         .map(Level::from)
         .or(config.fail_on)
         .unwrap_or(Level::Error);
-    let (files, mut report) = gather(ctx, &args.paths)?;
+    let (files, mut report, skipped, notes) = gather(ctx, &args.paths)?;
+    out.source_facts(&skipped, &notes);
     let texts: BTreeMap<PathBuf, String> = files
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
@@ -110,7 +110,9 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
             }
         }
         LintFormat::Json => {
-            let doc = format::json(&findings, &summary, fail_on);
+            let mut doc = format::json(&findings, &summary, fail_on);
+            doc["result"]["skipped"] = json!(skipped);
+            doc["result"]["notes"] = json!(notes);
             let _ = writeln!(
                 stdout,
                 "{}",
@@ -210,11 +212,16 @@ async fn catalog_findings(
 
 /// The files to lint (in run order, with their set as context) and the ones to report on
 /// (absolute paths).
-fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<SourceText>, BTreeSet<PathBuf>), Error> {
-    let options = SourceOptions {
-        legacy_order: ctx.project.config.legacy_order.clone(),
-        rollbacks_dir: ctx.rollbacks_dir(),
-    };
+/// What the directories' sets skipped and noticed comes back too.
+type Gathered = (
+    Vec<SourceText>,
+    BTreeSet<PathBuf>,
+    Vec<strata::source::Skipped>,
+    Vec<strata::source::FileNote>,
+);
+
+fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
+    let options = ctx.source_options();
     // Directory → files asked for in it (None: all of it).
     let mut wanted: BTreeMap<PathBuf, Option<BTreeSet<PathBuf>>> = BTreeMap::new();
     if paths.is_empty() {
@@ -242,6 +249,8 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<SourceText>, BTreeSet
     }
     let mut sources = Vec::new();
     let mut report = BTreeSet::new();
+    let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     for (dir, only) in wanted {
         let set = MigrationSet::load(&dir, &options);
         let in_set: Vec<PathBuf> = match &set {
@@ -254,6 +263,8 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<SourceText>, BTreeSet
                     .as_ref()
                     .is_none_or(|o| o.iter().all(|f| in_set.contains(f))) =>
             {
+                skipped.extend(set.skipped);
+                notes.extend(set.notes);
                 for m in set.migrations {
                     let full = absolute(&m.path);
                     if only.as_ref().is_none_or(|o| o.contains(&full)) {
@@ -283,7 +294,7 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<SourceText>, BTreeSet
             }
         }
     }
-    Ok((sources, report))
+    Ok((sources, report, skipped, notes))
 }
 
 /// An absolute, normalized path (symlinks resolved when the file exists).

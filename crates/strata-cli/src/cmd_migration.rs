@@ -26,7 +26,10 @@ pub(crate) async fn run(
             let migrator = Migrator::new(set);
             let (_, plan) = migrator.plan_from(&session, history).await?;
             out.list(&target, &plan);
-            let mut value = json!({ "target": target.display(), "migrations": plan.rows, "problems": plan.problems });
+            let mut value = crate::context::with_source_facts(
+                json!({ "target": target.display(), "migrations": plan.rows, "problems": plan.problems }),
+                migrator.migrations(),
+            );
             if *check_drift {
                 value["warnings"] = json!(warnings);
             }
@@ -40,6 +43,7 @@ pub(crate) async fn run(
             };
             let created = strata::author::new_migration(
                 &dir,
+                ctx.rollbacks_dir_for(&dir).as_deref(),
                 name,
                 &strata::author::default_author(),
                 time::OffsetDateTime::now_utc(),

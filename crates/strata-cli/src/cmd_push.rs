@@ -48,7 +48,10 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     progress.finish();
     let report = report?;
     out.push(&report, migrator.migrations().migrations.len());
-    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    let mut value = crate::context::with_source_facts(
+        serde_json::to_value(&report).unwrap_or_default(),
+        migrator.migrations(),
+    );
     if a.check_drift {
         value["warnings"] = json!(warnings);
     }

@@ -63,6 +63,8 @@ impl Context {
         SourceOptions {
             legacy_order: self.project.config.legacy_order.clone(),
             rollbacks_dir: self.rollbacks_dir(),
+            layout: self.project.config.layout,
+            version_order: self.project.config.version_order,
         }
     }
 
@@ -86,6 +88,17 @@ impl Context {
             .rollbacks_dir
             .as_ref()
             .map(|d| self.project.root.join(d))
+    }
+
+    /// Where rollback files of migrations in `dir` live and new ones go (see
+    /// [`strata::source::layout::rollbacks_dir`]).
+    pub(crate) fn rollbacks_dir_for(&self, dir: &std::path::Path) -> Option<PathBuf> {
+        let layout = self
+            .project
+            .config
+            .layout
+            .unwrap_or_else(|| strata::source::Layout::detect(dir));
+        strata::source::layout::rollbacks_dir(dir, self.rollbacks_dir().as_deref(), layout)
     }
 
     /// Which target the flags, strata.toml and the environment name, without starting anything.
@@ -176,6 +189,7 @@ impl Context {
         let options = self.source_options();
         if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
             let set = MigrationSet::load(&dir, &options)?;
+            out.source_facts(&set.skipped, &set.notes);
             let target = self.target()?;
             out.target(&target);
             let session = target.session().await?;
@@ -197,8 +211,27 @@ impl Context {
             hint: None,
         })??;
         let (session, history) = remote?;
+        out.source_facts(&set.skipped, &set.notes);
         Ok((set, target, session, history))
     }
+}
+
+/// Adds what reading the directory skipped and noticed to a command's JSON result.
+pub(crate) fn with_source_facts(
+    mut value: serde_json::Value,
+    set: &MigrationSet,
+) -> serde_json::Value {
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "skipped".into(),
+            serde_json::to_value(&set.skipped).unwrap_or_default(),
+        );
+        o.insert(
+            "notes".into(),
+            serde_json::to_value(&set.notes).unwrap_or_default(),
+        );
+    }
+    value
 }
 
 /// Single-quotes a word for a POSIX shell when it needs it.

@@ -428,6 +428,24 @@ impl Renderer {
         }
     }
 
+    /// What reading the migrations directory skipped or noticed, as warnings on stderr (in JSON
+    /// mode the document's `skipped` and `notes` carry them).
+    pub fn source_facts(
+        &self,
+        skipped: &[strata::source::Skipped],
+        notes: &[strata::source::FileNote],
+    ) {
+        if self.json {
+            return;
+        }
+        for s in skipped {
+            eprintln!("warning: skipping {}: {}", s.path.display(), s.reason);
+        }
+        for n in notes {
+            eprintln!("warning: {}: {}", n.path.display(), n.note);
+        }
+    }
+
     /// Server notices of a command that is not a migration (`strata sql`), on stderr as psql
     /// prints them.
     pub fn notices(&self, notices: &[strata::session::Notice]) {

@@ -363,7 +363,7 @@ fn unversioned_file_needs_legacy_order_then_is_version_001() {
 }
 
 #[test]
-fn non_utf8_and_empty_files_are_named() {
+fn non_utf8_files_are_named_and_empty_files_apply() {
     let db = TestDb::new("badfiles");
     // Not UTF-8: found when the directory is read.
     let p = project(&[("1_ok.sql", "create table ok1 (id int);\n")]);
@@ -381,29 +381,32 @@ fn non_utf8_and_empty_files_are_named() {
     assert!(m.contains("line 1, column 17"), "{m}");
     assert!(db.versions().is_empty());
 
-    // Empty: found before anything runs.
+    // Empty and comment-only files are migrations that do nothing, as for the Supabase CLI
+    // (its `migration new` writes an empty file, Strata's a comment-only one): they apply and are
+    // recorded, `{}` or their comments as statements.
     std::fs::remove_file(p.path().join("migrations/2_latin1.sql")).unwrap();
     write(p.path(), "migrations/2_empty.sql", "");
-    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
-    assert_ne!(run.code, 0, "{run:?}");
-    let v = run.json();
-    let m = v["error"]["message"].as_str().unwrap();
-    assert!(m.contains("2_empty.sql") && m.contains("empty"), "{m}");
-    assert!(
-        db.versions().is_empty(),
-        "nothing may run before a bad file is found"
+    write(p.path(), "migrations/3_comments.sql", "-- nothing yet\n");
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "--no-lint"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+    assert_eq!(
+        strings(
+            &db.url,
+            "select coalesce(array_to_string(statements, '|'), 'NULL') from supabase_migrations.schema_migrations order by version::int"
+        ),
+        ["create table ok1 (id int)", "", "-- nothing yet"]
     );
-    assert!(!db.table_exists("ok1"));
-
-    // Comments only.
-    write(p.path(), "migrations/2_empty.sql", "-- nothing yet\n");
-    let run = strata(p.path(), &["push", "--db-url", &db.url]);
-    assert_ne!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr.contains("2_empty.sql") && run.stderr.contains("only comments"),
-        "{run:?}"
+    // Lint agrees: nothing to report about them.
+    let run = strata(
+        p.path(),
+        &[
+            "lint",
+            "migrations/2_empty.sql",
+            "migrations/3_comments.sql",
+        ],
     );
-    assert!(!db.table_exists("ok1"));
+    assert!(!run.stdout.contains("error["), "{run:?}");
 }
 
 #[test]
@@ -477,6 +480,46 @@ fn migration_new_writes_migration_and_rollback_with_the_header() {
     for name in &names {
         assert!(run.stdout.contains(name.as_str()), "{run:?}");
     }
+}
+
+#[test]
+fn in_a_supabase_project_rollbacks_go_where_the_supabase_cli_does_not_look() {
+    let p = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path().join("supabase/migrations")).unwrap();
+    let run = strata(
+        p.path(),
+        &["migration", "new", "add_x", "--rollback", "-o", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    let up = v["result"]["path"].as_str().unwrap();
+    let down = v["result"]["rollback"].as_str().unwrap();
+    assert!(up.contains("supabase/migrations/"), "{up}");
+    assert!(down.contains("supabase/rollbacks/"), "{down}");
+    assert!(Path::new(down).is_file());
+    // A rollback file left in supabase/migrations is paired, with a warning saying why not there.
+    let name = Path::new(down).file_name().unwrap().to_owned();
+    std::fs::rename(down, p.path().join("supabase/migrations").join(&name)).unwrap();
+    write(p.path(), "supabase/migrations/notes.txt", "x");
+    let run = strata(p.path(), &["lint", "-o", "json"]);
+    let v = run.json();
+    assert_eq!(
+        v["result"]["skipped"][0]["path"]
+            .as_str()
+            .map(|s| s.ends_with("notes.txt")),
+        Some(true),
+        "{v}"
+    );
+    assert!(
+        v["result"]["notes"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("supabase/rollbacks"),
+        "{v}"
+    );
+    let run = strata(p.path(), &["lint"]);
+    assert!(run.stderr.contains("warning: skipping"), "{run:?}");
+    assert!(run.stderr.contains("notes.txt"), "{run:?}");
 }
 
 #[test]

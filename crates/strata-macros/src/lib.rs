@@ -1,7 +1,8 @@
 //! `embed_migrations!`: compiles a migrations directory into a binary, for the `strata` library.
 //!
-//! The macro lists the `.sql` files of a directory (relative to the crate's `CARGO_MANIFEST_DIR`)
-//! at compile time and expands to a `&'static [strata::EmbeddedFile]` whose contents come from
+//! The macro lists the `.sql` files of a directory (relative to the crate's `CARGO_MANIFEST_DIR`),
+//! and the `_rollback.sql` files of a `rollbacks/` directory beside it (where Supabase projects
+//! keep them, out of the Supabase CLI's sight), at compile time and expands to a `&'static [strata::EmbeddedFile]` whose contents come from
 //! `include_str!`, so rustc rebuilds the crate when a listed file changes. A *new* file is seen
 //! on the next build of the crate; add `println!("cargo:rerun-if-changed=migrations");` to the
 //! crate's `build.rs` so that adding a file triggers that build (as with sqlx's `migrate!`).
@@ -44,6 +45,21 @@ fn expand(input: TokenStream) -> Result<TokenStream, String> {
         };
         if name.ends_with(".sql") && path.is_file() {
             files.push((name.to_string(), path.clone()));
+        }
+    }
+    // Rollback files kept apart, in `../rollbacks/`, belong to the set too.
+    if let Some(rollbacks) = dir.parent().map(|p| p.join("rollbacks")) {
+        if let Ok(entries) = std::fs::read_dir(&rollbacks) {
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("embed_migrations!: {e}"))?;
+                let path = entry.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if name.ends_with("_rollback.sql") && path.is_file() {
+                    files.push((name.to_string(), path.clone()));
+                }
+            }
         }
     }
     files.sort();

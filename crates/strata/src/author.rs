@@ -95,9 +95,13 @@ fn stamp(now: OffsetDateTime) -> (String, String) {
     (version, date)
 }
 
-/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` (and `_rollback.sql` with `rollback`) into `dir`.
+/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` into `dir`, and with `rollback` its
+/// `_rollback.sql` into `rollbacks_dir` (created if needed; `None`: beside it). Use
+/// [`crate::source::layout::rollbacks_dir`] for the directory: in `supabase/migrations` a
+/// rollback file would be taken for a migration by the Supabase CLI.
 pub fn new_migration(
     dir: &Path,
+    rollbacks_dir: Option<&Path>,
     name: &str,
     author: &str,
     now: OffsetDateTime,
@@ -107,14 +111,21 @@ pub fn new_migration(
     let (version, date) = stamp(now);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let path = dir.join(format!("{version}_{name}.sql"));
-    write_new(&path, &template(name, author, &date, false))?;
     let rollback = if rollback {
-        let r = dir.join(format!("{version}_{name}_rollback.sql"));
-        write_new(&r, &template(name, author, &date, true))?;
-        Some(r)
+        let rdir = rollbacks_dir.unwrap_or(dir);
+        std::fs::create_dir_all(rdir).map_err(|e| Error::io("create directory", rdir, e))?;
+        Some(rdir.join(format!("{version}_{name}_rollback.sql")))
     } else {
         None
     };
+    write_new(&path, &template(name, author, &date, false))?;
+    if let Some(r) = &rollback {
+        if let Err(e) = write_new(r, &template(name, author, &date, true)) {
+            // Not one without the other.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+    }
     Ok(NewMigration {
         path,
         rollback,
@@ -346,7 +357,7 @@ mod tests {
     fn new_writes_timestamped_files() {
         let dir = tempfile::tempdir().unwrap();
         let now = time::macros::datetime!(2024-01-15 09:30:00 UTC);
-        let out = new_migration(dir.path(), "add_user_settings", "Ada", now, true).unwrap();
+        let out = new_migration(dir.path(), None, "add_user_settings", "Ada", now, true).unwrap();
         assert_eq!(
             out.path.file_name().unwrap(),
             "20240115093000_add_user_settings.sql"
@@ -356,7 +367,7 @@ mod tests {
             "20240115093000_add_user_settings_rollback.sql"
         );
         // Never overwrites.
-        assert!(new_migration(dir.path(), "add_user_settings", "Ada", now, false).is_err());
+        assert!(new_migration(dir.path(), None, "add_user_settings", "Ada", now, false).is_err());
     }
 
     #[test]

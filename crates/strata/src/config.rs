@@ -27,6 +27,14 @@ pub struct Config {
     /// Where `_rollback.sql` files live when not beside their migrations (default:
     /// `rollbacks/` beside the migrations directory, when it exists).
     pub rollbacks_dir: Option<PathBuf>,
+    /// The migrations directory's conventions: `supabase` (the Supabase CLI's: files that are
+    /// not migrations are skipped with a warning) or `strata`. Default: `supabase` for a
+    /// `supabase/migrations` directory, else `strata`.
+    pub layout: Option<crate::source::Layout>,
+    /// How versions are ordered: `numeric` (Strata's default) or `text` (the Supabase CLI's).
+    /// They differ only for versions of different lengths; in `supabase/migrations` Strata
+    /// refuses to pick when they do, until this says which.
+    pub version_order: Option<crate::source::VersionOrder>,
     /// Default `lock_timeout` for every target (PostgreSQL syntax or `5s`, `500ms`, `2min`).
     pub lock_timeout: Option<String>,
     /// Default `statement_timeout` for every target.
@@ -396,6 +404,14 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # Files without a <version>_ prefix (e.g. projects.sql) are never guessed: list them in run
 # order, then `strata migration adopt` renames them to versioned names.
 # legacy_order = ["00_base_schema.sql", "projects.sql"]
+
+# The directory's conventions: "supabase" (the Supabase CLI's: files that are not migrations are
+# skipped with a warning) or "strata". Default: "supabase" for supabase/migrations, else "strata".
+# layout = "supabase"
+
+# Version order: "numeric" (Strata's default) or "text" (the Supabase CLI's). They differ only for
+# versions of different lengths (8-digit dates beside 14-digit timestamps).
+# version_order = "text"
 
 # Rollback files (<version>_<name>_rollback.sql) live beside their migrations, or in a directory
 # of their own; keep them apart if the Supabase CLI also pushes this migrations directory (it

@@ -156,6 +156,12 @@ impl History {
         }
     }
 
+    /// Puts the applied versions in `order` (they are read in numeric order).
+    pub fn sort(&mut self, order: crate::source::VersionOrder) {
+        self.applied
+            .sort_by(|a, b| order.cmp(&a.version, &b.version));
+    }
+
     /// The newest applied version.
     pub fn newest(&self) -> Option<&Version> {
         self.applied.last().map(|a| &a.version)

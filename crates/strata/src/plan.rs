@@ -97,7 +97,14 @@ impl Plan {
             .iter()
             .map(|a| (a.version.as_str().trim_start_matches('0'), a))
             .collect();
-        let newest = history.newest();
+        // The newest applied version in the set's order (numeric, or the Supabase CLI's text
+        // order when `version_order = "text"`).
+        let order = set.order;
+        let newest = history
+            .applied
+            .iter()
+            .map(|a| &a.version)
+            .max_by(|a, b| order.cmp(a, b));
         let mut rows = Vec::new();
         let mut pending = Vec::new();
         let mut problems = Vec::new();
@@ -129,7 +136,9 @@ impl Plan {
                     }
                 }
                 None => match newest {
-                    Some(n) if m.version < *n && !options.include_all => (State::OutOfOrder, false),
+                    Some(n) if order.cmp(&m.version, n).is_lt() && !options.include_all => {
+                        (State::OutOfOrder, false)
+                    }
                     _ => (State::Pending, false),
                 },
             };
@@ -215,8 +224,8 @@ impl Plan {
                 verified: false,
             });
         }
-        rows.sort_by(|a, b| a.version.cmp(&b.version));
-        problems.sort_by(|a, b| a.version.cmp(&b.version));
+        rows.sort_by(|a, b| order.cmp(&a.version, &b.version));
+        problems.sort_by(|a, b| order.cmp(&a.version, &b.version));
         Plan {
             rows,
             pending,

@@ -187,7 +187,8 @@ impl Rollbacker {
             lock_waited_ms: 0,
         };
         // Check before the lock: a refused rollback should not wait for anyone.
-        let history = History::read(&**session).await?;
+        let mut history = History::read(&**session).await?;
+        history.sort(self.set.order);
         let chosen = self.select(&history)?;
         if self.options.dry_run {
             let steps = self.prepare(&chosen)?;
@@ -234,7 +235,8 @@ impl Rollbacker {
         report: &mut RollbackReport,
     ) -> Result<(), Error> {
         // Another run may have pushed or rolled back while we waited: choose again under the lock.
-        let history = History::read(conn.client()).await?;
+        let mut history = History::read(conn.client()).await?;
+        history.sort(self.set.order);
         let chosen = self.select(&history)?;
         let steps = self.prepare(&chosen)?;
         let total = steps.len();
@@ -288,7 +290,7 @@ impl Rollbacker {
                 applied
                     .iter()
                     .rev()
-                    .take_while(|a| &a.version > version)
+                    .take_while(|a| self.set.order.cmp(&a.version, version).is_gt())
                     .collect()
             }
         };
@@ -367,14 +369,12 @@ impl Rollbacker {
     /// Where a missing rollback file of `m` is expected.
     fn expected_rollback(&self, m: &Migration) -> PathBuf {
         let name = format!("{}_{}_rollback.sql", m.version, m.name);
-        let beside_dir = self
-            .set
-            .dir
-            .as_deref()
-            .and_then(|d| d.parent())
-            .map(|p| p.join("rollbacks"))
-            .filter(|d| d.is_dir());
-        match self.options.rollbacks_dir.clone().or(beside_dir) {
+        match self
+            .options
+            .rollbacks_dir
+            .clone()
+            .or_else(|| self.set.rollbacks_dir.clone())
+        {
             Some(dir) => dir.join(name),
             None => m.path.with_file_name(name),
         }

@@ -109,10 +109,7 @@ async fn run(
         include_all: true,
         ..PushOptions::default()
     };
-    let upto = |k: usize| MigrationSet {
-        dir: set.dir.clone(),
-        migrations: set.migrations[..k].to_vec(),
-    };
+    let upto = |k: usize| set.with_migrations(set.migrations[..k].to_vec());
     let mut checks = Vec::new();
     for (k, m) in set.migrations.iter().enumerate() {
         let mut check = MigrationCheck {

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use strata::apply::PushReport;
@@ -14,7 +14,7 @@ use strata::error::MigrationError;
 use strata::history::RepairStatus;
 use strata::plan::{Problem, State};
 use strata::{Error, MigrationSet, Migrator, PushOptions, Version};
-use support::{migrations_dir, TestDb};
+use support::{migrations_dir, run_supabase, supabase_cli, TestDb};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -918,40 +918,6 @@ async fn very_old_supabase_history_without_statements_is_applied_unverified() {
     assert_eq!(applied_versions(&report), ["20240103000000"]);
     let rows = schema_migrations(&c).await;
     assert_eq!(rows[1].2, ["create table sc (id int)"]);
-}
-
-/// The real Supabase CLI, when installed.
-fn supabase_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("STRATA_SUPABASE_CLI") {
-        let p = PathBuf::from(p);
-        return p.is_file().then_some(p);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    [
-        root.join("node_modules/@supabase/cli-linux-x64/bin/supabase"),
-        PathBuf::from("/tmp/sb/node_modules/@supabase/cli-linux-x64/bin/supabase"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
-}
-
-fn run_supabase(cli: &Path, project: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(cli)
-        .args(args)
-        .arg("--workdir")
-        .arg(project)
-        .current_dir(project)
-        .env("DO_NOT_TRACK", "1")
-        .output()
-        .expect("run the Supabase CLI");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "supabase {args:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    stdout
 }
 
 /// A Supabase project directory with migrations only (no rollback files: the Supabase CLI

@@ -4,7 +4,7 @@
 //! (so the tests run on a machine that has only the PostgreSQL server binaries).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use strata::target::{SessionSettings, Target, TargetSource};
@@ -233,4 +233,38 @@ impl Drop for PrivateServer {
     fn drop(&mut self) {
         let _ = self.cluster.destroy();
     }
+}
+
+/// The real Supabase CLI, when installed.
+pub fn supabase_cli() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("STRATA_SUPABASE_CLI") {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    [
+        root.join("node_modules/@supabase/cli-linux-x64/bin/supabase"),
+        PathBuf::from("/tmp/sb/node_modules/@supabase/cli-linux-x64/bin/supabase"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+pub fn run_supabase(cli: &Path, project: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(cli)
+        .args(args)
+        .arg("--workdir")
+        .arg(project)
+        .current_dir(project)
+        .env("DO_NOT_TRACK", "1")
+        .output()
+        .expect("run the Supabase CLI");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "supabase {args:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    stdout
 }

@@ -60,6 +60,7 @@ pub mod file_name;
 pub mod insert_without_on_conflict;
 pub mod nested_begin;
 pub mod no_transaction_in_block;
+pub mod rollback_in_migration;
 pub mod schema_and_data;
 pub mod unguarded_policy_or_trigger;
 
@@ -75,6 +76,7 @@ pub static ALL: &[StatementRule] = &[
     insert_without_on_conflict::RULE,
     begin_without_commit::RULE,
     nested_begin::RULE,
+    rollback_in_migration::RULE,
     no_transaction_in_block::RULE,
     schema_and_data::RULE,
     breaking::drop_column::RULE,

@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 use crate::sql::{self, LineIndex, Statement};
 
+pub mod layout;
+
+pub use layout::{Layout, VersionOrder};
+
 /// A migration version: the leading digits of its file name. Ordered by numeric value
 /// (`2` < `10` < `100`), so 14-digit timestamps, the seed's 8-digit dates and plain counters all
 /// sort as people expect.
@@ -188,7 +192,9 @@ impl Migration {
     }
 }
 
-/// Splits a file, turning scanner errors into errors that name the file, line and column.
+/// Splits a file, turning scanner errors into errors that name the file, line and column. An
+/// empty or comment-only file is a migration that does nothing (the Supabase CLI applies it and
+/// records `{}` or its comments as statements; `migration new`'s template is comment-only).
 pub fn split_file(path: &Path, text: &str) -> Result<Vec<Statement>, Error> {
     let statements = sql::split(text).map_err(|e| {
         let (line, column) = LineIndex::new(text).line_col(text, e.offset);
@@ -199,17 +205,6 @@ pub fn split_file(path: &Path, text: &str) -> Result<Vec<Statement>, Error> {
             kind: e.kind,
         }
     })?;
-    if statements.iter().all(|s| s.code_start.is_none()) {
-        return Err(Error::SourceFile {
-            path: path.to_path_buf(),
-            problem: if text.trim().is_empty() {
-                "the file is empty".into()
-            } else {
-                "the file holds only comments, no SQL statement".into()
-            },
-            hint: Some("add the migration's SQL, or delete the file".into()),
-        });
-    }
     Ok(statements)
 }
 
@@ -229,6 +224,31 @@ pub struct MigrationSet {
     pub dir: Option<PathBuf>,
     /// Migrations in version order.
     pub migrations: Vec<Migration>,
+    /// The order of [`MigrationSet::migrations`] (and of applied versions, when compared).
+    pub order: VersionOrder,
+    /// Files of the directory that are not migrations, skipped (the Supabase layout skips them,
+    /// as the Supabase CLI does; never silently: show them).
+    pub skipped: Vec<Skipped>,
+    /// Things worth saying about files that were read (normalisation, a rollback file where
+    /// another tool would take it for a migration).
+    pub notes: Vec<FileNote>,
+    /// Where rollback files live apart from the migrations, and new ones are written (see
+    /// [`layout::rollbacks_dir`]); `None`: beside each migration.
+    pub rollbacks_dir: Option<PathBuf>,
+}
+
+/// A file skipped while reading a migrations directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A remark about one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileNote {
+    pub path: PathBuf,
+    pub note: String,
 }
 
 /// Options for reading a migrations directory.
@@ -238,6 +258,11 @@ pub struct SourceOptions {
     /// strata.toml). Listed files get versions `001`, `002`, … in list order; see
     /// [`legacy_versions`].
     pub legacy_order: Vec<String>,
+    /// The directory's conventions (`layout` in strata.toml); `None`: [`Layout::detect`].
+    pub layout: Option<Layout>,
+    /// How versions are ordered (`version_order` in strata.toml); `None`: numeric, and for the
+    /// Supabase layout a refusal when text and numeric order disagree.
+    pub version_order: Option<VersionOrder>,
     /// A directory of `<version>_<name>_rollback.sql` files kept apart from the migrations
     /// (default: `rollbacks/` beside the migrations directory, when it exists). Keeping them apart
     /// lets the Supabase CLI push the same migrations directory: it would take a
@@ -250,18 +275,65 @@ struct SourceText {
     name: String,
     text: String,
     checksum: String,
+    /// What normalisation did to the text, if anything worth saying.
+    note: Option<String>,
 }
 
 fn hashed(name: String, text: String) -> SourceText {
-    let text = match text.strip_prefix('\u{feff}') {
-        Some(s) => s.to_string(),
-        None => text,
-    };
+    let (text, note) = normalize(text);
     SourceText {
         checksum: checksum(&text),
         name,
         text,
+        note,
     }
+}
+
+/// A file's text as Strata runs it: without a UTF-8 BOM, and without the `\restrict KEY` /
+/// `\unrestrict KEY` lines that pg_dump writes since its 2025 minor releases (17.6, 16.10, 15.14,
+/// 14.19, 13.22) to guard psql against a hostile dump. They are psql meta-commands, not SQL; the
+/// lines are blanked (so line numbers stay) whatever the key, and the note says so.
+pub fn normalize(text: String) -> (String, Option<String>) {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(s) => s.to_string(),
+        None => text,
+    };
+    if !text.contains("restrict") {
+        return (text, None);
+    }
+    let is_guard = |line: &str| {
+        let t = line.trim_end_matches(['\r', '\n']).trim();
+        let mut words = t.split_whitespace();
+        matches!(words.next(), Some("\\restrict" | "\\unrestrict"))
+            && words.next().is_some()
+            && words.next().is_none()
+    };
+    if !text.lines().any(is_guard) {
+        return (text, None);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    for line in text.split_inclusive('\n') {
+        if is_guard(line) {
+            count += 1;
+            let ending = if line.ends_with("\r\n") {
+                "\r\n"
+            } else if line.ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            out.push_str(ending);
+        } else {
+            out.push_str(line);
+        }
+    }
+    (
+        out,
+        Some(format!(
+            "ignored {count} \\restrict/\\unrestrict line(s) written by pg_dump (psql meta-commands, not SQL)"
+        )),
+    )
 }
 
 /// One `.sql` file name, classified.
@@ -293,6 +365,41 @@ fn classify(file_name: &str) -> FileKind {
     }
 }
 
+/// Why the Supabase layout skips a file (the Supabase CLI's own words).
+const SUPABASE_PATTERN_REASON: &str =
+    "file name must match pattern \"<timestamp>_name.sql\" (skipped, as the Supabase CLI skips it)";
+
+/// In `supabase/migrations`, the Supabase CLI orders versions as text and Strata, by default,
+/// numerically. The two agree on versions of one length; where they disagree, Strata refuses to
+/// pick and names the first pair that disagrees.
+fn refuse_order_disagreement(migrations: &[Migration]) -> Result<(), Error> {
+    let mut by_number: Vec<&Migration> = migrations.iter().collect();
+    by_number.sort_by(|a, b| a.version.cmp(&b.version));
+    let mut by_text = by_number.clone();
+    by_text.sort_by(|a, b| VersionOrder::Text.cmp(&a.version, &b.version));
+    let Some(i) = by_number
+        .iter()
+        .zip(&by_text)
+        .position(|(a, b)| a.version != b.version)
+    else {
+        return Ok(());
+    };
+    let (numeric_first, text_first) = (by_number[i], by_text[i]);
+    Err(Error::Setting {
+        setting: "version_order".into(),
+        message: format!(
+            "{} and {} run in a different order by number (Strata) and as text (the Supabase CLI): {} comes first by number, {} as text",
+            numeric_first.file_name(),
+            text_first.file_name(),
+            numeric_first.version,
+            text_first.version
+        ),
+        hint: Some(
+            "choose one in strata.toml: version_order = \"text\" (the Supabase CLI's order, so both tools agree) or version_order = \"numeric\"; or rename the files to versions of one length (14-digit timestamps)".into(),
+        ),
+    })
+}
+
 /// The versions and names given to the files of `legacy_order`: position `i` (1-based) gets
 /// version `i` zero-padded to at least three digits (so the Supabase CLI, which compares versions
 /// as strings, orders them the same way). A listed file whose name already starts with
@@ -318,6 +425,18 @@ pub fn legacy_versions(order: &[String]) -> Vec<(String, Version, String)> {
 }
 
 impl MigrationSet {
+    /// The same directory and order with other migrations (a prefix, or the applied ones).
+    pub fn with_migrations(&self, migrations: Vec<Migration>) -> MigrationSet {
+        MigrationSet {
+            dir: self.dir.clone(),
+            migrations,
+            order: self.order,
+            skipped: Vec::new(),
+            notes: Vec::new(),
+            rollbacks_dir: self.rollbacks_dir.clone(),
+        }
+    }
+
     /// Reads a migrations directory with default options.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<MigrationSet, Error> {
         Self::load(dir.as_ref(), &SourceOptions::default())
@@ -326,8 +445,10 @@ impl MigrationSet {
     /// Reads a migrations directory: every `<version>_<name>.sql`, their `_rollback.sql`
     /// siblings, and (with `legacy_order`) files without a version.
     pub fn load(dir: &Path, options: &SourceOptions) -> Result<MigrationSet, Error> {
+        let layout = options.layout.unwrap_or_else(|| Layout::detect(dir));
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
         let mut files = Vec::new();
+        let mut others = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
             let name = entry.file_name();
@@ -341,15 +462,17 @@ impl MigrationSet {
                 }
                 continue;
             };
-            if !name.ends_with(".sql") {
-                continue;
-            }
             let is_file = entry
                 .file_type()
                 .map(|t| t.is_file() || t.is_symlink())
                 .unwrap_or(false);
-            if is_file {
+            if !is_file {
+                continue;
+            }
+            if name.ends_with(".sql") {
                 files.push(name.to_string());
+            } else if layout.skips_other_files() {
+                others.push(name.to_string());
             }
         }
         let read = |name: &str| -> Result<String, Error> {
@@ -395,15 +518,16 @@ impl MigrationSet {
                 .map(|f| read(&f).map(|text| hashed(f, text)))
                 .collect::<Result<_, _>>()?
         };
-        let mut set = Self::assemble(Some(dir), named, options)?;
-        let rollbacks_dir = match &options.rollbacks_dir {
-            Some(d) => Some(d.clone()),
-            None => dir
-                .parent()
-                .map(|p| p.join("rollbacks"))
-                .filter(|d| d.is_dir()),
-        };
-        if let Some(rdir) = rollbacks_dir {
+        let mut set = Self::assemble(Some(dir), named, options, layout)?;
+        for other in others {
+            set.skipped.push(Skipped {
+                path: dir.join(other),
+                reason: SUPABASE_PATTERN_REASON.into(),
+            });
+        }
+        set.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        set.rollbacks_dir = layout::rollbacks_dir(dir, options.rollbacks_dir.as_deref(), layout);
+        if let Some(rdir) = set.rollbacks_dir.clone().filter(|d| d.is_dir()) {
             set.attach_rollbacks_from(&rdir)?;
         }
         Ok(set)
@@ -456,13 +580,14 @@ impl MigrationSet {
             .iter()
             .map(|f| hashed(f.name.to_string(), f.contents.to_string()))
             .collect();
-        Self::assemble(None, named, &SourceOptions::default())
+        Self::assemble(None, named, &SourceOptions::default(), Layout::Strata)
     }
 
     fn assemble(
         dir: Option<&Path>,
         files: Vec<SourceText>,
         options: &SourceOptions,
+        layout: Layout,
     ) -> Result<MigrationSet, Error> {
         let path_of = |name: &str| match dir {
             Some(d) => d.join(name),
@@ -487,12 +612,20 @@ impl MigrationSet {
         let mut migrations: Vec<Migration> = Vec::new();
         let mut rollbacks: Vec<(String, String, String)> = Vec::new(); // (key, file, text)
         let mut unversioned = Vec::new();
+        let mut notes = Vec::new();
         for SourceText {
             name: file,
             text,
             checksum,
+            note,
         } in files
         {
+            if let Some(note) = note {
+                notes.push(FileNote {
+                    path: path_of(&file),
+                    note,
+                });
+            }
             if let Some((version, name)) = legacy.get(&file) {
                 migrations.push(Migration::hashed(
                     version.clone(),
@@ -512,6 +645,12 @@ impl MigrationSet {
                     checksum,
                 )),
                 FileKind::Rollback { version, name } => {
+                    if layout == Layout::Supabase {
+                        notes.push(FileNote {
+                            path: path_of(&file),
+                            note: "a rollback file in supabase/migrations: the Supabase CLI takes it for a migration and runs it; move it to supabase/rollbacks/, where Strata finds it and the Supabase CLI does not look".into(),
+                        });
+                    }
                     rollbacks.push((format!("{version}_{name}.sql"), file, text))
                 }
                 FileKind::Other => {
@@ -529,14 +668,38 @@ impl MigrationSet {
                 }
             }
         }
+        let mut skipped = Vec::new();
         if !unversioned.is_empty() {
             unversioned.sort();
-            return Err(Error::Unversioned {
-                dir: dir.map(Path::to_path_buf).unwrap_or_default(),
-                files: unversioned,
-            });
+            if layout.skips_other_files() {
+                skipped = unversioned
+                    .into_iter()
+                    .map(|f| Skipped {
+                        path: path_of(&f),
+                        reason: SUPABASE_PATTERN_REASON.into(),
+                    })
+                    .collect();
+            } else {
+                return Err(Error::Unversioned {
+                    dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+                    files: unversioned,
+                });
+            }
         }
-        migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.path.cmp(&b.path)));
+        let order = match options.version_order {
+            Some(o) => o,
+            None => {
+                if layout == Layout::Supabase {
+                    refuse_order_disagreement(&migrations)?;
+                }
+                VersionOrder::Numeric
+            }
+        };
+        migrations.sort_by(|a, b| {
+            order
+                .cmp(&a.version, &b.version)
+                .then_with(|| a.path.cmp(&b.path))
+        });
         for pair in migrations.windows(2) {
             if numerically_equal(&pair[0].version, &pair[1].version) {
                 return Err(Error::DuplicateVersion {
@@ -567,6 +730,10 @@ impl MigrationSet {
         Ok(MigrationSet {
             dir: dir.map(Path::to_path_buf),
             migrations,
+            order,
+            skipped,
+            notes,
+            rollbacks_dir: None,
         })
     }
 
