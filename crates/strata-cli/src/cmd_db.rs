@@ -95,6 +95,7 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
     let set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
     let seeds = ctx.seeds()?;
+    out.seed_notes(&seeds);
     let platform = ctx.platform()?;
     let database = ctx.project.config.local.database.clone();
     let info = ctx.cluster().start()?;

@@ -20,6 +20,7 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     } else {
         Vec::new()
     };
+    out.seed_notes(&seeds);
     let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
     if !a.no_lint {
         cmd_lint::check_pending(ctx, &set, &history, out)?;

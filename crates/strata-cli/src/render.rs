@@ -446,6 +446,15 @@ impl Renderer {
         }
     }
 
+    /// What reading the seed files changed (pg_dump's `\restrict` lines), as warnings.
+    pub fn seed_notes(&self, seeds: &[strata::apply::SeedFile]) {
+        for s in seeds {
+            if let Some(n) = &s.note {
+                self.warn(&format!("{}: {n}", s.path.display()));
+            }
+        }
+    }
+
     /// Server notices of a command that is not a migration (`strata sql`), on stderr as psql
     /// prints them.
     pub fn notices(&self, notices: &[strata::session::Notice]) {

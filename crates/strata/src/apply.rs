@@ -76,12 +76,15 @@ pub struct SeedFile {
     pub name: String,
     pub path: PathBuf,
     pub sql: String,
+    /// What reading it changed, if anything (pg_dump's `\restrict` lines blanked).
+    pub note: Option<String>,
 }
 
 impl SeedFile {
     /// Reads a seed file; `root` is the project root its recorded name is relative to.
     pub fn read(root: &Path, path: &Path) -> Result<SeedFile, Error> {
-        let sql = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let (sql, note) = crate::source::normalize(text);
         let name = path
             .strip_prefix(root)
             .unwrap_or(path)
@@ -91,6 +94,7 @@ impl SeedFile {
             name,
             path: path.to_path_buf(),
             sql,
+            note,
         })
     }
 }

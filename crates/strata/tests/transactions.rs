@@ -188,3 +188,26 @@ async fn other_tools_markers_run_a_file_outside_a_transaction() {
         );
     }
 }
+
+#[tokio::test]
+async fn pg_dump_restrict_lines_are_ignored_whatever_the_key() {
+    let db = TestDb::new("restrict").await;
+    let dump = |key: &str| {
+        format!("--\n-- PostgreSQL database dump\n--\n\n\\restrict {key}\n\nSET statement_timeout = 0;\ncreate table dumped (id int);\n\n\\unrestrict {key}\n")
+    };
+    let dir = migrations_dir(&[("1_dump.sql", &dump("aBc123XyZ"))]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    assert_eq!(set.notes.len(), 1);
+    assert!(set.notes[0].note.contains("\\restrict"), "{:?}", set.notes);
+    // The lines are blanked, so line numbers stay those of the file.
+    assert_eq!(
+        set.migrations[0].sql.lines().count(),
+        dump("k").lines().count()
+    );
+    let report = push(&db, dir.path()).await.unwrap();
+    assert_eq!(report.applied.len(), 1);
+    // A new dump of the same schema has another key: not a change.
+    std::fs::write(dir.path().join("1_dump.sql"), dump("OtherKey987")).unwrap();
+    let again = push(&db, dir.path()).await.unwrap();
+    assert!(again.applied.is_empty());
+}
