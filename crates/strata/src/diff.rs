@@ -459,7 +459,10 @@ impl Gen<'_> {
                 format!("COMMENT ON {name} IS NULL;")
             }
             Kind::Bucket => format!(
-                "-- Deletes the bucket row; its objects must be gone first.\nDELETE FROM storage.buckets WHERE id = {local};"
+                "-- Deletes the bucket row; its objects must be gone first. Supabase refuses direct\n\
+                 -- deletes from its storage tables unless the transaction allows them.\n\
+                 SELECT set_config('storage.allow_delete_query', 'true', true);\n\
+                 DELETE FROM storage.buckets WHERE id = {local};"
             ),
         };
         if !sql.is_empty() {

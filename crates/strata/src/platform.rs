@@ -3,7 +3,7 @@
 //! Supabase migrations rely on objects the platform creates before any migration runs: the API
 //! roles, `auth.users` and `auth.uid()`, the storage tables, the `extensions` schema, the
 //! `supabase_realtime` publication. On a target that lacks them, Strata installs them from
-//! `platform/supabase_roles.sql` (cluster-wide) and `platform/supabase.sql` (this database),
+//! `platform/supabase/roles.sql` (cluster-wide) and `platform/supabase/*.sql` (this database),
 //! versioned in `strata_platform.emulation` and idempotent, so the same migrations and their RLS
 //! policies run — and are tested — anywhere. Never on a real Supabase database, and never
 //! silently: [`inspect`] says what a database is, and the push report says what was done.
@@ -22,14 +22,25 @@ use tokio_postgres::Client;
 use crate::error::Error;
 use crate::session::Notice;
 
-/// The per-database emulation script.
-pub const SUPABASE_SQL: &str = include_str!("platform/supabase.sql");
+/// The per-database emulation script: the files of `platform/supabase/` in name order (the
+/// sources and versions they were taken from are in `00_base.sql`'s header).
+pub const SUPABASE_SQL: &str = concat!(
+    include_str!("platform/supabase/00_base.sql"),
+    include_str!("platform/supabase/10_auth.sql"),
+    include_str!("platform/supabase/20_storage.sql"),
+    include_str!("platform/supabase/30_realtime.sql"),
+    include_str!("platform/supabase/40_vault.sql"),
+    include_str!("platform/supabase/50_functions.sql"),
+    include_str!("platform/supabase/90_marker.sql"),
+);
 
-/// The cluster-wide part: the API roles.
-pub const SUPABASE_ROLES_SQL: &str = include_str!("platform/supabase_roles.sql");
+/// The cluster-wide part: the API roles and the platform's own roles.
+pub const SUPABASE_ROLES_SQL: &str = include_str!("platform/supabase/roles.sql");
 
 /// The version of [`SUPABASE_SQL`]; bump it when the script changes so targets are upgraded.
-pub const SUPABASE_VERSION: i32 = 1;
+/// 2: the whole of auth, storage and realtime as the services create them, vault,
+/// supabase_functions and a pg_net stand-in (1: auth.users, buckets and objects).
+pub const SUPABASE_VERSION: i32 = 2;
 
 /// Which platform the migrations expect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

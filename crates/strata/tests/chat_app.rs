@@ -148,6 +148,11 @@ fn sqlstate(e: &strata::Error) -> Option<&str> {
     }
 }
 
+/// Prefixed to a DELETE on storage tables: Supabase refuses direct deletes there unless the
+/// transaction says `storage.allow_delete_query = 'true'`, which the Storage API does for the
+/// requests it serves (with the user's role and claims, so RLS still decides).
+const VIA_STORAGE_API: &str = "SELECT set_config('storage.allow_delete_query', 'true', true); ";
+
 /// Runs `sql` as `who` and rolls it back; it must succeed.
 async fn act(c: &Client, who: &Actor, sql: &str) -> ActResult {
     run_as(c, who, sql, true).await.unwrap_or_else(|e| {
@@ -873,6 +878,7 @@ async fn service_role_sees_everything() {
         &Actor::ServiceRole,
         "UPDATE public.profiles SET credits = 5, free_messages_used = 0; \
          UPDATE public.free_message_config SET free_message_limit = 20; \
+         SELECT set_config('storage.allow_delete_query', 'true', true); \
          DELETE FROM storage.objects WHERE bucket_id = 'vault'",
     )
     .await;
@@ -986,13 +992,19 @@ async fn storage_objects_are_confined_to_the_users_folder_in_buckets_with_polici
             no_rows(
                 &c,
                 &who,
-                &format!("DELETE FROM storage.objects WHERE {}", at(&theirs)),
+                &format!(
+                    "{VIA_STORAGE_API}DELETE FROM storage.objects WHERE {}",
+                    at(&theirs)
+                ),
             )
             .await;
             let r = act(
                 &c,
                 &who,
-                &format!("DELETE FROM storage.objects WHERE {}", at(&mine)),
+                &format!(
+                    "{VIA_STORAGE_API}DELETE FROM storage.objects WHERE {}",
+                    at(&mine)
+                ),
             )
             .await;
             assert_eq!(
@@ -1007,7 +1019,7 @@ async fn storage_objects_are_confined_to_the_users_folder_in_buckets_with_polici
         // exactly the two objects in the user's folders of the buckets with policies.
         for sql in [
             "UPDATE storage.objects SET metadata = '{}'",
-            "DELETE FROM storage.objects",
+            &format!("{VIA_STORAGE_API}DELETE FROM storage.objects"),
         ] {
             let r = act(&c, &who, sql).await;
             assert_eq!(r.rows_affected, Some(2), "`{sql}` as {}", me.name);
@@ -1031,7 +1043,7 @@ async fn storage_objects_are_confined_to_the_users_folder_in_buckets_with_polici
         no_rows(
             &c,
             &who,
-            &format!("DELETE FROM storage.objects WHERE {own_secret}"),
+            &format!("{VIA_STORAGE_API}DELETE FROM storage.objects WHERE {own_secret}"),
         )
         .await;
 
@@ -1043,7 +1055,12 @@ async fn storage_objects_are_confined_to_the_users_folder_in_buckets_with_polici
         )
         .await;
         no_rows(&c, &who, "UPDATE storage.buckets SET public = true").await;
-        no_rows(&c, &who, "DELETE FROM storage.buckets").await;
+        no_rows(
+            &c,
+            &who,
+            &format!("{VIA_STORAGE_API}DELETE FROM storage.buckets"),
+        )
+        .await;
     }
 
     assert_eq!(

@@ -396,6 +396,7 @@ drift_case!(
     "",
     "INSERT INTO storage.buckets (id, name, public, allowed_mime_types) VALUES ('avatars', 'avatars', true, '{image/png,image/jpeg}');
      UPDATE storage.buckets SET public = true, file_size_limit = 1024 WHERE id = 'images';
+     SELECT set_config('storage.allow_delete_query', 'true', true);
      DELETE FROM storage.buckets WHERE id = 'project-files';",
     [
         (Bucket, "avatars", OnlyInTarget),

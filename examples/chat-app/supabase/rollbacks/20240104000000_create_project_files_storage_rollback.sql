@@ -19,6 +19,8 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Empty the bucket through the Storage API or the dashboard, then run the rollback again.';
   END IF;
+  -- Supabase refuses direct deletes from its storage tables unless the transaction says so.
+  PERFORM set_config('storage.allow_delete_query', 'true', true);
   DELETE FROM storage.buckets WHERE id = 'project-files';
 END
 $$;

@@ -8,8 +8,11 @@
 
 -- ---------------------------------------------------------------------------------------------
 -- Roles. Roles are cluster-wide: a second database of the same cluster finds them already there.
--- Attributes as Supabase creates them (anon/authenticated/service_role NOLOGIN NOINHERIT,
--- service_role BYPASSRLS, authenticator LOGIN NOINHERIT and a member of the three).
+-- Attributes as Supabase creates them (supabase/postgres migrations/db): anon, authenticated and
+-- service_role NOLOGIN (INHERIT since 2023), service_role BYPASSRLS, authenticator LOGIN NOINHERIT
+-- and a member of the three. The platform's own roles exist too, NOLOGIN, because migrations
+-- name them (`grant execute on function public.custom_access_token_hook to
+-- supabase_auth_admin`, `alter … owner to supabase_admin`); they hold nothing here.
 -- ---------------------------------------------------------------------------------------------
 DO $roles$
 DECLARE
@@ -21,16 +24,16 @@ BEGIN
     FROM pg_catalog.pg_roles WHERE rolname = current_user;
 
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
-    CREATE ROLE anon NOLOGIN NOINHERIT;
+    CREATE ROLE anon NOLOGIN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
-    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    CREATE ROLE authenticated NOLOGIN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
     IF can_bypassrls THEN
-      CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+      CREATE ROLE service_role NOLOGIN BYPASSRLS;
     ELSE
-      CREATE ROLE service_role NOLOGIN NOINHERIT;
+      CREATE ROLE service_role NOLOGIN;
       RAISE WARNING 'strata: role service_role created without BYPASSRLS'
         USING HINT = 'Only a superuser can grant BYPASSRLS; run ALTER ROLE service_role BYPASSRLS as one.';
     END IF;
@@ -38,6 +41,24 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') THEN
     CREATE ROLE authenticator LOGIN NOINHERIT;
   END IF;
+  FOREACH r IN ARRAY ARRAY['supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin',
+                           'supabase_realtime_admin', 'supabase_functions_admin',
+                           'supabase_replication_admin', 'supabase_read_only_user',
+                           'dashboard_user', 'pgbouncer'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+    END IF;
+  END LOOP;
+  -- Emulations of version 1 made the API roles NOINHERIT, as Supabase did before 2023.
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT (SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      BEGIN
+        EXECUTE pg_catalog.format('ALTER ROLE %I INHERIT', r);
+      EXCEPTION WHEN insufficient_privilege THEN
+        NULL;
+      END;
+    END IF;
+  END LOOP;
 
   FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
     IF NOT EXISTS (
