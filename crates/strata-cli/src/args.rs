@@ -85,7 +85,7 @@ cannot hold the migration lock; use the session pooler (port 5432) or the direct
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
 
-    /// Print only errors
+    /// Print only warnings and errors (stderr); a skipped file or ignored setting is never silent
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 }

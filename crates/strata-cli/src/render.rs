@@ -163,7 +163,7 @@ impl Renderer {
         self.json
     }
 
-    /// Whether only errors are printed (`-q`).
+    /// Whether only warnings and errors are printed (`-q`).
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }
@@ -179,7 +179,7 @@ impl Renderer {
         }
     }
 
-    /// A warning on stderr (in JSON mode the document carries it instead).
+    /// A warning on stderr, also under `-q` (in JSON mode the document carries it instead).
     pub fn warn(&self, text: &str) {
         if !self.json {
             eprintln!("warning: {text}");

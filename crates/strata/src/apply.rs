@@ -515,7 +515,13 @@ impl Migrator {
                 "recording it in the history",
                 &emit,
             )
-            .await?;
+            .await
+            .map_err(|mut e| {
+                if let Error::Migration(m) = &mut e {
+                    platform::annotate(m, self.options.platform);
+                }
+                e
+            })?;
             let duration = start.elapsed();
             let transactional = ran.no_transaction_reason.is_none();
             self.emit(Event::Applied {

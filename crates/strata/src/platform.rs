@@ -22,6 +22,9 @@ use tokio_postgres::Client;
 use crate::error::Error;
 use crate::session::Notice;
 
+mod hints;
+pub use hints::annotate;
+
 /// The per-database emulation script: the files of `platform/supabase/` in name order (the
 /// sources and versions they were taken from are in `00_base.sql`'s header).
 pub const SUPABASE_SQL: &str = concat!(
