@@ -109,6 +109,11 @@ One advisory lock covers every write of the run: concurrent pushes wait (--lock-
 nothing to do. The plan is read, then read again once the lock is held, and only then does \
 anything change: the Supabase platform emulation (on plain PostgreSQL), the history tables, the \
 migrations, the seeds.\n\n\
+Seeds (--include-seed: `[seed] paths` in strata.toml, else `[db.seed] sql_paths` in \
+supabase/config.toml, else seed.sql beside the migrations) run once per path: a seed changed since \
+it ran is only re-hashed, as the Supabase CLI does; --reseed runs every seed again. \
+`[db.migrations] enabled = false` in supabase/config.toml (or `migrations_enabled = false` in \
+strata.toml) skips the migrations, as the Supabase CLI does.\n\n\
 Refuses, before changing anything (exit 7): a pending file older than the newest applied version \
 (--include-all applies it), an applied file that changed, an applied version with no file. Lint \
 findings at or above [lint] fail_on refuse too (exit 3; --no-lint skips the check). Each hint \
@@ -259,9 +264,13 @@ pub struct PushArgs {
     #[arg(long)]
     pub include_all: bool,
 
-    /// Run the seed files after the migrations (once per file content, tracked in supabase_migrations.seed_files)
+    /// Run the seed files after the migrations: each once per path, tracked in supabase_migrations.seed_files; a seed changed since it ran is not run again, only its new hash recorded (as the Supabase CLI does) — --reseed runs it again
     #[arg(long)]
     pub include_seed: bool,
+
+    /// Run every seed file again, even unchanged ones (implies --include-seed); make seeds idempotent (ON CONFLICT DO NOTHING) first
+    #[arg(long)]
+    pub reseed: bool,
 
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
     #[arg(long, value_name = "DURATION")]

@@ -94,13 +94,15 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
     // Inputs first: nothing is started or dropped when the files or settings are wrong.
     let set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
-    let seeds = ctx.seeds()?;
-    out.seed_notes(&seeds);
+    let (seeds, mut warnings) = ctx.seeds(false, out)?;
+    let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
+    warnings.extend(skipped);
     let platform = ctx.platform()?;
     let database = ctx.project.config.local.database.clone();
     let info = ctx.cluster().start()?;
     if let Some(note) = &ignored {
         out.warn(note);
+        warnings.push(note.clone());
     }
     strata::local::recreate_database(&info, &database).await?;
     let target = ctx.local_target()?;
@@ -110,6 +112,7 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
         .with_options(PushOptions {
             seeds,
             platform,
+            migrations_enabled,
             ..PushOptions::default()
         })
         .with_observer(progress.clone());
@@ -125,8 +128,6 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
         serde_json::to_value(&report).unwrap_or_default(),
         migrator.migrations(),
     );
-    if let (Some(o), Some(note)) = (value.as_object_mut(), ignored) {
-        o.insert("warnings".into(), json!([note]));
-    }
+    value["warnings"] = json!(warnings);
     Ok(Outcome::ok(value))
 }

@@ -15,27 +15,28 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     // Settings are read before anything connects or starts: a bad one changes nothing.
     let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
     let platform = ctx.platform()?;
-    let seeds = if a.include_seed {
-        ctx.seeds()?
+    let (seeds, mut warnings) = if a.include_seed || a.reseed {
+        ctx.seeds(true, out)?
     } else {
-        Vec::new()
+        Default::default()
     };
-    out.seed_notes(&seeds);
+    let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
+    warnings.extend(skipped);
     let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
-    if !a.no_lint {
+    if !a.no_lint && migrations_enabled {
         cmd_lint::check_pending(ctx, &set, &history, out)?;
     }
-    let warnings = if a.check_drift {
-        cmd_diff::check_drift(ctx, &set, &history, &target, out).await?
-    } else {
-        Vec::new()
-    };
+    if a.check_drift {
+        warnings.extend(cmd_diff::check_drift(ctx, &set, &history, &target, out).await?);
+    }
     let options = PushOptions {
         dry_run: a.dry_run,
         include_all: a.include_all,
         lock_wait,
         seeds,
         platform,
+        migrations_enabled,
+        reseed: a.reseed,
     };
     let progress = Arc::new(out.progress());
     let migrator = Migrator::new(set)
@@ -53,9 +54,7 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         serde_json::to_value(&report).unwrap_or_default(),
         migrator.migrations(),
     );
-    if a.check_drift {
-        value["warnings"] = json!(warnings);
-    }
+    value["warnings"] = json!(warnings);
     if let Some(o) = value.as_object_mut() {
         o.insert(
             "backup".into(),

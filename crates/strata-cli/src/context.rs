@@ -136,13 +136,53 @@ impl Context {
         }
     }
 
-    pub(crate) fn seeds(&self) -> Result<Vec<SeedFile>, Error> {
+    /// The seed files to run, read, and the warnings about them (printed here; JSON output
+    /// carries them in `warnings`). `explicit`: asked for by a flag (`push --include-seed`), so
+    /// `[seed] enabled = false` (which is about `db reset`) does not turn them off — as with the
+    /// Supabase CLI.
+    pub(crate) fn seeds(
+        &self,
+        explicit: bool,
+        out: &crate::render::Renderer,
+    ) -> Result<(Vec<SeedFile>, Vec<String>), Error> {
         let dir = self.migrations_dir()?;
-        self.project
-            .seed_files(&dir)?
-            .iter()
-            .map(|p| SeedFile::read(&self.project.root, p))
-            .collect()
+        let seeds = self.project.seed_files(&dir)?;
+        let mut warnings = seeds.warnings.clone();
+        let files: Vec<SeedFile> = if seeds.enabled || explicit {
+            seeds
+                .files
+                .iter()
+                .map(|p| SeedFile::read(&self.project.root, p))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        warnings.extend(
+            files
+                .iter()
+                .filter_map(|s| Some(format!("{}: {}", s.path.display(), s.note.as_ref()?))),
+        );
+        for w in &warnings {
+            out.warn(w);
+        }
+        Ok((files, warnings))
+    }
+
+    /// Whether migrations are applied (`migrations_enabled`, `[db.migrations] enabled`); when
+    /// not, the warning that says which setting skipped them (printed here).
+    pub(crate) fn migrations_enabled(
+        &self,
+        out: &crate::render::Renderer,
+    ) -> Result<(bool, Option<String>), Error> {
+        let dir = self.migrations_dir()?;
+        let (enabled, setting) = self.project.migrations_enabled(&dir)?;
+        if enabled {
+            return Ok((true, None));
+        }
+        let warning =
+            format!("migrations are skipped ({setting}): only seeds run, as with the Supabase CLI");
+        out.warn(&warning);
+        Ok((false, Some(warning)))
     }
 
     pub(crate) fn cluster(&self) -> LocalCluster {

@@ -266,13 +266,19 @@ impl Renderer {
         for s in &report.seeds {
             let what = match s.status {
                 "applied" => format!("ran in {} ms", s.duration_ms),
+                "reapplied" => format!("ran again in {} ms", s.duration_ms),
                 "unchanged" => "already ran".to_string(),
-                "hash_updated" => "changed since it ran: hash updated, not re-run".to_string(),
+                "hash_updated" => {
+                    "changed since it ran: hash updated, not run again (push --reseed runs it)"
+                        .to_string()
+                }
                 other => other.to_string(),
             };
             println!("Seed {}: {what}", s.path);
         }
-        if report.applied.is_empty() {
+        if !report.migrations_enabled {
+            println!("Migrations skipped: disabled by setting.");
+        } else if report.applied.is_empty() {
             println!(
                 "Nothing to push: all {} migration(s) are applied.",
                 report.already_applied.max(total_local)
@@ -443,15 +449,6 @@ impl Renderer {
         }
         for n in notes {
             eprintln!("warning: {}: {}", n.path.display(), n.note);
-        }
-    }
-
-    /// What reading the seed files changed (pg_dump's `\restrict` lines), as warnings.
-    pub fn seed_notes(&self, seeds: &[strata::apply::SeedFile]) {
-        for s in seeds {
-            if let Some(n) = &s.note {
-                self.warn(&format!("{}: {n}", s.path.display()));
-            }
         }
     }
 

@@ -1365,3 +1365,105 @@ fn verify_exits_1_naming_the_migration_and_the_object_left_behind() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.contains("NO ROLLBACK"), "{run:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// supabase/config.toml and seeds
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn config_toml_seeds_run_with_warnings_and_reseed_runs_them_again() {
+    let db = TestDb::new("cfgseed");
+    let p = tempfile::tempdir().unwrap();
+    write(
+        p.path(),
+        "supabase/migrations/20240101000000_t.sql",
+        "create table public.t (id int);\n",
+    );
+    write(
+        p.path(),
+        "supabase/seeds/a.sql",
+        "insert into public.t values (1);\n",
+    );
+    write(
+        p.path(),
+        "supabase/config.toml",
+        "[db.seed]\nsql_paths = [\"./seeds/*.sql\", \"./nothing/*.sql\"]\n",
+    );
+    let push = |extra: &[&str]| {
+        let mut args = vec![
+            "push",
+            "--db-url",
+            &db.url,
+            "--platform",
+            "none",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        strata(p.path(), &args)
+    };
+    let r = push(&["--include-seed"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.json()["result"]["seeds"][0]["path"],
+        "supabase/seeds/a.sql",
+        "{r:?}"
+    );
+    assert_eq!(r.json()["result"]["seeds"][0]["status"], "applied", "{r:?}");
+    // The seed's notices are its own (none here).
+    assert_eq!(
+        r.json()["result"]["seeds"][0]["notices"],
+        serde_json::json!([]),
+        "{r:?}"
+    );
+    // The pattern that matches nothing is a warning, in the JSON document.
+    assert!(
+        r.json()["result"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("./nothing/*.sql"),
+        "{r:?}"
+    );
+    let human = strata(
+        p.path(),
+        &[
+            "push",
+            "--db-url",
+            &db.url,
+            "--platform",
+            "none",
+            "--include-seed",
+            "-q",
+        ],
+    );
+    assert!(
+        human.stderr.contains("warning:") && human.stderr.contains("./nothing/*.sql"),
+        "{human:?}"
+    );
+    let r = push(&["--include-seed"]);
+    assert_eq!(
+        r.json()["result"]["seeds"][0]["status"],
+        "unchanged",
+        "{r:?}"
+    );
+    let r = push(&["--reseed"]);
+    assert_eq!(
+        r.json()["result"]["seeds"][0]["status"],
+        "reapplied",
+        "{r:?}"
+    );
+    assert_eq!(
+        strings(&db.url, "select count(*)::text from public.t"),
+        ["2"]
+    );
+
+    // A config.toml the Supabase CLI would refuse names its line; nothing is touched.
+    write(
+        p.path(),
+        "supabase/config.toml",
+        "[db.seed]\nenabled = \"yes\"\n",
+    );
+    let r = push(&["--include-seed"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.all().contains("config.toml:2:11"), "{r:?}");
+}

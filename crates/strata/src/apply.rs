@@ -54,6 +54,12 @@ pub struct PushOptions {
     pub seeds: Vec<SeedFile>,
     /// Platform objects the migrations expect (installed before the first migration).
     pub platform: Platform,
+    /// Apply pending migrations (default). `false` runs the seeds only, applying and refusing no
+    /// migration: the Supabase CLI's `[db.migrations] enabled = false`.
+    pub migrations_enabled: bool,
+    /// Run every seed again, even one already recorded (`push --reseed`); by default a seed runs
+    /// once per path and a changed one only has its hash updated, as the Supabase CLI does.
+    pub reseed: bool,
 }
 
 impl Default for PushOptions {
@@ -64,6 +70,8 @@ impl Default for PushOptions {
             lock_wait: Duration::from_secs(60),
             seeds: Vec::new(),
             platform: Platform::None,
+            migrations_enabled: true,
+            reseed: false,
         }
     }
 }
@@ -198,7 +206,8 @@ pub struct PlannedMigration {
 pub struct SeedReport {
     pub path: String,
     /// `applied`, `unchanged` (already recorded with this hash), `hash_updated` (changed since it
-    /// ran: like the Supabase CLI, only its hash is updated), or `planned` (dry run).
+    /// ran: like the Supabase CLI, only its hash is updated), `reapplied` (run again by
+    /// `--reseed`), or `planned` (dry run).
     pub status: &'static str,
     pub duration_ms: u64,
     /// What the server said while it ran.
@@ -225,6 +234,8 @@ pub struct PushReport {
     /// What the database is as far as the platform goes and what was done about it (absent for
     /// plain PostgreSQL projects, and for a push with nothing to do).
     pub platform: Option<PlatformReport>,
+    /// False when migrations were skipped by setting ([`PushOptions::migrations_enabled`]).
+    pub migrations_enabled: bool,
 }
 
 /// Runs migrations against targets. Cheap to build; holds the migration set.
@@ -341,6 +352,18 @@ impl Migrator {
         Ok((history, plan))
     }
 
+    /// What a push does with a plan: refuse its problems, or, with migrations disabled, apply
+    /// nothing and look at no file.
+    fn gate(&self, mut plan: Plan) -> Result<Plan, Error> {
+        if !self.options.migrations_enabled {
+            plan.pending.clear();
+            plan.problems.clear();
+            return Ok(plan);
+        }
+        refuse_problems(&plan)?;
+        Ok(plan)
+    }
+
     fn plan_options(&self) -> PlanOptions {
         PlanOptions {
             include_all: self.options.include_all,
@@ -367,6 +390,7 @@ impl Migrator {
             lock_waited_ms: 0,
             created_history: false,
             platform: None,
+            migrations_enabled: self.options.migrations_enabled,
         };
         // Look first without the lock: the common no-op push is one query, and a push that must
         // be refused is refused before it waits for anyone or writes anything.
@@ -374,7 +398,7 @@ impl Migrator {
             Some(h) => self.plan_from(conn.client(), h).await?,
             None => self.plan(conn.client()).await?,
         };
-        refuse_problems(&plan)?;
+        let plan = self.gate(plan)?;
         let prepared = self.prepare(&plan)?;
         report.already_applied = history.applied.len();
         let has_work = !prepared.is_empty() || !self.options.seeds.is_empty();
@@ -437,7 +461,7 @@ impl Migrator {
         let (history, prepared) = loop {
             // Another run may have applied migrations while we waited: plan again under the lock.
             let (history, plan) = self.plan(conn.client()).await?;
-            refuse_problems(&plan)?;
+            let plan = self.gate(plan)?;
             let prepared = self.prepare_with(&plan, search_path.as_deref())?;
             report.already_applied = history.applied.len();
             if prepared.is_empty() && self.options.seeds.is_empty() {
@@ -544,7 +568,7 @@ impl Migrator {
             });
         }
         for seed in &self.options.seeds {
-            let r = run_seed(conn, watch, seed, &emit).await?;
+            let r = run_seed(conn, watch, seed, self.options.reseed, &emit).await?;
             self.emit(Event::Seeded { seed: &r });
             report.seeds.push(r);
         }
@@ -1178,14 +1202,23 @@ fn char_to_byte(text: &str, chars: usize) -> usize {
         .unwrap_or(text.len())
 }
 
-const SEED_TABLE_SQL: &str = "CREATE SCHEMA IF NOT EXISTS supabase_migrations;
-CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (path text NOT NULL PRIMARY KEY, hash text NOT NULL);";
+/// The Supabase CLI's seed table, created without a notice when it (or its schema) exists, so
+/// the notices a seed reports are its own.
+const SEED_TABLE_SQL: &str = "DO $strata$ BEGIN
+  IF pg_catalog.to_regnamespace('supabase_migrations') IS NULL THEN
+    CREATE SCHEMA supabase_migrations;
+  END IF;
+  IF pg_catalog.to_regclass('supabase_migrations.seed_files') IS NULL THEN
+    CREATE TABLE supabase_migrations.seed_files (path text NOT NULL PRIMARY KEY, hash text NOT NULL);
+  END IF;
+END $strata$;";
 
 /// Runs a seed file once, tracked by path and hash like the Supabase CLI.
 async fn run_seed(
     conn: &mut Conn<'_>,
     watch: Option<(&Target, i32)>,
     seed: &SeedFile,
+    reseed: bool,
     emit: &(dyn Fn(&Event<'_>) + Sync),
 ) -> Result<SeedReport, Error> {
     use sha2::{Digest, Sha256};
@@ -1212,15 +1245,15 @@ async fn run_seed(
     );
     let mut notices = Vec::new();
     let status = match recorded {
-        Some(h) if h == hash => "unchanged",
-        Some(_) => {
+        Some(h) if h == hash && !reseed => "unchanged",
+        Some(_) if !reseed => {
             client
                 .batch_execute(&record)
                 .await
                 .map_err(|e| Error::db("updating supabase_migrations.seed_files", e))?;
             "hash_updated"
         }
-        None => {
+        recorded => {
             let migration = Migration::new(
                 crate::source::Version::parse("0").expect("digits"),
                 seed.name.clone(),
@@ -1231,7 +1264,11 @@ async fn run_seed(
             notices = execute(conn, watch, &step, &record, "recording the seed", emit)
                 .await?
                 .notices;
-            "applied"
+            if recorded.is_some() {
+                "reapplied"
+            } else {
+                "applied"
+            }
         }
     };
     Ok(SeedReport {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+mod supabase;
+pub use supabase::{SupabaseConfig, SUPABASE_CONFIG_FILE};
+
 /// The configuration file's name.
 pub const CONFIG_FILE: &str = "strata.toml";
 
@@ -35,6 +38,9 @@ pub struct Config {
     /// They differ only for versions of different lengths; in `supabase/migrations` Strata
     /// refuses to pick when they do, until this says which.
     pub version_order: Option<crate::source::VersionOrder>,
+    /// Whether push and `db reset` apply migrations (default: `[db.migrations] enabled` of
+    /// `supabase/config.toml`, else true). `false` is the Supabase CLI's way to run seeds only.
+    pub migrations_enabled: Option<bool>,
     /// Default `lock_timeout` for every target (PostgreSQL syntax or `5s`, `500ms`, `2min`).
     pub lock_timeout: Option<String>,
     /// Default `statement_timeout` for every target.
@@ -56,28 +62,31 @@ pub struct Config {
 }
 
 /// `[seed]`: SQL files run after migrations by `db reset` and by `push --include-seed`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedConfig {
-    /// Seed files relative to the project root, run in order. Default: `supabase/seed.sql` and
-    /// `seed.sql` beside the migrations directory, when they exist.
+    /// Seed files relative to the project root, run in order. Default: `[db.seed] sql_paths` of
+    /// `supabase/config.toml`, else `seed.sql` beside the migrations directory, when it exists.
     #[serde(default)]
     pub paths: Vec<PathBuf>,
-    #[serde(default = "yes")]
+    /// Whether `db reset` seeds (default: `[db.seed] enabled` of `supabase/config.toml`, else
+    /// true). `push --include-seed` asks for the seeds explicitly and runs them either way, as
+    /// the Supabase CLI's `db push --include-seed` does.
+    pub enabled: Option<bool>,
+}
+
+/// The seed files a command runs, and what the user should hear about them.
+#[derive(Debug, Clone, Default)]
+pub struct Seeds {
+    /// Existing files, in run order.
+    pub files: Vec<PathBuf>,
+    /// Whether `db reset` runs them (`[seed] enabled`, else `[db.seed] enabled`, else true).
     pub enabled: bool,
-}
-
-impl Default for SeedConfig {
-    fn default() -> Self {
-        SeedConfig {
-            paths: Vec::new(),
-            enabled: true,
-        }
-    }
-}
-
-fn yes() -> bool {
-    true
+    /// Where the list came from: `strata.toml [seed] paths`, `supabase/config.toml [db.seed]
+    /// sql_paths`, or `default` (`seed.sql` beside the migrations directory).
+    pub source: String,
+    /// Patterns that matched nothing, and the like.
+    pub warnings: Vec<String>,
 }
 
 /// `[local]`: the private cluster under `.strata/`.
@@ -205,11 +214,44 @@ impl Project {
             })
     }
 
-    /// The seed files that exist, in run order.
-    pub fn seed_files(&self, migrations_dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        if !self.config.seed.enabled {
-            return Ok(Vec::new());
+    /// `supabase/config.toml` for this migrations directory (see [`SupabaseConfig::locate`]),
+    /// when there is one. Errors: it is not valid TOML, or a setting Strata reads has the wrong
+    /// type.
+    pub fn supabase_config(&self, migrations_dir: &Path) -> Result<Option<SupabaseConfig>, Error> {
+        SupabaseConfig::locate(&self.root, migrations_dir)
+            .map(|p| SupabaseConfig::read(&p))
+            .transpose()
+    }
+
+    /// Whether migrations are applied, and the setting that says they are not: `migrations_enabled`
+    /// in strata.toml, else `[db.migrations] enabled` in `supabase/config.toml`, else true.
+    pub fn migrations_enabled(&self, migrations_dir: &Path) -> Result<(bool, String), Error> {
+        if let Some(on) = self.config.migrations_enabled {
+            return Ok((
+                on,
+                format!("migrations_enabled in {}", self.config_display()),
+            ));
         }
+        Ok(match self.supabase_config(migrations_dir)? {
+            Some(c) if c.migrations_enabled == Some(false) => (
+                false,
+                format!("[db.migrations] enabled = false in {}", c.path.display()),
+            ),
+            _ => (true, String::new()),
+        })
+    }
+
+    /// The seed files, in run order: `[seed] paths` in strata.toml (each must exist), else
+    /// `[db.seed] sql_paths` in `supabase/config.toml` (globs; a pattern that matches nothing is
+    /// a warning, as in the Supabase CLI), else `seed.sql` beside the migrations directory.
+    pub fn seed_files(&self, migrations_dir: &Path) -> Result<Seeds, Error> {
+        let supabase = self.supabase_config(migrations_dir)?;
+        let enabled = self
+            .config
+            .seed
+            .enabled
+            .or_else(|| supabase.as_ref().and_then(|c| c.seed_enabled))
+            .unwrap_or(true);
         if !self.config.seed.paths.is_empty() {
             let mut files = Vec::new();
             for p in &self.config.seed.paths {
@@ -217,15 +259,38 @@ impl Project {
                 if !path.is_file() {
                     return Err(Error::setting(
                         "seed.paths",
-                        format!("seed file {} does not exist", path.display()),
+                        format!(
+                            "seed.paths in {} names {}, which does not exist",
+                            self.config_display(),
+                            path.display()
+                        ),
                     ));
                 }
                 files.push(path);
             }
-            return Ok(files);
+            return Ok(Seeds {
+                files,
+                enabled,
+                source: format!("[seed] paths in {}", self.config_display()),
+                warnings: Vec::new(),
+            });
+        }
+        if let Some(c) = supabase.filter(|c| c.seed_sql_paths.is_some()) {
+            let (files, warnings) = c.seed_files()?;
+            return Ok(Seeds {
+                files,
+                enabled,
+                source: format!("[db.seed] sql_paths in {}", c.path.display()),
+                warnings,
+            });
         }
         let beside = migrations_dir.parent().map(|p| p.join("seed.sql"));
-        Ok(beside.into_iter().filter(|p| p.is_file()).take(1).collect())
+        Ok(Seeds {
+            files: beside.into_iter().filter(|p| p.is_file()).collect(),
+            enabled,
+            source: "default".into(),
+            warnings: Vec::new(),
+        })
     }
 
     /// A variable from the process environment, else from `.env`.
@@ -430,8 +495,13 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # Default: "supabase" for a supabase/migrations directory. Never installed on real Supabase.
 # platform = "supabase"
 
+# Settings that supabase/config.toml also has ([db.migrations] enabled, [db.seed] enabled and
+# sql_paths) are read from it; what this file sets takes precedence.
+# migrations_enabled = true       # false: push and db reset run seeds only
+
 # [seed]
 # paths = ["supabase/seed.sql"]   # run by `strata db reset` and `strata push --include-seed`
+# enabled = true                  # false: `db reset` does not seed (--include-seed still does)
 
 # [local]
 # database = "postgres"           # the database of the private cluster under .strata/

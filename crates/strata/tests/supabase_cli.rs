@@ -9,7 +9,7 @@ use std::path::Path;
 use strata::plan::State;
 use strata::source::SourceOptions;
 use strata::{MigrationSet, Migrator};
-use support::{run_supabase, supabase_cli, TestDb};
+use support::{run_supabase_output, supabase_cli, TestDb};
 
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let project = tempfile::tempdir().unwrap();
@@ -21,14 +21,20 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     project
 }
 
+/// What the Supabase CLI printed on stdout.
 async fn cli(args: Vec<String>, project: &Path) -> String {
+    cli_output(args, project).await.0
+}
+
+/// What the Supabase CLI printed on stdout and on stderr.
+async fn cli_output(args: Vec<String>, project: &Path) -> (String, String) {
     let Some(cli) = supabase_cli() else {
-        return String::new();
+        return Default::default();
     };
     let root = project.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_supabase(&cli, &root, &args)
+        run_supabase_output(&cli, &root, &args)
     })
     .await
     .unwrap()
@@ -248,4 +254,191 @@ async fn text_and_numeric_order_never_differ_silently() {
     .await;
     let (_, plan) = Migrator::new(set).plan(&db.client().await).await.unwrap();
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+}
+
+/// The Supabase CLI's `Would seed these files:` list, in its order.
+fn seeds_listed(out: &str) -> Vec<String> {
+    out.lines()
+        .skip_while(|l| !l.contains("Would seed these files"))
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("• ").map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn seeds_from_config_toml_run_in_the_supabase_clis_order_and_are_recorded_as_it_records_them()
+{
+    let db = TestDb::new("sbseeds").await;
+    let p = project(&[("20240101000000_t.sql", "create table t (id int);\n")]);
+    let sb = p.path().join("supabase");
+    std::fs::create_dir_all(sb.join("seeds")).unwrap();
+    for (f, v) in [
+        ("seeds/b.sql", 2),
+        ("seeds/a.sql", 1),
+        ("seeds/c.sql", 3),
+        ("seed.sql", 4),
+    ] {
+        std::fs::write(sb.join(f), format!("insert into t values ({v});\n")).unwrap();
+    }
+    std::fs::write(
+        sb.join("config.toml"),
+        "project_id = \"seeds\"\n\n[db]\nport = 54322\n\n[db.seed]\nenabled = true\nsql_paths = [\"./seeds/c.sql\", \"./seeds/*.sql\", \"./seed.sql\", \"./missing/*.sql\"]\n",
+    )
+    .unwrap();
+    let project = strata::config::Project::discover(p.path(), None).unwrap();
+    let dir = sb.join("migrations");
+    let seeds = project.seed_files(&dir).unwrap();
+    let names: Vec<String> = seeds
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(p.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "supabase/seeds/c.sql",
+            "supabase/seeds/a.sql",
+            "supabase/seeds/b.sql",
+            "supabase/seed.sql"
+        ]
+    );
+    assert_eq!(seeds.warnings.len(), 1, "{:?}", seeds.warnings);
+    if supabase_cli().is_some() {
+        let out = cli_output(
+            vec![
+                "db".into(),
+                "push".into(),
+                "--db-url".into(),
+                db.url.clone(),
+                "--include-seed".into(),
+                "--dry-run".into(),
+            ],
+            p.path(),
+        )
+        .await
+        .1;
+        assert_eq!(seeds_listed(&out), names, "{out}");
+    }
+    let files: Vec<strata::apply::SeedFile> = seeds
+        .files
+        .iter()
+        .map(|f| strata::apply::SeedFile::read(p.path(), f).unwrap())
+        .collect();
+    let migrator =
+        Migrator::new(MigrationSet::load_dir(&dir).unwrap()).with_options(strata::PushOptions {
+            seeds: files.clone(),
+            ..Default::default()
+        });
+    let report = migrator.push(&db.target()).await.unwrap();
+    assert!(report.seeds.iter().all(|s| s.status == "applied"));
+    let order: Vec<i32> = db
+        .client()
+        .await
+        .query("select id from t order by ctid", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(order, [3, 1, 2, 4]);
+    if supabase_cli().is_some() {
+        // The Supabase CLI reads Strata's seed records as its own: nothing left to seed.
+        let out = cli_output(
+            vec![
+                "db".into(),
+                "push".into(),
+                "--db-url".into(),
+                db.url.clone(),
+                "--include-seed".into(),
+                "--dry-run".into(),
+            ],
+            p.path(),
+        )
+        .await
+        .1;
+        assert!(
+            out.contains("DRY RUN") && !out.contains("Would seed"),
+            "{out}"
+        );
+    }
+    // A changed seed is only re-hashed; --reseed runs every seed again.
+    std::fs::write(sb.join("seed.sql"), "insert into t values (40);\n").unwrap();
+    let files: Vec<strata::apply::SeedFile> = seeds
+        .files
+        .iter()
+        .map(|f| strata::apply::SeedFile::read(p.path(), f).unwrap())
+        .collect();
+    let push = |reseed| {
+        Migrator::new(MigrationSet::load_dir(&dir).unwrap()).with_options(strata::PushOptions {
+            seeds: files.clone(),
+            reseed,
+            ..Default::default()
+        })
+    };
+    let report = push(false).push(&db.target()).await.unwrap();
+    let statuses: Vec<&str> = report.seeds.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        ["unchanged", "unchanged", "unchanged", "hash_updated"]
+    );
+    let report = push(true).push(&db.target()).await.unwrap();
+    assert!(report.seeds.iter().all(|s| s.status == "reapplied"));
+    let count: i64 = db
+        .client()
+        .await
+        .query_one("select count(*) from t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 8);
+}
+
+#[tokio::test]
+async fn migrations_disabled_in_config_toml_are_skipped_as_the_supabase_cli_skips_them() {
+    let db = TestDb::new("sbnomig").await;
+    let p = project(&[("20240101000000_t.sql", "create table t (id int);\n")]);
+    std::fs::write(
+        p.path().join("supabase/config.toml"),
+        "[db.migrations]\nenabled = false\n",
+    )
+    .unwrap();
+    let project = strata::config::Project::discover(p.path(), None).unwrap();
+    let dir = p.path().join("supabase/migrations");
+    let (enabled, setting) = project.migrations_enabled(&dir).unwrap();
+    assert!(!enabled);
+    assert!(
+        setting.contains("[db.migrations] enabled = false"),
+        "{setting}"
+    );
+    if supabase_cli().is_some() {
+        let out = cli_output(
+            vec![
+                "db".into(),
+                "push".into(),
+                "--db-url".into(),
+                db.url.clone(),
+                "--dry-run".into(),
+            ],
+            p.path(),
+        )
+        .await
+        .1;
+        assert!(
+            out.contains("Skipping migrations") && !out.contains("20240101000000"),
+            "{out}"
+        );
+    }
+    let report = Migrator::new(MigrationSet::load_dir(&dir).unwrap())
+        .with_options(strata::PushOptions {
+            migrations_enabled: enabled,
+            ..Default::default()
+        })
+        .push(&db.target())
+        .await
+        .unwrap();
+    assert!(report.applied.is_empty() && !report.migrations_enabled);
+    // strata.toml takes precedence.
+    std::fs::write(p.path().join("strata.toml"), "migrations_enabled = true\n").unwrap();
+    let project = strata::config::Project::discover(p.path(), None).unwrap();
+    assert!(project.migrations_enabled(&dir).unwrap().0);
 }

@@ -250,7 +250,14 @@ pub fn supabase_cli() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// Runs the Supabase CLI in `project`; returns its stdout, and fails the test when it fails.
 pub fn run_supabase(cli: &Path, project: &Path, args: &[&str]) -> String {
+    run_supabase_output(cli, project, args).0
+}
+
+/// Runs the Supabase CLI in `project`; returns its stdout and stderr (where it prints its
+/// progress and lists), and fails the test when it fails.
+pub fn run_supabase_output(cli: &Path, project: &Path, args: &[&str]) -> (String, String) {
     let out = std::process::Command::new(cli)
         .args(args)
         .arg("--workdir")
@@ -266,5 +273,5 @@ pub fn run_supabase(cli: &Path, project: &Path, args: &[&str]) -> String {
         "supabase {args:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         out.status
     );
-    stdout
+    (stdout, stderr)
 }
