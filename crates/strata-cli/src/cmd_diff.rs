@@ -27,6 +27,7 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
     let drift = diff::drift(set, platform, &server, &target, &scope).await?;
     out.diff(&drift, &target);
     let mut written = Vec::new();
+    let mut record = None;
     let mut exit = exit_code::SUCCESS;
     if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
         let dir = ctx.migrations_dir()?;
@@ -41,6 +42,22 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
             &drift.fix.rollback_sql,
         )?;
         out.new_migration(&created);
+        let version = created
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('_').next())
+            .unwrap_or("")
+            .to_string();
+        let command = out.hint(&format!(
+            "`strata migration repair --status applied {version}`"
+        ));
+        let note = format!(
+            "{} already has this change: record the new migration as applied there with {command}; a push there also works, as the file only creates what is missing",
+            target.display()
+        );
+        out.line(&note);
+        record = Some(command);
         written.push(created.path.clone());
         written.extend(created.rollback.clone());
     } else if !drift.differences.is_empty() {
@@ -53,6 +70,7 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
         "sql": drift.fix.sql,
         "rollback_sql": drift.fix.rollback_sql,
         "written": written,
+        "record_applied": record,
     });
     Ok(Outcome::with_exit(value, exit))
 }

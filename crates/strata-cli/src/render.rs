@@ -525,7 +525,33 @@ impl Renderer {
         use std::fmt::Write as _;
         match e {
             Error::Migration(m) => {
-                err.push_str(&migration_error(m, &|h| self.hint(h)));
+                err.push_str(&migration_error(m, &|h| self.hint(h), true));
+            }
+            Error::ScratchBuild {
+                purpose,
+                database,
+                error,
+            } => {
+                let _ = writeln!(
+                    err,
+                    "error: the migrations failed on a scratch database built for {purpose} ({database}, dropped); the target was not touched"
+                );
+                match error.as_ref() {
+                    Error::Migration(m) => {
+                        err.push_str(&migration_error(m, &|h| self.hint(h), false));
+                    }
+                    other => {
+                        let _ = writeln!(err, "error: {other}");
+                        if let Some(h) = other.hint() {
+                            let _ =
+                                writeln!(err, "hint: {}", self.hint(&h).replace('\n', "\n      "));
+                        }
+                    }
+                }
+                let _ = writeln!(
+                    err,
+                    "The migrations do not apply to a new, empty database (as `strata db reset` would show): fix that file and run again."
+                );
             }
             Error::Refused { problems } => {
                 let _ = writeln!(err, "error: refusing to push; nothing was changed:");
@@ -577,7 +603,9 @@ impl Renderer {
 
 /// A failed statement, rustc-style: the file position, the line with a caret, then the
 /// server's detail and hint (`hint` adds the target's flags to commands it names).
-fn migration_error(m: &MigrationError, hint: &dyn Fn(&str) -> String) -> String {
+/// `on_target`: it failed on the command's target, so say what stays applied there (not for a
+/// scratch database's build).
+fn migration_error(m: &MigrationError, hint: &dyn Fn(&str) -> String, on_target: bool) -> String {
     let mut s = String::new();
     for n in &m.notices {
         s.push_str(&format!("{}\n", notice_line(&m.file, n)));
@@ -618,12 +646,12 @@ fn migration_error(m: &MigrationError, hint: &dyn Fn(&str) -> String) -> String 
         s.push_str(&format!("hint: {}\n", hint(h).replace('\n', "\n      ")));
     }
     let rollback_file = m.file.to_string_lossy().ends_with("_rollback.sql");
-    if m.transactional && rollback_file {
+    if on_target && m.transactional && rollback_file {
         s.push_str(&format!(
             "The rollback of {} was undone: migration {} stays applied and recorded. Rollbacks before it (newer migrations) stay done.\n",
             m.version, m.version
         ));
-    } else if m.transactional {
+    } else if on_target && m.transactional {
         s.push_str(&format!(
             "Migration {} was rolled back: nothing of it was applied or recorded. Migrations before it stay applied.\n",
             m.version

@@ -1152,8 +1152,8 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
         "+ column public.notes.pinned (only in the target)",
         "- index public.notes_body (only in the migrations)",
         "+ policy public.notes.own (only in the target)",
-        "ALTER TABLE public.notes ADD COLUMN pinned boolean DEFAULT false NOT NULL;",
-        "CREATE INDEX notes_body ON public.notes USING btree (body);",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false NOT NULL;",
+        "CREATE INDEX IF NOT EXISTS notes_body ON public.notes USING btree (body);",
     ] {
         assert!(run.stdout.contains(expected), "{expected}\n{run:?}");
     }
@@ -1183,7 +1183,7 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
     assert!(v["result"]["rollback_sql"]
         .as_str()
         .unwrap()
-        .contains("DROP POLICY own ON public.notes;"));
+        .contains("DROP POLICY IF EXISTS own ON public.notes;"));
 
     // --write: a migration and its rollback (in rollbacks/, where this project keeps them).
     let run = strata_scratch(
@@ -1217,7 +1217,37 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
         text.starts_with("-- Description: sync hand changes"),
         "{text}"
     );
-    assert!(text.contains("ADD COLUMN pinned"), "{text}");
+    assert!(text.contains("ADD COLUMN IF NOT EXISTS pinned"), "{text}");
+    // How to record it on the target, with the target's flags (password-free).
+    let record = v["result"]["record_applied"].as_str().unwrap();
+    assert!(
+        record.contains("strata migration repair --status applied") && record.contains("--db-url"),
+        "{record}"
+    );
+
+    // Pushing it to a database that has the same hand changes also works: the file only
+    // creates what is missing.
+    let twin = TestDb::new("diff_twin");
+    let dir = p.path().join("migrations");
+    let first = dir.join("1_create_notes.sql");
+    let (generated, rollback) = (Path::new(written[0]), Path::new(written[1]));
+    let hold = tempfile::tempdir().unwrap();
+    std::fs::rename(generated, hold.path().join("g.sql")).unwrap();
+    std::fs::rename(rollback, hold.path().join("r.sql")).unwrap();
+    assert!(first.is_file());
+    let run = strata(p.path(), &["push", "--db-url", &twin.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    exec(
+        &twin.url,
+        "alter table public.notes add column pinned boolean default false not null;
+         drop index public.notes_body;
+         create policy own on public.notes for select using (true);
+         comment on table public.notes is 'hand-made';",
+    );
+    std::fs::rename(hold.path().join("g.sql"), generated).unwrap();
+    std::fs::rename(hold.path().join("r.sql"), rollback).unwrap();
+    let run = strata(p.path(), &["push", "--db-url", &twin.url]);
+    assert_eq!(run.code, 0, "{run:?}");
 
     // The target has these changes already: record the new migration as applied there; the
     // migrations now build exactly what the target has.
@@ -1466,4 +1496,36 @@ fn config_toml_seeds_run_with_warnings_and_reseed_runs_them_again() {
     let r = push(&["--include-seed"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.all().contains("config.toml:2:11"), "{r:?}");
+}
+
+#[test]
+fn diff_says_when_the_scratch_build_fails_and_leaves_the_target_alone() {
+    let db = TestDb::new("diff_scratch");
+    let p = project(&[("1_create_notes.sql", DIFF_BASE)]);
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A migration that fails on a new database (it needs a table made by hand on the target).
+    write(
+        p.path(),
+        "migrations/2_index_handmade.sql",
+        "create index handmade_x on public.handmade (x);\n",
+    );
+    exec(&db.url, "create table public.handmade (x int);");
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url]);
+    assert_eq!(run.code, 8, "{run:?}");
+    assert!(
+        run.stderr.contains("scratch database")
+            && run.stderr.contains("the target was not touched")
+            && run.stderr.contains("2_index_handmade.sql:1")
+            && !run.stderr.contains("stay applied"),
+        "{run:?}"
+    );
+    let run = strata_scratch(p.path(), &["diff", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 8, "{run:?}");
+    let e = &run.json()["error"];
+    assert_eq!(e["kind"], "scratch_build_failed", "{e}");
+    assert_eq!(e["details"]["target_touched"], false, "{e}");
+    assert_eq!(e["details"]["error"]["kind"], "migration_failed", "{e}");
+    // The target still has only the first migration.
+    assert_eq!(db.versions(), ["1"]);
 }

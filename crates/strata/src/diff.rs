@@ -418,33 +418,35 @@ impl Gen<'_> {
         let parent = o.parent.as_deref().unwrap_or("");
         let local = &o.local;
         let sql = match id.kind {
-            Kind::Schema => format!("DROP SCHEMA {name};"),
-            Kind::Extension => format!("DROP EXTENSION {name};"),
+            Kind::Schema => format!("DROP SCHEMA IF EXISTS {name};"),
+            Kind::Extension => format!("DROP EXTENSION IF EXISTS {name};"),
             Kind::Type => match o.prop("kind") {
-                Some("domain") => format!("DROP DOMAIN {name};"),
-                _ => format!("DROP TYPE {name};"),
+                Some("domain") => format!("DROP DOMAIN IF EXISTS {name};"),
+                _ => format!("DROP TYPE IF EXISTS {name};"),
             },
             Kind::Sequence => format!("DROP SEQUENCE IF EXISTS {name};"),
             Kind::Table => format!(
-                "-- Drops {name} with its rows: recreating the table brings it back empty.\nDROP TABLE {name};"
+                "-- Drops {name} with its rows: recreating the table brings it back empty.\nDROP TABLE IF EXISTS {name};"
             ),
             Kind::Column => format!(
-                "-- Drops column {name} with its data: re-adding the column brings it back empty.\nALTER TABLE {parent} DROP COLUMN {local};"
+                "-- Drops column {name} with its data: re-adding the column brings it back empty.\nALTER TABLE {parent} DROP COLUMN IF EXISTS {local};"
             ),
             Kind::Function => format!(
-                "DROP {} {name};",
+                "DROP {} IF EXISTS {name};",
                 o.prop("kind").unwrap_or("function").to_uppercase()
             ),
             Kind::Constraint => match o.prop("on") {
-                Some("domain") => format!("ALTER DOMAIN {parent} DROP CONSTRAINT {local};"),
-                _ => format!("ALTER TABLE {parent} DROP CONSTRAINT {local};"),
+                Some("domain") => {
+                    format!("ALTER DOMAIN {parent} DROP CONSTRAINT IF EXISTS {local};")
+                }
+                _ => format!("ALTER TABLE {parent} DROP CONSTRAINT IF EXISTS {local};"),
             },
-            Kind::Index => format!("DROP INDEX {name};"),
-            Kind::View => format!("DROP {} {name};", view_word(o)),
-            Kind::Trigger => format!("DROP TRIGGER {local} ON {parent};"),
-            Kind::Policy => format!("DROP POLICY {local} ON {parent};"),
-            Kind::Publication => format!("DROP PUBLICATION {name};"),
-            Kind::EventTrigger => format!("DROP EVENT TRIGGER {name};"),
+            Kind::Index => format!("DROP INDEX IF EXISTS {name};"),
+            Kind::View => format!("DROP {} IF EXISTS {name};", view_word(o)),
+            Kind::Trigger => format!("DROP TRIGGER IF EXISTS {local} ON {parent};"),
+            Kind::Policy => format!("DROP POLICY IF EXISTS {local} ON {parent};"),
+            Kind::Publication => format!("DROP PUBLICATION IF EXISTS {name};"),
+            Kind::EventTrigger => format!("DROP EVENT TRIGGER IF EXISTS {name};"),
             Kind::DefaultPrivileges => {
                 let mut out = Vec::new();
                 // A database-wide entry goes back to the built-in privileges, a per-schema one
@@ -500,13 +502,13 @@ impl Gen<'_> {
         let local = &o.local;
         let mut after: Vec<String> = Vec::new();
         let sql = match id.kind {
-            Kind::Schema => format!("CREATE SCHEMA {name};"),
+            Kind::Schema => format!("CREATE SCHEMA IF NOT EXISTS {name};"),
             Kind::Extension => format!(
                 "CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA {} VERSION {};",
                 o.prop("schema").unwrap_or("public"),
                 quote_literal(o.prop("version").unwrap_or(""))
             ),
-            Kind::Type => match o.prop("kind") {
+            Kind::Type => unless_type_exists(name, match o.prop("kind") {
                 Some("enum") => format!(
                     "CREATE TYPE {name} AS ENUM ({});",
                     o.prop("labels").unwrap_or("")
@@ -533,12 +535,12 @@ impl Gen<'_> {
                     "-- type {name} ({}) cannot be created from its catalog entry; write its CREATE TYPE by hand.",
                     other.unwrap_or("?")
                 ),
-            },
+            }),
             Kind::Sequence => {
                 if let Some(owner) = o.prop("owned_by") {
                     after.push(format!("ALTER SEQUENCE {name} OWNED BY {owner};"));
                 }
-                format!("CREATE SEQUENCE {name}{};", sequence_options(o, None))
+                format!("CREATE SEQUENCE IF NOT EXISTS {name}{};", sequence_options(o, None))
             }
             Kind::Table => self.create_table(id, o),
             Kind::Column => {
@@ -554,39 +556,62 @@ impl Gen<'_> {
                 } else {
                     String::new()
                 };
-                format!("{note}ALTER TABLE {parent} ADD COLUMN {};", column_def(local, o))
+                format!(
+                    "{note}ALTER TABLE {parent} ADD COLUMN IF NOT EXISTS {};",
+                    column_def(local, o)
+                )
             }
             Kind::Function => format!("{};", o.prop("definition").unwrap_or("").trim_end()),
             Kind::Constraint => match o.prop("on") {
-                Some("domain") => format!(
-                    "ALTER DOMAIN {parent} ADD CONSTRAINT {local} {};",
-                    o.prop("definition").unwrap_or("")
+                Some("domain") => unless_exists(
+                    &format!(
+                        "SELECT 1 FROM pg_catalog.pg_constraint WHERE contypid = {}::regtype AND conname = {}",
+                        quote_literal(parent),
+                        quote_literal(&unquote(local))
+                    ),
+                    &format!(
+                        "ALTER DOMAIN {parent} ADD CONSTRAINT {local} {};",
+                        o.prop("definition").unwrap_or("")
+                    ),
                 ),
-                _ => format!(
-                    "ALTER TABLE {parent} ADD CONSTRAINT {local} {};",
-                    o.prop("definition").unwrap_or("")
+                _ => unless_exists(
+                    &format!(
+                        "SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = {}::regclass AND conname = {}",
+                        quote_literal(parent),
+                        quote_literal(&unquote(local))
+                    ),
+                    &format!(
+                        "ALTER TABLE {parent} ADD CONSTRAINT {local} {};",
+                        o.prop("definition").unwrap_or("")
+                    ),
                 ),
             },
-            Kind::Index => format!("{};", o.prop("definition").unwrap_or("")),
+            Kind::Index => format!("{};", if_not_exists_index(o.prop("definition").unwrap_or(""))),
             Kind::View => {
                 let options = o
                     .prop("options")
                     .filter(|s| !s.is_empty())
                     .map(|s| format!(" WITH ({s})"))
                     .unwrap_or_default();
-                format!(
-                    "CREATE {} {name}{options} AS\n{};",
-                    view_word(o),
-                    view_body(o)
-                )
+                let create = match view_word(o) {
+                    "VIEW" => "CREATE OR REPLACE VIEW".to_string(),
+                    word => format!("CREATE {word} IF NOT EXISTS"),
+                };
+                format!("{create} {name}{options} AS\n{};", view_body(o))
             }
             Kind::Trigger => {
                 if let Some(e) = o.prop("enabled").filter(|e| *e != "ENABLE") {
                     after.push(format!("ALTER TABLE {parent} {e} TRIGGER {local};"));
                 }
-                format!("{};", o.prop("definition").unwrap_or(""))
+                format!(
+                    "DROP TRIGGER IF EXISTS {local} ON {parent};\n{};",
+                    o.prop("definition").unwrap_or("")
+                )
             }
-            Kind::Policy => create_policy(local, parent, o),
+            Kind::Policy => format!(
+                "DROP POLICY IF EXISTS {local} ON {parent};\n{}",
+                create_policy(local, parent, o)
+            ),
             Kind::Publication => {
                 let target = if o.prop("all_tables") == Some("true") {
                     " FOR ALL TABLES".to_string()
@@ -596,9 +621,15 @@ impl Gen<'_> {
                         .map(|t| format!(" FOR TABLE {t}"))
                         .unwrap_or_default()
                 };
-                format!(
-                    "CREATE PUBLICATION {name}{target} WITH (publish = {});",
-                    quote_literal(o.prop("publish").unwrap_or(""))
+                unless_exists(
+                    &format!(
+                        "SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = {}",
+                        quote_literal(&unquote(name))
+                    ),
+                    &format!(
+                        "CREATE PUBLICATION {name}{target} WITH (publish = {});",
+                        quote_literal(o.prop("publish").unwrap_or(""))
+                    ),
                 )
             }
             Kind::EventTrigger => {
@@ -610,10 +641,16 @@ impl Gen<'_> {
                     .filter(|t| !t.is_empty())
                     .map(|t| format!(" WHEN TAG IN ({t})"))
                     .unwrap_or_default();
-                format!(
-                    "CREATE EVENT TRIGGER {name} ON {}{tags} EXECUTE FUNCTION {}();",
-                    o.prop("event").unwrap_or(""),
-                    o.prop("function").unwrap_or("")
+                unless_exists(
+                    &format!(
+                        "SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = {}",
+                        quote_literal(&unquote(name))
+                    ),
+                    &format!(
+                        "CREATE EVENT TRIGGER {name} ON {}{tags} EXECUTE FUNCTION {}();",
+                        o.prop("event").unwrap_or(""),
+                        o.prop("function").unwrap_or("")
+                    ),
                 )
             }
             Kind::DefaultPrivileges => {
@@ -692,7 +729,7 @@ impl Gen<'_> {
         let name = &id.name;
         let mut s = if let Some(parent) = o.prop("partition_of") {
             format!(
-                "CREATE TABLE {name} PARTITION OF {parent} {}",
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} {}",
                 o.prop("partition_bound").unwrap_or("DEFAULT")
             )
         } else if o.prop("kind") == Some("foreign table") {
@@ -725,7 +762,10 @@ impl Gen<'_> {
             for g in grants {
                 self.push_after(Kind::Column, g);
             }
-            let mut s = format!("CREATE TABLE {name} (\n{}\n)", defs.join(",\n"));
+            let mut s = format!(
+                "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)",
+                defs.join(",\n")
+            );
             if let Some(key) = o.prop("partition_by") {
                 s.push_str(&format!(" PARTITION BY {key}"));
             }
@@ -891,8 +931,15 @@ impl Gen<'_> {
                     }
                     if changed("identity") {
                         out.push(match (a.prop("identity"), b.prop("identity")) {
-                            (None, Some(i)) => format!("{col} ADD GENERATED {i} AS IDENTITY;"),
-                            (Some(_), None) => format!("{col} DROP IDENTITY;"),
+                            (None, Some(i)) => unless_exists(
+                                &format!(
+                                    "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = {}::regclass AND attname = {} AND attidentity <> ''",
+                                    quote_literal(parent),
+                                    quote_literal(&unquote(local))
+                                ),
+                                &format!("{col} ADD GENERATED {i} AS IDENTITY;"),
+                            ),
+                            (Some(_), None) => format!("{col} DROP IDENTITY IF EXISTS;"),
                             (_, i) => format!("{col} SET GENERATED {};", i.unwrap_or("BY DEFAULT")),
                         });
                     }
@@ -1000,16 +1047,25 @@ impl Gen<'_> {
                     let tb = list(b.prop("tables"));
                     let added: Vec<&str> = tb.difference(&ta).map(String::as_str).collect();
                     let removed: Vec<&str> = ta.difference(&tb).map(String::as_str).collect();
-                    if !removed.is_empty() {
+                    // One table at a time, each only when needed: the statement then also runs
+                    // where the publication has its tables already.
+                    let member = |table: &str| {
+                        format!(
+                            "SELECT 1 FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = {} AND pr.prrelid = {}::regclass",
+                            quote_literal(&unquote(name)),
+                            quote_literal(table)
+                        )
+                    };
+                    for t in removed {
                         out.push(format!(
-                            "ALTER PUBLICATION {name} DROP TABLE {};",
-                            removed.join(", ")
+                            "DO $strata$ BEGIN\n  IF EXISTS ({}) THEN\n    ALTER PUBLICATION {name} DROP TABLE {t};\n  END IF;\nEND $strata$;",
+                            member(t)
                         ));
                     }
-                    if !added.is_empty() {
-                        out.push(format!(
-                            "ALTER PUBLICATION {name} ADD TABLE {};",
-                            added.join(", ")
+                    for t in added {
+                        out.push(unless_exists(
+                            &member(t),
+                            &format!("ALTER PUBLICATION {name} ADD TABLE {t};"),
                         ));
                     }
                     false
@@ -1403,12 +1459,57 @@ fn enum_changes(name: &str, a: Option<&str>, b: Option<&str>) -> Vec<String> {
                 .map(|next| format!(" BEFORE {next}"))
                 .unwrap_or_default(),
         };
-        out.push(format!("ALTER TYPE {name} ADD VALUE {label}{position};"));
+        out.push(format!(
+            "ALTER TYPE {name} ADD VALUE IF NOT EXISTS {label}{position};"
+        ));
     }
     out
 }
 
 use crate::quote::ident;
+
+/// `stmt` run only when `query` finds nothing: a DO block, for statements PostgreSQL has no
+/// `IF NOT EXISTS` for (constraints, publications, event triggers, types), so a written
+/// migration also applies where the object is there already.
+fn unless_exists(query: &str, stmt: &str) -> String {
+    format!(
+        "DO $strata$ BEGIN\n  IF NOT EXISTS ({query}) THEN\n    {stmt}\n  END IF;\nEND $strata$;"
+    )
+}
+
+/// A `CREATE TYPE`/`CREATE DOMAIN` that does nothing when the type exists; comments (a type
+/// Strata cannot write) pass through.
+fn unless_type_exists(name: &str, stmt: String) -> String {
+    if stmt.starts_with("--") {
+        return stmt;
+    }
+    unless_exists(
+        &format!(
+            "SELECT 1 WHERE pg_catalog.to_regtype({}) IS NOT NULL",
+            quote_literal(name)
+        ),
+        &stmt,
+    )
+}
+
+/// An identifier as PostgreSQL stores it (`"Odd"` → `Odd`), for comparing with catalog names.
+fn unquote(name: &str) -> String {
+    let local = name.rsplit_once('.').map_or(name, |(_, l)| l);
+    match local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => local.to_string(),
+    }
+}
+
+/// `pg_get_indexdef`'s `CREATE [UNIQUE] INDEX name ON …` with `IF NOT EXISTS`.
+fn if_not_exists_index(definition: &str) -> String {
+    for prefix in ["CREATE UNIQUE INDEX ", "CREATE INDEX "] {
+        if let Some(rest) = definition.strip_prefix(prefix) {
+            return format!("{prefix}IF NOT EXISTS {rest}");
+        }
+    }
+    definition.to_string()
+}
 
 /// A bucket's properties as the JSON object `jsonb_populate_record` reads.
 fn bucket_json(o: &Object) -> String {
@@ -1426,7 +1527,7 @@ fn bucket_json(o: &Object) -> String {
 fn bucket_insert(local: &str, o: &Object) -> String {
     let columns: Vec<String> = o.props.keys().map(|k| ident(k)).collect();
     format!(
-        "INSERT INTO storage.buckets (id, {cols})\n  SELECT {local}, {cols} FROM jsonb_populate_record(NULL::storage.buckets, {json}::jsonb);",
+        "INSERT INTO storage.buckets (id, {cols})\n  SELECT {local}, {cols} FROM jsonb_populate_record(NULL::storage.buckets, {json}::jsonb)\n  ON CONFLICT (id) DO NOTHING;",
         cols = columns.join(", "),
         json = quote_literal(&bucket_json(o))
     )
@@ -1470,8 +1571,8 @@ mod tests {
         assert_eq!(
             enum_changes("s", Some("'a', 'c'"), Some("'a', 'b', 'c', 'it''s'")),
             vec![
-                "ALTER TYPE s ADD VALUE 'b' AFTER 'a';",
-                "ALTER TYPE s ADD VALUE 'it''s' AFTER 'c';"
+                "ALTER TYPE s ADD VALUE IF NOT EXISTS 'b' AFTER 'a';",
+                "ALTER TYPE s ADD VALUE IF NOT EXISTS 'it''s' AFTER 'c';"
             ]
         );
         assert!(enum_changes("s", Some("'a', 'b'"), Some("'a'"))[0].starts_with("-- enum s"));

@@ -128,6 +128,18 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// Building a scratch database from the migrations failed (`strata diff`, `lint --schema`):
+    /// the migrations do not apply to a new database. The target was never written to.
+    #[error("the migrations failed on a scratch database built for {purpose}; the target was not touched: {error}")]
+    ScratchBuild {
+        /// What the scratch database was for (`strata diff`, `strata lint --schema`).
+        purpose: String,
+        /// The scratch database's name (dropped since).
+        database: String,
+        /// What failed (usually [`Error::Migration`], located in its file).
+        error: Box<Error>,
+    },
+
     #[error(transparent)]
     Local(#[from] crate::local::LocalError),
 }
@@ -154,6 +166,7 @@ impl Error {
             Error::ConfirmationRequired { .. } => "confirmation_required",
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
+            Error::ScratchBuild { .. } => "scratch_build_failed",
             Error::Local(_) => "local_cluster",
         }
     }
@@ -201,6 +214,13 @@ impl Error {
             Error::Lint { .. } => Some(
                 "fix the migrations (each finding says how), silence a finding with `-- strata-lint: ignore <rule> <reason>`, or push with --no-lint".into(),
             ),
+            Error::ScratchBuild { error, .. } => {
+                let own = "the migrations fail on a new, empty database (as `strata db reset` would show): fix that file and run again";
+                Some(match error.hint() {
+                    Some(h) => format!("{h}\n{own}"),
+                    None => own.into(),
+                })
+            }
             Error::Local(e) => e.hint(),
         }
     }
@@ -215,6 +235,7 @@ impl Error {
             Error::Migration(_) => exit_code::MIGRATION_FAILED,
             Error::Lint { .. } => exit_code::LINT,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
+            Error::ScratchBuild { .. } => exit_code::SCRATCH_BUILD,
             _ => exit_code::FAILURE,
         }
     }
@@ -250,6 +271,16 @@ impl Error {
             Error::Setting { setting, .. } => Some(serde_json::json!({ "setting": setting })),
             Error::Tool { tool, .. } => Some(serde_json::json!({ "tool": tool })),
             Error::Database { code, .. } => Some(serde_json::json!({ "sqlstate": code })),
+            Error::ScratchBuild {
+                purpose,
+                database,
+                error,
+            } => Some(serde_json::json!({
+                "purpose": purpose,
+                "scratch_database": database,
+                "target_touched": false,
+                "error": error.to_json(),
+            })),
             _ => None,
         };
         if let (Some(details), Some(obj)) = (details, v.as_object_mut()) {
@@ -316,6 +347,9 @@ pub mod exit_code {
     /// Push or rollback refused before doing anything (changed, missing or out-of-order files;
     /// a missing or irreversible rollback file).
     pub const REFUSED: i32 = 7;
+    /// The migrations failed on a scratch database (`strata diff`, `lint --schema`); the target
+    /// was not touched.
+    pub const SCRATCH_BUILD: i32 = 8;
 }
 
 /// A statement of a migration that failed on the server, located in its file.

@@ -43,6 +43,7 @@ pub fn server(project: &Project) -> Result<Target, Error> {
 pub struct ScratchDb {
     server: Target,
     name: String,
+    purpose: String,
     target: Target,
 }
 
@@ -82,6 +83,7 @@ impl ScratchDb {
         Ok(ScratchDb {
             server: server.clone(),
             name,
+            purpose: purpose.to_string(),
             target,
         })
     }
@@ -97,7 +99,7 @@ impl ScratchDb {
     }
 
     /// Applies every migration of `set` (and the platform emulation they expect), exactly as
-    /// `strata push` would to a new database.
+    /// `strata push` would to a new database. Errors: [`Error::ScratchBuild`] around what failed.
     pub async fn build(&self, set: MigrationSet, platform: Platform) -> Result<PushReport, Error> {
         let options = PushOptions {
             platform,
@@ -108,6 +110,11 @@ impl ScratchDb {
             .with_options(options)
             .push(&self.target)
             .await
+            .map_err(|e| Error::ScratchBuild {
+                purpose: format!("strata {}", self.purpose),
+                database: self.name.clone(),
+                error: Box::new(e),
+            })
     }
 
     /// Drops the database (closing any connection still open to it).

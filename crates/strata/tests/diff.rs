@@ -82,6 +82,23 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
     }
     let fix = diff::fix(&built, &actual);
     assert!(!fix.sql.trim().is_empty(), "{tag}: no SQL");
+    // `diff --write` writes this SQL as a migration, which then also runs on the target that
+    // already has the change: it must apply there and change nothing.
+    t.batch_execute(&format!("BEGIN;\n{}\nCOMMIT;", fix.sql))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{tag}: fix failed on the target that has it: {e:?}\n{}",
+                fix.sql
+            )
+        });
+    let again = diff::compare(&actual, &user_catalog(&t).await);
+    assert!(
+        again.is_empty(),
+        "{tag}: the fix changed the target that has it:\n{}\n--- SQL:\n{}",
+        render(&again),
+        fix.sql
+    );
     s.batch_execute(&format!("BEGIN;\n{}\nCOMMIT;", fix.sql))
         .await
         .unwrap_or_else(|e| panic!("{tag}: fix failed: {e:?}\n{}", fix.sql));
