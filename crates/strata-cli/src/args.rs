@@ -116,8 +116,14 @@ it ran is only re-hashed, as the Supabase CLI does; --reseed runs every seed aga
 strata.toml) skips the migrations, as the Supabase CLI does.\n\n\
 Refuses, before changing anything (exit 7): a pending file older than the newest applied version \
 (--include-all applies it), an applied file that changed, an applied version with no file. Lint \
-findings at or above [lint] fail_on refuse too (exit 3; --no-lint skips the check). Each hint \
-names the command that fixes it, with this run's target.\n\n\
+Lint is a gate for live databases: pending migrations are linted with the applied versions as \
+what is deployed; on a live target (migration history, or any user object) a finding in a \
+pending file at or above push_fail_on refuses (exit 3, nothing changed; --no-lint skips the \
+check). On a fresh target (no history from Strata or any other tool, no user objects: db reset, a \
+CI service database, a new environment) the set re-creates history, so the findings are only \
+reported. push_fail_on is read from [environments.NAME] for --env NAME, else [lint] \
+push_fail_on, else [lint] fail_on, else error. Each hint names the command that fixes it, with \
+this run's target.\n\n\
 What the server says while a migration runs (RAISE NOTICE, warnings) is printed with the file's \
 name; a statement that waits more than a second for a table lock says which lock and who holds \
 it, every few seconds, until it gets it (set --lock-timeout to fail fast instead).")]
@@ -174,12 +180,17 @@ types.\n\n\
 The RLS and security rules also run exactly on a database's catalog, as Supabase's advisors do: \
 --schema builds the migrations on a scratch database (local cluster, or STRATA_SCRATCH_URL); \
 --db-url/--env/--linked check that database instead. Plain `strata lint` never connects.\n\n\
-Files are checked as a migration set in run order: a table created by an earlier file is new to \
-the files after it. Levels, rules turned off and excluded paths come from [lint] in strata.toml; \
+Files are checked as a migration set in run order. Changes to an existing table are where locks \
+and broken code come from, so what counts as existing follows what is deployed. A table is new \
+(no locking or compatibility finding) only when it is created earlier in the same file, or in a \
+file that is not deployed. Deployed means: with --db-url/--env/--linked, the versions applied \
+there; with --changed-since REF, the files that exist at REF; otherwise every file before the one \
+checked (as squawk assumes), unless [lint] assume_deployed = \"none\" says nothing is deployed yet.\n\n\
+Levels, rules turned off and excluded paths come from [lint] in strata.toml; \
 `-- strata-lint: ignore <rule> <reason>` before a statement silences a rule there, \
 `-- strata-lint: ignore-file <rule>` for the whole file.\n\n\
 Exit code 3 when a finding is at or above --fail-on (default error), else 0.",
-        after_help = "Examples:\n  strata lint                                   lint the migrations directory\n  strata lint --changed-since origin/main       only files changed on this branch (CI)\n  strata lint --format sarif > lint.sarif       for GitHub code scanning\n  strata lint --explain breaking-rename-column  what a rule checks and how to fix it\n  strata lint --schema                          also check RLS and security on a database built from the migrations\n  strata lint --env production                  also check RLS and security on production's catalog"
+        after_help = "Examples:\n  strata lint                                   lint the migrations directory\n  strata lint --changed-since origin/main       only files changed on this branch (CI)\n  strata lint --format sarif > lint.sarif       for GitHub code scanning\n  strata lint --rules                           every rule with its level and what it finds\n  strata lint --explain breaking-rename-column  what a rule checks and how to fix it\n  strata lint --schema                          also check RLS and security on a database built from the migrations\n  strata lint --env production                  also check RLS and security on production's catalog"
     )]
     Lint(LintArgs),
 
@@ -276,7 +287,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
 
-    /// Skip the lint check of pending migrations (push refuses on findings at or above [lint] fail_on, default error)
+    /// Skip the lint gate (on a live target, push refuses on findings in pending files at or above push_fail_on, default [lint] fail_on, else error)
     #[arg(long)]
     pub no_lint: bool,
 
@@ -369,6 +380,10 @@ pub struct LintArgs {
     /// Print a rule's documentation (what it finds, why, how to fix) and exit
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
+
+    /// List every rule: id, level (after [lint] rules in strata.toml), category, what it finds
+    #[arg(long, conflicts_with = "explain")]
+    pub rules: bool,
 
     /// Also run the catalog rules (RLS, security definer, duplicate indexes …) on a scratch database built from the migrations (local cluster, or STRATA_SCRATCH_URL). With --db-url/--env/--linked instead, they run on that database's catalog
     #[arg(long)]

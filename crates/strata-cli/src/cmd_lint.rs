@@ -14,7 +14,7 @@ use serde_json::json;
 use strata::error::exit_code;
 use strata::history::History;
 use strata::lint::format::{self, Summary};
-use strata::lint::{self, Finding, Level, LintConfig, Location, SourceText};
+use strata::lint::{self, Deployed, Finding, Level, LintConfig, Location, SourceText};
 use strata::{Error, MigrationSet};
 
 use crate::args::{Cli, LintArgs, LintFormat, Output};
@@ -54,8 +54,57 @@ pub(crate) fn explain(args: &LintArgs, cli: &Cli, id: &str) -> Result<Outcome, E
     })
 }
 
+/// `strata lint --rules`: every rule with its level under this project's `[lint] rules`.
+fn list_rules(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
+    let config = &ctx.project.config.lint;
+    let rules: Vec<serde_json::Value> = lint::registry()
+        .into_iter()
+        .map(|r| {
+            let level = config.level(r).map(Level::as_str).unwrap_or("off");
+            json!({
+                "id": r.id,
+                "level": level,
+                "default_level": r.default_level.as_str(),
+                "category": r.category,
+                "kind": r.kind,
+                "summary": r.summary,
+            })
+        })
+        .collect();
+    if !out.is_json() {
+        let width = rules
+            .iter()
+            .map(|r| r["id"].as_str().unwrap_or("").len())
+            .max()
+            .unwrap_or(0);
+        for r in &rules {
+            let level = r["level"].as_str().unwrap_or("");
+            let changed = if r["level"] != r["default_level"] {
+                " (set in strata.toml)"
+            } else {
+                ""
+            };
+            println!(
+                "{:width$}  {:7}  {:13}  {}{changed}",
+                r["id"].as_str().unwrap_or(""),
+                level,
+                r["category"].as_str().unwrap_or(""),
+                r["summary"].as_str().unwrap_or(""),
+            );
+        }
+        println!(
+            "\n{} rules. `strata lint --explain <id>` explains one; levels change in [lint] rules of strata.toml.",
+            rules.len()
+        );
+    }
+    Ok(Outcome::ok(json!({ "rules": rules })))
+}
+
 /// Runs `strata lint`; its exit code is 3 when a finding is at or above the failing level.
 pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Result<Outcome, Error> {
+    if args.rules {
+        return list_rules(ctx, out);
+    }
     let format = format_of(
         if out.is_json() {
             Output::Json
@@ -70,18 +119,48 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
         .map(Level::from)
         .or(config.fail_on)
         .unwrap_or(Level::Error);
-    let (files, mut report, skipped, notes) = gather(ctx, &args.paths)?;
+    let Gathered {
+        sources: files,
+        origins,
+        mut report,
+        skipped,
+        notes,
+    } = gather(ctx, &args.paths)?;
     out.source_facts(&skipped, &notes);
     let texts: BTreeMap<PathBuf, String> = files
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
         .collect();
+    // What is deployed: the versions applied on the target, else the files at --changed-since,
+    // else what [lint] assume_deployed says (every earlier file).
+    let r = &ctx.request;
+    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
+    let mut deployed = config.deployed();
     if let Some(reference) = &args.changed_since {
         let changed = changed_files(&ctx.project.root, reference)?;
         report.retain(|p| changed.contains(p));
+        let existing = files_at(&ctx.project.root, reference)?;
+        deployed = Deployed::Files(origins.iter().map(|(p, _)| existing.contains(p)).collect());
     }
-    let mut findings = collect_findings(ctx, config, files, &report);
-    findings.extend(catalog_findings(args, ctx, config, out).await?);
+    let target = if live {
+        let target = ctx.target()?;
+        out.target(&target);
+        let client = target.connect().await?;
+        let history = History::read(&client).await?;
+        let applied: BTreeSet<&strata::Version> =
+            history.applied.iter().map(|a| &a.version).collect();
+        deployed = Deployed::Files(
+            origins
+                .iter()
+                .map(|(_, v)| v.as_ref().is_some_and(|v| applied.contains(v)))
+                .collect(),
+        );
+        Some((target, client))
+    } else {
+        None
+    };
+    let mut findings = collect_findings(ctx, config, files, &report, &deployed);
+    findings.extend(catalog_findings(args, ctx, config, out, target.as_ref()).await?);
     let summary = Summary::new(&findings, report.len());
     let failed = findings.iter().any(|f| f.level >= fail_on);
     let mut stdout = String::new();
@@ -152,6 +231,7 @@ pub fn collect_findings(
     config: &LintConfig,
     files: Vec<SourceText>,
     report: &BTreeSet<PathBuf>,
+    deployed: &Deployed,
 ) -> Vec<Finding> {
     let root = ctx
         .project
@@ -161,7 +241,7 @@ pub fn collect_findings(
     // Row-level-security rules look at the schemas the platform exposes (public on Supabase);
     // an unreadable platform setting is reported by the commands that use it.
     let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
-    let mut findings = lint::lint_for(files, config, &lint::api_schemas(platform));
+    let mut findings = lint::lint_for(files, config, &lint::api_schemas(platform), deployed);
     // A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
     let session_lock_timeout =
         ctx.request.lock_timeout.is_some() || ctx.project.config.lock_timeout.is_some();
@@ -184,21 +264,16 @@ async fn catalog_findings(
     ctx: &Context,
     config: &LintConfig,
     out: &Renderer,
+    target: Option<&(strata::target::Target, tokio_postgres::Client)>,
 ) -> Result<Vec<Finding>, Error> {
-    let r = &ctx.request;
-    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
-    if !args.schema && !live {
-        return Ok(Vec::new());
-    }
     let findings = if args.schema {
         let server = strata::scratch::server(&ctx.project)?;
         out.target(&server);
         lint::catalog::lint_schema(&server, ctx.migrations()?, ctx.platform()?).await?
+    } else if let Some((_, client)) = target {
+        lint::catalog::check(client, &lint::api_schemas(ctx.platform()?)).await?
     } else {
-        let target = ctx.target()?;
-        out.target(&target);
-        let client = target.connect().await?;
-        lint::catalog::check(&client, &lint::api_schemas(ctx.platform()?)).await?
+        return Ok(Vec::new());
     };
     Ok(findings
         .into_iter()
@@ -210,15 +285,16 @@ async fn catalog_findings(
         .collect())
 }
 
-/// The files to lint (in run order, with their set as context) and the ones to report on
-/// (absolute paths).
-/// What the directories' sets skipped and noticed comes back too.
-type Gathered = (
-    Vec<SourceText>,
-    BTreeSet<PathBuf>,
-    Vec<strata::source::Skipped>,
-    Vec<strata::source::FileNote>,
-);
+/// The files to lint (in run order, with their set as context), the ones to report on
+/// (absolute paths), and what the directories' sets skipped and noticed.
+struct Gathered {
+    sources: Vec<SourceText>,
+    /// For each source: its absolute path and its version (files outside a set have none).
+    origins: Vec<(PathBuf, Option<strata::Version>)>,
+    report: BTreeSet<PathBuf>,
+    skipped: Vec<strata::source::Skipped>,
+    notes: Vec<strata::source::FileNote>,
+}
 
 fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
     let options = ctx.source_options();
@@ -247,10 +323,13 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
             });
         }
     }
-    let mut sources = Vec::new();
-    let mut report = BTreeSet::new();
-    let mut skipped = Vec::new();
-    let mut notes = Vec::new();
+    let mut g = Gathered {
+        sources: Vec::new(),
+        origins: Vec::new(),
+        report: BTreeSet::new(),
+        skipped: Vec::new(),
+        notes: Vec::new(),
+    };
     for (dir, only) in wanted {
         let set = MigrationSet::load(&dir, &options);
         let in_set: Vec<PathBuf> = match &set {
@@ -263,17 +342,18 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
                     .as_ref()
                     .is_none_or(|o| o.iter().all(|f| in_set.contains(f))) =>
             {
-                skipped.extend(set.skipped);
-                notes.extend(set.notes);
+                g.skipped.extend(set.skipped);
+                g.notes.extend(set.notes);
                 for m in set.migrations {
                     let full = absolute(&m.path);
                     if only.as_ref().is_none_or(|o| o.contains(&full)) {
-                        report.insert(full.clone());
+                        g.report.insert(full.clone());
                     }
-                    sources.push(SourceText {
+                    g.sources.push(SourceText {
                         path: shown(&full),
                         text: m.sql,
                     });
+                    g.origins.push((full, Some(m.version)));
                 }
             }
             (Err(e), None) => return Err(e),
@@ -285,16 +365,17 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
                         path: f.clone(),
                         source: e,
                     })?;
-                    report.insert(f.clone());
-                    sources.push(SourceText {
+                    g.report.insert(f.clone());
+                    g.sources.push(SourceText {
                         path: shown(f),
                         text,
                     });
+                    g.origins.push((f.clone(), None));
                 }
             }
         }
     }
-    Ok((sources, report, skipped, notes))
+    Ok(g)
 }
 
 /// An absolute, normalized path (symlinks resolved when the file exists).
@@ -363,6 +444,40 @@ fn changed_files(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Erro
         .collect())
 }
 
+/// The files that exist at git revision `reference` (absolute paths): the migrations deployed
+/// as of that revision, for `--changed-since`.
+fn files_at(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Error> {
+    let run = |args: &[&str]| -> Result<String, Error> {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .map_err(|e| Error::Setting {
+                setting: "--changed-since".into(),
+                message: format!("cannot run git: {e}"),
+                hint: Some("install git, or lint without --changed-since".into()),
+            })?;
+        if !output.status.success() {
+            return Err(Error::Setting {
+                setting: "--changed-since".into(),
+                message: format!(
+                    "git {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+                hint: Some("pass a branch, tag or commit git knows".into()),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let top = PathBuf::from(run(&["rev-parse", "--show-toplevel"])?.trim());
+    Ok(run(&["ls-tree", "-r", "--name-only", reference])?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| absolute(&top.join(l)))
+        .collect())
+}
+
 /// `--explain RULE`.
 fn explain_rule(id: &str, format: LintFormat) -> Result<(), Error> {
     let Some(rule) = lint::rule(id) else {
@@ -371,7 +486,7 @@ fn explain_rule(id: &str, format: LintFormat) -> Result<(), Error> {
             setting: "--explain".into(),
             message: format!("no lint rule is called `{id}`"),
             hint: Some(if close.is_empty() {
-                "docs/lint-rules.md lists every rule".into()
+                "`strata lint --rules` lists every rule".into()
             } else {
                 format!("did you mean {}?", close.join(", "))
             }),
@@ -386,15 +501,42 @@ fn explain_rule(id: &str, format: LintFormat) -> Result<(), Error> {
     Ok(())
 }
 
-/// Lints the migrations `strata push` is about to apply, with the whole set as context;
-/// refuses (nothing changed) when a finding is at or above the failing level. Prints the
-/// findings in human mode. Nothing pending: no work at all.
-pub(crate) fn check_pending(
+/// The level that makes a push refuse a live target: `[environments.NAME] push_fail_on` for
+/// `--env NAME`, else `[lint] push_fail_on`, else `[lint] fail_on`, else `error`; and the
+/// setting it came from.
+fn push_fail_on(ctx: &Context) -> (Level, String) {
+    let lint = &ctx.project.config.lint;
+    if let Some(name) = &ctx.request.env {
+        if let Some(level) = ctx
+            .project
+            .config
+            .environments
+            .get(name)
+            .and_then(|e| e.push_fail_on)
+        {
+            return (level, format!("[environments.{name}] push_fail_on"));
+        }
+    }
+    match (lint.push_fail_on, lint.fail_on) {
+        (Some(l), _) => (l, "[lint] push_fail_on".into()),
+        (None, Some(l)) => (l, "[lint] fail_on".into()),
+        (None, None) => (Level::Error, "default".into()),
+    }
+}
+
+/// The lint gate of `strata push`: lints the pending migrations with the whole set as context
+/// (the applied versions are what is deployed). On a live target, refuses (nothing changed)
+/// when a finding in a pending file is at or above [`push_fail_on`]; on a fresh one (no
+/// history, no user objects: a new build re-creating history) it only reports them. Prints the
+/// findings in human mode; returns what the gate saw, for the push's JSON (`lint`). Nothing
+/// pending: no work at all.
+pub(crate) async fn check_pending(
     ctx: &Context,
     set: &MigrationSet,
     history: &History,
+    client: &tokio_postgres::Client,
     out: &Renderer,
-) -> Result<(), Error> {
+) -> Result<serde_json::Value, Error> {
     // Versions compare numerically (as the plan does): `001` is `1`.
     let applied: BTreeSet<&strata::Version> = history.applied.iter().map(|a| &a.version).collect();
     let pending: BTreeSet<PathBuf> = set
@@ -404,7 +546,7 @@ pub(crate) fn check_pending(
         .map(|m| absolute(&m.path))
         .collect();
     if pending.is_empty() {
-        return Ok(());
+        return Ok(serde_json::Value::Null);
     }
     // A file that cannot be split is the push's own error (`scan`, with its position), as
     // without lint.
@@ -414,7 +556,7 @@ pub(crate) fn check_pending(
         }
     }
     let config = &ctx.project.config.lint;
-    let fail_on = config.fail_on.unwrap_or(Level::Error);
+    let (fail_on, setting) = push_fail_on(ctx);
     let files: Vec<SourceText> = set
         .migrations
         .iter()
@@ -423,24 +565,46 @@ pub(crate) fn check_pending(
             text: m.sql.clone(),
         })
         .collect();
+    let deployed = Deployed::Files(
+        set.migrations
+            .iter()
+            .map(|m| applied.contains(&m.version))
+            .collect(),
+    );
     let texts: BTreeMap<PathBuf, String> = files
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
         .collect();
+    let all = collect_findings(ctx, config, files, &pending, &deployed);
+    let summary = Summary::new(&all, pending.len());
+    let state = strata::catalog::freshness(client, history).await?;
+    let mut report = json!({
+        "target": state,
+        "push_fail_on": fail_on,
+        "setting": setting,
+        "summary": summary.to_string(),
+        "findings": all.len(),
+        "blocked": false,
+    });
     let (findings, below): (Vec<Finding>, Vec<Finding>) =
-        collect_findings(ctx, config, files, &pending)
-            .into_iter()
-            .partition(|f| f.level >= fail_on);
+        all.into_iter().partition(|f| f.level >= fail_on);
     if findings.is_empty() {
         if !below.is_empty() {
             out.warn(&format!(
-                "lint: {} (pending migrations), below fail_on = {}; `strata lint` shows them",
+                "lint: {} (pending migrations), below push_fail_on = {} ({setting}); `strata lint` shows them",
                 Summary::new(&below, pending.len()),
                 fail_on.as_str()
             ));
         }
-        return Ok(());
+        return Ok(report);
     }
+    if let strata::catalog::Freshness::Fresh = state {
+        out.warn(&format!(
+            "lint: {summary} (pending migrations); not blocking: the target is fresh (no migration history, no user objects), so this push re-creates history rather than changing a live database; `strata lint` shows them"
+        ));
+        return Ok(report);
+    }
+    report["blocked"] = json!(true);
     if !out.is_json() {
         let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         for f in &findings {

@@ -23,9 +23,11 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
     let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
-    if !a.no_lint && migrations_enabled {
-        cmd_lint::check_pending(ctx, &set, &history, out)?;
-    }
+    let lint = if !a.no_lint && migrations_enabled {
+        cmd_lint::check_pending(ctx, &set, &history, &session, out).await?
+    } else {
+        serde_json::Value::Null
+    };
     if a.check_drift {
         warnings.extend(cmd_diff::check_drift(ctx, &set, &history, &target, out).await?);
     }
@@ -55,6 +57,7 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         migrator.migrations(),
     );
     value["warnings"] = json!(warnings);
+    value["lint"] = lint;
     if let Some(o) = value.as_object_mut() {
         o.insert(
             "backup".into(),

@@ -231,7 +231,8 @@ fn changed_since_reports_only_changed_files_with_the_set_as_context() {
     git(p.path(), &["add", "-A"]);
     git(p.path(), &["commit", "-q", "-m", "base"]);
     git(p.path(), &["checkout", "-q", "-b", "feature"]);
-    // Committed on the branch: renames a column of `a`, which the set created (context: fine).
+    // Committed on the branch: renames a column of `a`, which a file that exists on main created:
+    // `a` is deployed, so the rename breaks running code.
     std::fs::write(
         p.path().join("migrations/20240103000000_rename_a_id.sql"),
         format!("{HEADER}ALTER TABLE a RENAME COLUMN id TO a_id;\n"),
@@ -266,6 +267,14 @@ fn changed_since_reports_only_changed_files_with_the_set_as_context() {
     assert_eq!(
         found,
         [
+            (
+                "breaking-rename-column".to_string(),
+                "migrations/20240103000000_rename_a_id.sql".to_string()
+            ),
+            (
+                "missing-lock-timeout".to_string(),
+                "migrations/20240103000000_rename_a_id.sql".to_string()
+            ),
             (
                 "breaking-rename-table".to_string(),
                 "migrations/20240104000000_rename_users.sql".to_string()
@@ -462,4 +471,216 @@ fn catalog_rules_run_on_a_scratch_database_or_on_the_target() {
         .get::<_, i64>(0)
     });
     assert_eq!(leftovers, 0, "scratch databases left behind");
+}
+
+fn versions(url: &str) -> Vec<String> {
+    strings(
+        url,
+        "select coalesce(string_agg(version, ',' order by version), '') from supabase_migrations.schema_migrations",
+    )
+}
+
+#[test]
+fn push_gate_reports_on_a_fresh_database_and_refuses_on_a_live_one() {
+    // An error-level finding in a file that has been "in production for years".
+    let definer = format!(
+        "{HEADER}CREATE OR REPLACE FUNCTION public.answer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'select 42';\n"
+    );
+    let p = project(&[("20240101000000_create_answer.sql", &definer)]);
+
+    // Fresh (no history, no user objects): a new build; applied, the findings reported.
+    let fresh = TestDb::new("gate_fresh");
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &fresh.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("security-definer") || run.stderr.contains("1 error"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("the target is fresh"), "{run:?}");
+    assert_eq!(versions(&fresh.url), ["20240101000000"]);
+    let fresh_json = TestDb::new("gate_fresh_json");
+    let run = strata(
+        p.path(),
+        &[
+            "push",
+            "--db-url",
+            &fresh_json.url,
+            "--platform",
+            "none",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let lint = &run.json()["result"]["lint"];
+    assert_eq!(lint["target"]["state"], "fresh", "{lint}");
+    assert_eq!(lint["blocked"], false, "{lint}");
+
+    // Live: the same kind of finding in a pending file refuses, and nothing changes.
+    write(
+        p.path(),
+        "migrations/20240102000000_create_other.sql",
+        &definer.replace("answer", "other"),
+    );
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &fresh.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("security-definer-search-path"),
+        "{run:?}"
+    );
+    assert_eq!(versions(&fresh.url), ["20240101000000"]);
+    let run = strata(
+        p.path(),
+        &[
+            "push",
+            "--db-url",
+            &fresh.url,
+            "--platform",
+            "none",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    // Only the pending file's finding: the applied one is history.
+    let findings = run.json()["error"]["details"]["findings"].clone();
+    assert_eq!(findings.as_array().unwrap().len(), 1, "{findings}");
+
+    // A database with user objects but no history is live too.
+    let handmade = TestDb::new("gate_handmade");
+    exec(&handmade.url, "create table public.legacy (id int);");
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &handmade.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("security-definer-search-path"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_table_deployed_by_an_earlier_push_is_live_to_the_next_one() {
+    // The example: file 1 has been applied; file 2 indexes its table.
+    let p = project(&[(
+        "20240101000000_create_invoices.sql",
+        &format!("{HEADER}CREATE TABLE IF NOT EXISTS public.invoices (id bigint PRIMARY KEY, customer_ref text);\n"),
+    )]);
+    let db = TestDb::new("gate_invoices");
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    write(
+        p.path(),
+        "migrations/20240102000000_index_invoices.sql",
+        &format!("{HEADER}CREATE INDEX IF NOT EXISTS invoices_customer_ref_idx ON public.invoices (customer_ref);\n"),
+    );
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("index-without-concurrently"), "{run:?}");
+    assert_eq!(versions(&db.url), ["20240101000000"]);
+    // Plain lint says the same (earlier files are deployed), and so does lint against the target.
+    let run = strata(p.path(), &["lint"]);
+    assert!(run.stdout.contains("index-without-concurrently"), "{run:?}");
+    let run = strata(
+        p.path(),
+        &["lint", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert!(run.stdout.contains("index-without-concurrently"), "{run:?}");
+    // Both files onto a fresh database: one build, the table is new, nothing to say.
+    let other = TestDb::new("gate_invoices_fresh");
+    let run = strata(
+        p.path(),
+        &["lint", "--db-url", &other.url, "--platform", "none"],
+    );
+    assert!(
+        !run.stdout.contains("index-without-concurrently"),
+        "{run:?}"
+    );
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &other.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stderr.contains("index-without-concurrently"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn push_fail_on_is_set_globally_and_per_environment() {
+    let p = project(&[("20240101000000_create_a.sql", &clean())]);
+    let db = TestDb::new("gate_env");
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // A warning-level finding only (no header).
+    write(
+        p.path(),
+        "migrations/20240102000000_create_b.sql",
+        "CREATE TABLE IF NOT EXISTS b (id int);\n",
+    );
+    write(
+        p.path(),
+        "strata.toml",
+        "[environments.production]\nurl = \"${PROD_URL}\"\npush_fail_on = \"warning\"\n",
+    );
+    let env = [("PROD_URL", db.url.as_str())];
+    let run = strata_env(
+        p.path(),
+        &["push", "--env", "production", "--platform", "none"],
+        &env,
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("file-header"), "{run:?}");
+    // The same database by URL: the default level (error) lets the warning through.
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("push_fail_on"), "{run:?}");
+    // [lint] push_fail_on applies to every target.
+    write(
+        p.path(),
+        "migrations/20240103000000_create_c.sql",
+        "CREATE TABLE IF NOT EXISTS c (id int);\n",
+    );
+    write(
+        p.path(),
+        "strata.toml",
+        "[lint]\npush_fail_on = \"warning\"\n",
+    );
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    // A bad level names the line.
+    write(
+        p.path(),
+        "strata.toml",
+        "[lint]\npush_fail_on = \"fatal\"\n",
+    );
+    let run = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("strata.toml:2"), "{run:?}");
 }

@@ -162,6 +162,70 @@ pub const PLATFORM_SCHEMAS: &[&str] = &[
     "strata_platform",
 ];
 
+/// Whether a database is a fresh build target or a live one, for the push's lint gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Freshness {
+    /// No migration history from Strata or any other tool and no user objects: applying the set
+    /// re-creates history (`db reset`, a CI service database, a new environment).
+    Fresh,
+    /// Something is there; `evidence` says what (`3 migrations applied`, `table public.users`).
+    Live { evidence: String },
+}
+
+/// Decides [`Freshness`] from the history already read and one catalog query: the first object
+/// in a schema that is neither PostgreSQL's nor the platform's ([`PLATFORM_SCHEMAS`]) and not
+/// an extension's member — a table, view, sequence, function or type. Other tools' history
+/// tables (`public.flyway_schema_history`, `public.schema_migrations`, schema `sqitch` …) are
+/// such objects. Reads only.
+pub async fn freshness(
+    client: &Client,
+    history: &crate::history::History,
+) -> Result<Freshness, Error> {
+    if !history.applied.is_empty() {
+        return Ok(Freshness::Live {
+            evidence: format!(
+                "{} migration(s) applied (supabase_migrations.schema_migrations)",
+                history.applied.len()
+            ),
+        });
+    }
+    let managed: Vec<String> = PLATFORM_SCHEMAS.iter().map(|s| s.to_string()).collect();
+    let row = client
+        .query_opt(
+            "select o.kind || ' ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(o.name)
+               from (select c.relnamespace as ns, c.relname::text as name, c.oid, 'pg_class'::regclass as cls,
+                            case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view'
+                                 when 'm' then 'materialized view' when 'S' then 'sequence'
+                                 else 'foreign table' end as kind
+                       from pg_catalog.pg_class c where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+                     union all
+                     select p.pronamespace, p.proname::text, p.oid, 'pg_proc'::regclass, 'function'
+                       from pg_catalog.pg_proc p
+                     union all
+                     select t.typnamespace, t.typname::text, t.oid, 'pg_type'::regclass, 'type'
+                       from pg_catalog.pg_type t
+                      where t.typtype in ('e', 'd', 'r', 'm')
+                         or (t.typtype = 'c' and (select c.relkind from pg_catalog.pg_class c where c.oid = t.typrelid) = 'c')) o
+               join pg_catalog.pg_namespace n on n.oid = o.ns
+              where n.nspname <> all ($1::text[])
+                and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
+                and not exists (select 1 from pg_catalog.pg_depend d
+                                 where d.classid = o.cls and d.objid = o.oid and d.deptype = 'e')
+              order by n.nspname, o.name
+              limit 1",
+            &[&managed],
+        )
+        .await
+        .map_err(|e| Error::db("looking for user objects", e))?;
+    Ok(match row {
+        Some(r) => Freshness::Live {
+            evidence: r.get::<_, String>(0),
+        },
+        None => Freshness::Fresh,
+    })
+}
+
 /// Extensions a Supabase project (or Strata's emulation of one) has before any migration.
 pub const PLATFORM_EXTENSIONS: &[&str] = &[
     "plpgsql",

@@ -121,6 +121,9 @@ pub struct Environment {
     /// Take a `pg_dump` backup before every push that applies something (as `push --backup`).
     #[serde(default)]
     pub backup: bool,
+    /// The lowest lint level that makes `strata push --env NAME` refuse (a live target only);
+    /// overrides `[lint] push_fail_on`, so production can be stricter.
+    pub push_fail_on: Option<crate::lint::Level>,
 }
 
 /// A resolved project: its root, configuration and state directory.
@@ -396,7 +399,7 @@ impl Config {
                 column: 1,
                 message,
                 hint: Some(
-                    "`strata lint --explain <rule>` and docs/lint-rules.md list the rule ids"
+                    "`strata lint --rules` lists the rule ids, `strata lint --explain <rule>` explains one"
                         .into(),
                 ),
             });
@@ -507,11 +510,15 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # database = "postgres"           # the database of the private cluster under .strata/
 
 # `strata lint` (and the check before `strata push`). Rule ids: `strata lint --explain ID`,
-# docs/lint-rules.md. Levels: "error", "warning", "info", "off".
+# `strata lint --rules`. Levels: "error", "warning", "info", "off".
 # [lint]
 # rules = { "file-header" = "off", "drop-without-if-exists" = "error" }
 # exclude = ["supabase/migrations/2023*"]   # not reported (still read as context)
-# fail_on = "error"                         # lowest level that fails lint and blocks push
+# fail_on = "error"                         # lowest level that fails `strata lint`
+# push_fail_on = "error"                    # lowest level that blocks a push to a live database
+#                                           # (default: fail_on); a fresh database is never blocked
+# assume_deployed = "earlier-files"         # plain `strata lint`: files before the one checked are
+#                                           # live ("none": nothing is deployed yet)
 
 # Named targets for `--env NAME`. Secrets come from the environment or .env, never this file.
 # [environments.staging]
@@ -521,6 +528,7 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # url = "${PRODUCTION_DATABASE_URL}"
 # lock_timeout = "3s"
 # backup = true                   # pg_dump into .strata/backups/ before each push that applies
+# push_fail_on = "warning"        # stricter lint gate for this environment
 "#;
 
 #[cfg(test)]

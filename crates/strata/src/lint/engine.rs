@@ -42,9 +42,9 @@ pub const INVALID_IGNORE: RuleInfo = RuleInfo {
     default_level: Level::Error,
     summary: "A `strata-lint:` directive that names an unknown rule or is malformed",
     why: "A typo in a rule id would otherwise silently ignore nothing while looking like it \
-          does. `strata lint --explain` lists the ids (and docs/lint-rules.md).",
+          does. `strata lint --rules` lists the ids, `strata lint --explain <id>` explains one.",
     fix: "Write `-- strata-lint: ignore <rule-id> [reason]` or `-- strata-lint: ignore-file \
-          <rule-id> [reason]` with an id from docs/lint-rules.md.",
+          <rule-id> [reason]` with an id from `strata lint --rules`.",
     bad: "-- strata-lint: ignore drop-without-if-exist\nDROP TABLE t;",
     good: "-- strata-lint: ignore drop-without-if-exists the table is created above\nDROP TABLE t;",
 };
@@ -107,7 +107,20 @@ pub fn docs_markdown() -> String {
          stable id, a default level (change it, or turn the rule off, in `[lint] rules` of \
          strata.toml), and the fix. Silence one finding with `-- strata-lint: ignore <id> \
          <reason>` in the comments right before the statement, or a whole file with \
-         `-- strata-lint: ignore-file <id>`. `strata lint --explain <id>` prints a rule's entry.\n\n\
+         `-- strata-lint: ignore-file <id>`. `strata lint --rules` lists the rules with their \
+         levels, `strata lint --explain <id>` prints a rule's entry.\n\n\
+         **New or existing.** The locking and compatibility rules judge changes to *existing* \
+         tables: a live table has rows and code that uses it. A table is *new* (no such finding) \
+         only when it is created earlier in the same file, or in a file that is not deployed. \
+         Deployed means: in `strata push` and in `strata lint --db-url/--env/--linked`, the \
+         versions applied on that database; with `strata lint --changed-since REF`, the files \
+         that exist at REF; in plain `strata lint`, every file before the one checked (as squawk \
+         assumes), unless `[lint] assume_deployed = \"none\"`.\n\n\
+         **The push gate.** `strata push` lints the pending files. On a live target (migration \
+         history from any tool, or any user object) a finding at or above `push_fail_on` \
+         (`[environments.NAME]`, else `[lint]`, else `[lint] fail_on`, else `error`) refuses the \
+         push before anything changes (exit 3). On a fresh target the push re-creates history \
+         and only reports the findings.\n\n\
          | id | category | default | finds |\n|---|---|---|---|\n",
     );
     for r in &rules {
@@ -165,16 +178,40 @@ pub struct LintConfig {
     pub exclude: Vec<String>,
     /// The lowest level that fails `strata lint` and blocks `strata push` (default `error`).
     pub fail_on: Option<Level>,
+    /// The lowest level that makes `strata push` refuse a live target (default: `fail_on`, else
+    /// `error`); `[environments.NAME] push_fail_on` overrides it for one environment.
+    pub push_fail_on: Option<Level>,
+    /// What plain `strata lint` (no target, no `--changed-since`) assumes is deployed:
+    /// `earlier-files` (default) or `none` ([`super::Deployed`]).
+    pub assume_deployed: Option<AssumeDeployed>,
+}
+
+/// `[lint] assume_deployed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssumeDeployed {
+    /// Every file before the one checked is applied where it goes (squawk's assumption).
+    EarlierFiles,
+    /// Nothing is deployed yet: tables created anywhere in the set are new.
+    None,
 }
 
 impl LintConfig {
+    /// What `assume_deployed` means for plain `strata lint`.
+    pub fn deployed(&self) -> super::Deployed {
+        match self.assume_deployed {
+            Some(AssumeDeployed::None) => super::Deployed::Nothing,
+            _ => super::Deployed::EarlierFiles,
+        }
+    }
+
     /// Checks rule ids and exclude patterns; the error names the offending value.
     pub fn validate(&self) -> Result<(), (String, String)> {
         for id in self.rules.keys() {
             if rule(id).is_none() {
                 let close = close_ids(id);
                 let hint = if close.is_empty() {
-                    "`strata lint --explain <id>` and docs/lint-rules.md list the rules".to_string()
+                    "`strata lint --rules` lists the rules, `strata lint --explain <id>` explains one".to_string()
                 } else {
                     format!("did you mean {}?", close.join(", "))
                 };
@@ -230,17 +267,20 @@ pub fn lint(files: Vec<SourceText>, config: &LintConfig) -> Vec<Finding> {
         files,
         config,
         &super::api_schemas(crate::platform::Platform::Supabase),
+        &config.deployed(),
     )
 }
 
-/// [`lint`] for a platform's exposed schemas ([`super::api_schemas`]).
+/// [`lint`] for a platform's exposed schemas ([`super::api_schemas`]) and the files deployed
+/// where the migrations go ([`super::Deployed`]).
 pub fn lint_for(
     files: Vec<SourceText>,
     config: &LintConfig,
     api_schemas: &[String],
+    deployed: &super::Deployed,
 ) -> Vec<Finding> {
     let parsed = super::parse_all(files);
-    let mut findings = super::check_parsed(&parsed, api_schemas);
+    let mut findings = super::check_parsed(&parsed, api_schemas, deployed);
     findings = apply_directives(&parsed, findings);
     findings.retain_mut(|f| match rule(f.rule).map(|r| config.level(r)) {
         Some(None) => false,

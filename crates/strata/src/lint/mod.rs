@@ -15,7 +15,7 @@ pub mod format;
 pub mod parse;
 pub mod rules;
 
-pub use engine::{lint, lint_for, registry, rule, LintConfig};
+pub use engine::{lint, lint_for, registry, rule, AssumeDeployed, LintConfig};
 
 use std::path::PathBuf;
 
@@ -129,6 +129,36 @@ pub const PARSE_ERROR: RuleInfo = RuleInfo {
     good: "CREATE TABLE profiles (id uuid);",
 };
 
+/// Which files of the set are already applied where the migrations go — "deployed": a table
+/// such a file created exists there, with rows and with code that uses it, so changing it can
+/// hold a lock others wait on or break that code. A table is *new* (no locking or compatibility
+/// finding on changes to it) only when it is created earlier in the same file, or in a file that
+/// is not deployed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Deployed {
+    /// Every file before the one being checked, as squawk assumes of the database a file runs
+    /// against: plain `strata lint` (the default; `[lint] assume_deployed = "earlier-files"`).
+    #[default]
+    EarlierFiles,
+    /// No file of the set: a project never deployed anywhere (`[lint] assume_deployed = "none"`).
+    Nothing,
+    /// These files, by index in the set's run order: the versions applied on a target (`push`,
+    /// `lint --db-url`), or the files that exist at a git revision (`lint --changed-since`).
+    /// Files past the end of the list are not deployed.
+    Files(Vec<bool>),
+}
+
+impl Deployed {
+    /// Whether file `file` of the set is deployed, as seen from file `checking`.
+    pub fn is_deployed(&self, file: usize, checking: usize) -> bool {
+        match self {
+            Deployed::EarlierFiles => file < checking,
+            Deployed::Nothing => false,
+            Deployed::Files(files) => files.get(file).copied().unwrap_or(false),
+        }
+    }
+}
+
 /// A file to lint: its path (as shown in findings) and its text.
 #[derive(Debug, Clone)]
 pub struct SourceText {
@@ -137,12 +167,13 @@ pub struct SourceText {
 }
 
 /// Parses `files` (in run order: the set's context depends on it) on all cores and runs every
-/// statement rule over them. Findings are in file order, then by position, at the rules'
+/// statement rule over them, `deployed` saying which files are applied where they go. Findings are in file order, then by position, at the rules'
 /// default levels.
-pub fn check_statements(files: Vec<SourceText>) -> Vec<Finding> {
+pub fn check_statements(files: Vec<SourceText>, deployed: &Deployed) -> Vec<Finding> {
     check_parsed(
         &parse_all(files),
         &api_schemas(crate::platform::Platform::Supabase),
+        deployed,
     )
 }
 
@@ -158,9 +189,13 @@ pub fn api_schemas(platform: crate::platform::Platform) -> Vec<String> {
 }
 
 /// Runs every statement rule over parsed files (in run order); `api_schemas` as
-/// [`api_schemas`].
-pub fn check_parsed(parsed: &[parse::ParsedFile], api_schemas: &[String]) -> Vec<Finding> {
-    let set = rules::SetIndex::build(parsed, api_schemas);
+/// [`api_schemas`], `deployed` as [`Deployed`].
+pub fn check_parsed(
+    parsed: &[parse::ParsedFile],
+    api_schemas: &[String],
+    deployed: &Deployed,
+) -> Vec<Finding> {
+    let set = rules::SetIndex::build(parsed, api_schemas, deployed.clone());
     let mut findings = Vec::new();
     for (file_index, file) in parsed.iter().enumerate() {
         let start = findings.len();

@@ -76,7 +76,8 @@ mod tests {
         )
         .is_empty());
         assert!(lint("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);", INFO.id).is_empty());
-        assert!(lint_set(
+        // Created by an earlier file that is not deployed anywhere yet: new.
+        assert!(lint_set_undeployed(
             &[
                 ("1_a.sql", "create table public.t (a int);"),
                 ("2_b.sql", "create index i on t (a);")
@@ -84,5 +85,31 @@ mod tests {
             INFO.id
         )
         .is_empty());
+    }
+
+    /// The table has been in production since file 1 was applied: an index built on it
+    /// without CONCURRENTLY blocks its writes, however the table came to be.
+    #[test]
+    fn a_table_created_by_a_deployed_file_is_live() {
+        use crate::lint::Deployed;
+        let files = [
+            (
+                "1_invoices.sql",
+                "create table public.invoices (id bigint primary key, customer_ref text);",
+            ),
+            (
+                "2_index.sql",
+                "create index invoices_customer_ref_idx on public.invoices (customer_ref);",
+            ),
+        ];
+        let applied = Deployed::Files(vec![true, false]);
+        assert_eq!(lint_set_deployed(&files, INFO.id, &applied).len(), 1);
+        // Plain `strata lint`: the earlier file counts as deployed.
+        assert_eq!(lint_set(&files, INFO.id).len(), 1);
+        // Alone in a directory: the same finding.
+        assert_eq!(lint_set(&files[1..], INFO.id).len(), 1);
+        // Neither applied (a fresh database): both files run in one push; the table is new.
+        let fresh = Deployed::Files(vec![false, false]);
+        assert!(lint_set_deployed(&files, INFO.id, &fresh).is_empty());
     }
 }

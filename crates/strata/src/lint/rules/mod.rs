@@ -189,30 +189,41 @@ pub static ALL: &[StatementRule] = &[
     },
 ];
 
-/// What the migration set looked like before a file: which tables earlier files created.
+/// What the migration set looked like before a file: which tables earlier files created, and
+/// which files are deployed.
 #[derive(Debug, Default)]
 pub struct SetIndex {
-    /// Qualified table name (`public.profiles`) → index of the first file that created it.
-    created: HashMap<String, usize>,
+    /// Qualified table name (`public.profiles`) → indexes of the files that create it.
+    created: HashMap<String, Vec<usize>>,
+    /// Which files are applied where the migrations go.
+    deployed: crate::lint::Deployed,
     /// RLS, policies, indexes and foreign keys across the set (security rules).
     pub facts: facts::SetFacts,
 }
 
 impl SetIndex {
     /// Indexes the tables each file creates (files in run order).
-    pub fn build(files: &[ParsedFile], api_schemas: &[String]) -> SetIndex {
-        let mut created = HashMap::new();
+    pub fn build(
+        files: &[ParsedFile],
+        api_schemas: &[String],
+        deployed: crate::lint::Deployed,
+    ) -> SetIndex {
+        let mut created: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, file) in files.iter().enumerate() {
             for st in &file.statements {
                 if let Some(NodeEnum::CreateStmt(c)) = &st.node {
                     if let Some(rv) = &c.relation {
-                        created.entry(relation_name(rv)).or_insert(i);
+                        let files = created.entry(relation_name(rv)).or_default();
+                        if files.last() != Some(&i) {
+                            files.push(i);
+                        }
                     }
                 }
             }
         }
         SetIndex {
             created,
+            deployed,
             facts: facts::SetFacts::build(files, api_schemas),
         }
     }
@@ -238,15 +249,16 @@ impl<'a> Cx<'a> {
     }
 
     /// Whether `table` (qualified, see [`relation_name`]) is new at statement `before` of this
-    /// file: created by an earlier file of the set, or earlier in this file. Changes to a new
-    /// table hold no lock anyone waits on and break no running code.
+    /// file: created earlier in this file, or by an earlier file of the set that is not deployed
+    /// ([`crate::lint::Deployed`]). Changes to a new table hold no lock anyone waits on and
+    /// break no running code; a table a deployed file created is live.
     pub fn is_new_table(&self, table: &str, before: usize) -> bool {
-        if self
-            .set
-            .created
-            .get(table)
-            .is_some_and(|&i| i < self.file_index)
-        {
+        let earlier_undeployed = self.set.created.get(table).is_some_and(|files| {
+            files
+                .iter()
+                .any(|&f| f < self.file_index && !self.set.deployed.is_deployed(f, self.file_index))
+        });
+        if earlier_undeployed {
             return true;
         }
         self.file.statements[..before.min(self.file.statements.len())]
@@ -401,11 +413,25 @@ pub fn created_in_file(file: &ParsedFile, before: usize) -> Vec<String> {
 pub mod testing {
     use std::path::PathBuf;
 
-    use crate::lint::{check_statements, format, Finding, Location, SourceText};
+    use crate::lint::{check_statements, format, Deployed, Finding, Location, SourceText};
 
-    /// Lints files `(name, sql)` as a migration set in this order; returns the findings of
-    /// rule `id` only.
+    /// Lints files `(name, sql)` as a migration set in this order, every file before the one
+    /// checked deployed (plain `strata lint`); returns the findings of rule `id` only.
     pub fn lint_set(files: &[(&str, &str)], id: &str) -> Vec<Finding> {
+        lint_set_deployed(files, id, &Deployed::EarlierFiles)
+    }
+
+    /// [`lint_set`] with no file deployed: a table an earlier file creates is new.
+    pub fn lint_set_undeployed(files: &[(&str, &str)], id: &str) -> Vec<Finding> {
+        lint_set_deployed(files, id, &Deployed::Nothing)
+    }
+
+    /// [`lint_set`] with `deployed` saying which files are applied.
+    pub fn lint_set_deployed(
+        files: &[(&str, &str)],
+        id: &str,
+        deployed: &Deployed,
+    ) -> Vec<Finding> {
         let sources = files
             .iter()
             .map(|(name, sql)| SourceText {
@@ -413,7 +439,7 @@ pub mod testing {
                 text: sql.to_string(),
             })
             .collect();
-        check_statements(sources)
+        check_statements(sources, deployed)
             .into_iter()
             .filter(|f| f.rule == id)
             .collect()
@@ -461,7 +487,7 @@ mod tests {
 mod example_app {
     use std::path::PathBuf;
 
-    use crate::lint::{check_statements, Level, SourceText};
+    use crate::lint::{check_statements, Deployed, Level, SourceText};
 
     #[test]
     fn chat_app_has_no_error_finding_and_its_warnings_are_known() {
@@ -483,7 +509,7 @@ mod example_app {
                 text: std::fs::read_to_string(p).unwrap(),
             })
             .collect();
-        let found = check_statements(files);
+        let found = check_statements(files, &Deployed::EarlierFiles);
         let summary: Vec<String> = found
             .iter()
             .map(|f| {

@@ -111,7 +111,7 @@ mod tests {
                 std::path::Path::new("1_a.sql"),
                 sql.to_string(),
             )];
-            check_parsed(&parsed, &api_schemas(Platform::None))
+            check_parsed(&parsed, &api_schemas(Platform::None), &Default::default())
                 .into_iter()
                 .filter(|f| f.rule == INFO.id)
                 .count()
