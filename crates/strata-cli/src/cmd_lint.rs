@@ -160,7 +160,10 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
         None
     };
     let mut findings = collect_findings(ctx, config, files, &report, &deployed);
-    findings.extend(catalog_findings(args, ctx, config, out, target.as_ref()).await?);
+    lint::merge_catalog(
+        &mut findings,
+        catalog_findings(args, ctx, config, out, target.as_ref()).await?,
+    );
     let summary = Summary::new(&findings, report.len());
     let failed = findings.iter().any(|f| f.level >= fail_on);
     let mut stdout = String::new();

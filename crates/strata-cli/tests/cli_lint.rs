@@ -413,10 +413,33 @@ fn catalog_rules_run_on_a_scratch_database_or_on_the_target() {
         &env,
     );
     assert_eq!(run.code, 0, "{run:?}");
+    // Found in the file and on the built database: reported once, with both places.
+    let same: Vec<serde_json::Value> = run.json()["result"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "rls-enabled-no-policy")
+        .cloned()
+        .collect();
+    assert_eq!(same.len(), 1, "{run:?}");
+    assert_eq!(same[0]["location"]["type"], "file", "{run:?}");
+    assert_eq!(same[0]["object"]["kind"], "table", "{run:?}");
+    assert_eq!(same[0]["object"]["name"], "public.notes", "{run:?}");
+    let human = strata_env(
+        p.path(),
+        &["lint", "--schema", "--platform", "supabase"],
+        &env,
+    );
+    assert!(
+        human
+            .stdout
+            .contains("also found on the database: table public.notes"),
+        "{human:?}"
+    );
     assert_eq!(
-        object_findings(&run, "rls-enabled-no-policy"),
-        [("public.notes".to_string(), "info".to_string())],
-        "{run:?}"
+        human.stdout.matches("[rls-enabled-no-policy]").count(),
+        1,
+        "{human:?}"
     );
     // Without --schema (or a target), lint stays offline: no object findings.
     let run = strata_env(p.path(), &["lint", "--format", "json"], &env);

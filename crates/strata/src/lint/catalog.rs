@@ -103,6 +103,7 @@ fn object(
         },
         message,
         fix,
+        object: None,
     }
 }
 

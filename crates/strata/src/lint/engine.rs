@@ -282,10 +282,16 @@ pub fn lint_for(
     let parsed = super::parse_all(files);
     let mut findings = super::check_parsed(&parsed, api_schemas, deployed);
     findings = apply_directives(&parsed, findings);
-    findings.retain_mut(|f| match rule(f.rule).map(|r| config.level(r)) {
-        Some(None) => false,
-        Some(Some(level)) => {
-            f.level = level;
+    // A level set in [lint] rules replaces the finding's; otherwise the finding keeps its own
+    // (the rule's default, or lower where the files alone cannot settle it).
+    findings.retain_mut(|f| match config.rules.get(f.rule) {
+        Some(RuleSetting::Off) => false,
+        Some(setting) => {
+            f.level = match setting {
+                RuleSetting::Info => Level::Info,
+                RuleSetting::Warning => Level::Warning,
+                _ => Level::Error,
+            };
             true
         }
         None => true,
@@ -358,6 +364,7 @@ fn apply_directives(files: &[ParsedFile], findings: Vec<Finding>) -> Vec<Finding
                 location: file.location(d.at.clone()),
                 message: format!("this ignore of `{}` silences nothing: {what} has no `{}` finding", d.rule, d.rule),
                 fix: Some("remove the directive (or move it into the leading comments of the statement it is meant for)".into()),
+                object: None,
             });
         }
         out.extend(problems);
@@ -444,6 +451,7 @@ fn directives(file: &ParsedFile) -> (Vec<Directive>, Vec<Finding>) {
                         location: file.location(at.clone()),
                         message: format!("this ignore of `{id}` is followed by no statement"),
                         fix: Some("put it in the comments right before the statement it is for, or write `ignore-file`".into()),
+                        object: None,
                     });
                     continue;
                 }
@@ -466,6 +474,7 @@ fn invalid(file: &ParsedFile, at: Range<usize>, message: String) -> Finding {
         location: file.location(at),
         message,
         fix: Some("see `strata lint --explain <rule>` for the rule ids".into()),
+        object: None,
     }
 }
 

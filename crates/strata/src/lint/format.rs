@@ -69,6 +69,13 @@ pub fn human_with_why(
             message = message.footer(SnippetLevel::Note.title(&origin));
         }
     }
+    let also = finding
+        .object
+        .as_ref()
+        .map(|o| format!("also found on the database: {} {}", o.kind, o.name));
+    if let Some(also) = &also {
+        message = message.footer(SnippetLevel::Note.title(also));
+    }
     if let Some(why) = why {
         message = message.footer(SnippetLevel::Note.title(why));
     }
@@ -380,6 +387,7 @@ mod tests {
             },
             message: "100% wrong\r\nnext".into(),
             fix: None,
+            object: None,
         };
         assert_eq!(
             github(&f),

@@ -113,6 +113,52 @@ pub struct Finding {
     pub message: String,
     /// What to do here, specific to the case (may span lines, e.g. an expand/contract plan).
     pub fix: Option<String>,
+    /// For a finding in a file that a catalog rule (`--schema`, or a target) also found on a
+    /// database object: that object, so the finding is reported once with both places.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+}
+
+/// A database object a finding is about (`kind` and schema-qualified `name`, as
+/// [`Location::Object`] names them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub name: String,
+}
+
+/// Adds catalog findings to statement findings, reporting each problem once: a catalog finding
+/// of the same rule as a statement finding whose message names the same object (every part of
+/// its qualified name) is folded into that statement finding as its [`Finding::object`]; the
+/// rest are added as they are.
+pub fn merge_catalog(findings: &mut Vec<Finding>, catalog: Vec<Finding>) {
+    for c in catalog {
+        let Location::Object { kind, name, .. } = &c.location else {
+            findings.push(c);
+            continue;
+        };
+        let parts: Vec<String> = name
+            .split('.')
+            .map(|p| p.trim_matches('"').to_string())
+            .collect();
+        let same = findings.iter_mut().find(|f| {
+            f.rule == c.rule
+                && f.object.is_none()
+                && matches!(f.location, Location::File { .. })
+                && parts.iter().all(|p| f.message.contains(p.as_str()))
+        });
+        match same {
+            Some(f) => {
+                f.object = Some(ObjectRef {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                });
+                // The catalog is exact: its level wins over a lowered static one.
+                f.level = f.level.max(c.level);
+            }
+            None => findings.push(c),
+        }
+    }
 }
 
 /// The rule that reports SQL PostgreSQL cannot parse.
@@ -206,6 +252,7 @@ pub fn check_parsed(
                 location: file.location(range.clone()),
                 message: message.clone(),
                 fix: None,
+                object: None,
             });
         }
         let cx = rules::Cx {

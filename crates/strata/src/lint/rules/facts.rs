@@ -99,6 +99,92 @@ pub struct ForeignKeyFact {
     pub range: Range<usize>,
 }
 
+/// A `CHECK (col IS NOT NULL)` constraint created in the set: once valid, it proves the column
+/// has no NULL, so a later `SET NOT NULL` skips its scan (PostgreSQL 12+) and changes nothing for
+/// the application that already writes the column.
+#[derive(Debug, Clone)]
+pub struct NotNullCheck {
+    pub table: String,
+    pub column: String,
+    /// The constraint's name (empty when left to PostgreSQL).
+    pub name: String,
+    pub created: Pos,
+    /// Where it became valid: where it was created (without NOT VALID) or validated.
+    pub valid_from: Option<Pos>,
+    pub dropped: Option<Pos>,
+}
+
+/// A column type as the set writes it: the type's own name (`varchar`, `numeric`, `text`;
+/// PostgreSQL's parser has already turned SQL's spellings into these), its modifiers
+/// (`varchar(50)` → `[50]`) and whether it is an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColType {
+    pub name: String,
+    pub mods: Vec<i64>,
+    pub array: bool,
+}
+
+impl ColType {
+    /// From a parsed type name.
+    pub fn of(t: &protobuf::TypeName) -> ColType {
+        let name = ast::strings(&t.names)
+            .pop()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mods = t
+            .typmods
+            .iter()
+            .filter_map(|m| match &m.node {
+                Some(NodeEnum::AConst(c)) => match &c.val {
+                    Some(protobuf::a_const::Val::Ival(i)) => Some(i.ival as i64),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        ColType {
+            name,
+            mods,
+            array: !t.array_bounds.is_empty(),
+        }
+    }
+
+    /// Whether changing a column from `self` to `new` (without USING) keeps every value and
+    /// needs no table rewrite: the new type is the same, or `self` is binary coercible to it
+    /// with no narrower limit. From PostgreSQL's ALTER TABLE documentation ("if the old type is
+    /// binary coercible to the new type … a table rewrite is not needed") and `pg_cast`'s
+    /// binary-coercible entries (`castmethod = 'b'`): varchar(n) → varchar(m ≥ n), varchar,
+    /// text; text → varchar; numeric(p,s) → numeric(q ≥ p, s) or numeric; varbit(n) →
+    /// varbit(m ≥ n); cidr → inet; xml → text. `None` when it depends on a setting
+    /// (timestamp → timestamptz needs no rewrite only when TimeZone is UTC).
+    pub fn widens_to(&self, new: &ColType) -> Option<bool> {
+        if self.array != new.array {
+            return Some(false);
+        }
+        let wider = |old: &[i64], new: &[i64]| match (old.first(), new.first()) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(o), Some(n)) => n >= o,
+        };
+        let (o, n) = (self.name.as_str(), new.name.as_str());
+        Some(match (o, n) {
+            _ if self == new => true,
+            ("varchar", "varchar") | ("varbit", "varbit") => wider(&self.mods, &new.mods),
+            ("varchar", "text") | ("text", "varchar") if new.mods.is_empty() => true,
+            ("varchar", "text") => true,
+            ("numeric", "numeric") => {
+                new.mods.is_empty()
+                    || (wider(&self.mods, &new.mods)
+                        && self.mods.get(1).copied().unwrap_or(0)
+                            == new.mods.get(1).copied().unwrap_or(0))
+            }
+            ("cidr", "inet") | ("xml", "text") => true,
+            ("timestamp", "timestamptz") => return None,
+            _ => false,
+        })
+    }
+}
+
 /// Set-wide facts for the security rules.
 #[derive(Debug, Default)]
 pub struct SetFacts {
@@ -116,6 +202,17 @@ pub struct SetFacts {
     pub exposed_schemas: HashSet<String>,
     /// Views whose `security_invoker` is on at the end of the set.
     pub invoker_views: HashSet<String>,
+    /// `CHECK (col IS NOT NULL)` constraints, in creation order.
+    pub not_null_checks: Vec<NotNullCheck>,
+    /// Each column's type over the set: `(table, column)` → where it was set, and to what.
+    column_types: HashMap<(String, String), Vec<(Pos, ColType)>>,
+    /// Whether some DO block or function body of the set mentions `ROW LEVEL SECURITY`: RLS may
+    /// be switched in dynamic SQL (`EXECUTE format('ALTER TABLE %I ENABLE …')`), which the
+    /// files alone cannot follow.
+    pub dynamic_rls: bool,
+    /// Functions whose `search_path` an `ALTER FUNCTION … SET search_path` of the set pins
+    /// (qualified names).
+    pub pinned_functions: HashSet<String>,
     /// Lookups, so that rules stay linear in the size of the set.
     policies_by_table: HashMap<String, Vec<usize>>,
     policy_at: HashMap<Pos, usize>,
@@ -166,6 +263,36 @@ impl SetFacts {
                 .push(i);
         }
         f
+    }
+
+    fn column_type(&mut self, table: &str, column: &str, t: Option<&protobuf::TypeName>, pos: Pos) {
+        if let Some(t) = t {
+            self.column_types
+                .entry((table.to_string(), column.to_string()))
+                .or_default()
+                .push((pos, ColType::of(t)));
+        }
+    }
+
+    /// The type of `table.column` just before `at`, when the set says (it created the table or
+    /// added the column).
+    pub fn column_type_before(&self, table: &str, column: &str, at: Pos) -> Option<&ColType> {
+        self.column_types
+            .get(&(table.to_string(), column.to_string()))?
+            .iter()
+            .rev()
+            .find(|(p, _)| *p < at)
+            .map(|(_, t)| t)
+    }
+
+    /// Whether a valid `CHECK (column IS NOT NULL)` on `table` exists just before `at`.
+    pub fn not_null_proven(&self, table: &str, column: &str, at: Pos) -> bool {
+        self.not_null_checks.iter().any(|c| {
+            c.table == table
+                && c.column == column
+                && c.valid_from.is_some_and(|v| v < at)
+                && c.dropped.is_none_or(|d| d >= at)
+        })
     }
 
     /// Policies on `table` (live or dropped), in creation order.
@@ -227,6 +354,7 @@ impl SetFacts {
                 self.tables.insert(table.clone(), pos);
                 for elt in &c.table_elts {
                     if let Some(col) = ast::column_def(elt) {
+                        self.column_type(&table, &col.colname, col.type_name.as_ref(), pos);
                         for con in col.constraints.iter().filter_map(ast::constraint) {
                             self.constraint(
                                 &table,
@@ -254,8 +382,14 @@ impl SetFacts {
                         T::AtDisableRowSecurity => self.rls_mut(&table).enabled = false,
                         T::AtForceRowSecurity => self.rls_mut(&table).forced = true,
                         T::AtNoForceRowSecurity => self.rls_mut(&table).forced = false,
+                        T::AtAlterColumnType => {
+                            if let Some(col) = cmd.def.as_deref().and_then(ast::column_def) {
+                                self.column_type(&table, &cmd.name, col.type_name.as_ref(), pos);
+                            }
+                        }
                         T::AtAddColumn => {
                             if let Some(col) = cmd.def.as_deref().and_then(ast::column_def) {
+                                self.column_type(&table, &col.colname, col.type_name.as_ref(), pos);
                                 for con in col.constraints.iter().filter_map(ast::constraint) {
                                     self.constraint(
                                         &table,
@@ -271,6 +405,20 @@ impl SetFacts {
                         T::AtAddConstraint => {
                             if let Some(con) = cmd.def.as_deref().and_then(ast::constraint) {
                                 self.constraint(&table, con, &[], pos, text, st);
+                            }
+                        }
+                        T::AtValidateConstraint => {
+                            for c in self.not_null_checks.iter_mut().filter(|c| {
+                                c.table == table && c.name == cmd.name && c.dropped.is_none()
+                            }) {
+                                c.valid_from.get_or_insert(pos);
+                            }
+                        }
+                        T::AtDropConstraint => {
+                            for c in self.not_null_checks.iter_mut().filter(|c| {
+                                c.table == table && c.name == cmd.name && c.dropped.is_none()
+                            }) {
+                                c.dropped = Some(pos);
                             }
                         }
                         _ => {}
@@ -326,6 +474,26 @@ impl SetFacts {
                     range: ast::first_line(text, st),
                     dropped: None,
                 });
+            }
+            NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_) => {
+                let body = text[st.code.clone()].to_ascii_lowercase();
+                if body.contains("row level security") {
+                    self.dynamic_rls = true;
+                }
+            }
+            NodeEnum::AlterFunctionStmt(a) => {
+                let pins = a.actions.iter().any(|o| match &o.node {
+                    Some(NodeEnum::DefElem(d)) => {
+                        d.defname == "set"
+                            && matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()),
+                                Some(NodeEnum::VariableSetStmt(v)) if v.name.eq_ignore_ascii_case("search_path"))
+                    }
+                    _ => false,
+                });
+                if let (true, Some(f)) = (pins, &a.func) {
+                    self.pinned_functions
+                        .insert(ast::qualified(&ast::strings(&f.objname)));
+                }
             }
             NodeEnum::CreatePolicyStmt(p) => {
                 let Some(rv) = &p.table else { return };
@@ -488,6 +656,30 @@ impl SetFacts {
             ast::first_line(text, st)
         };
         match con.contype() {
+            ConstrType::ConstrCheck => {
+                // `CHECK (col IS NOT NULL)`, on a column or the table.
+                let tested = match con.raw_expr.as_deref().and_then(|e| e.node.as_ref()) {
+                    Some(NodeEnum::NullTest(t))
+                        if t.nulltesttype() == protobuf::NullTestType::IsNotNull =>
+                    {
+                        match t.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                            Some(NodeEnum::ColumnRef(c)) => ast::strings(&c.fields).pop(),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(column) = tested {
+                    self.not_null_checks.push(NotNullCheck {
+                        table: table.to_string(),
+                        column,
+                        name: con.conname.clone(),
+                        created: pos,
+                        valid_from: (!con.skip_validation).then_some(pos),
+                        dropped: None,
+                    });
+                }
+            }
             ConstrType::ConstrPrimary | ConstrType::ConstrUnique => {
                 let primary = con.contype() == ConstrType::ConstrPrimary;
                 if !con.indexname.is_empty() {

@@ -76,6 +76,12 @@ mod tests {
         )
         .is_empty());
         assert!(lint("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);", INFO.id).is_empty());
+        assert!(lint(
+            "CREATE TABLE t AS SELECT 1 AS a;\nCREATE INDEX i ON t (a);",
+            INFO.id
+        )
+        .is_empty());
+        assert!(lint("SELECT 1 AS a INTO t;\nCREATE INDEX i ON t (a);", INFO.id).is_empty());
         // Created by an earlier file that is not deployed anywhere yet: new.
         assert!(lint_set_undeployed(
             &[

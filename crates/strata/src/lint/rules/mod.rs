@@ -211,12 +211,10 @@ impl SetIndex {
         let mut created: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, file) in files.iter().enumerate() {
             for st in &file.statements {
-                if let Some(NodeEnum::CreateStmt(c)) = &st.node {
-                    if let Some(rv) = &c.relation {
-                        let files = created.entry(relation_name(rv)).or_default();
-                        if files.last() != Some(&i) {
-                            files.push(i);
-                        }
+                if let Some(table) = st.node.as_ref().and_then(created_table) {
+                    let files = created.entry(table).or_default();
+                    if files.last() != Some(&i) {
+                        files.push(i);
                     }
                 }
             }
@@ -263,12 +261,7 @@ impl<'a> Cx<'a> {
         }
         self.file.statements[..before.min(self.file.statements.len())]
             .iter()
-            .any(|s| match &s.node {
-                Some(NodeEnum::CreateStmt(c)) => {
-                    c.relation.as_ref().map(relation_name).as_deref() == Some(table)
-                }
-                _ => false,
-            })
+            .any(|s| s.node.as_ref().and_then(created_table).as_deref() == Some(table))
     }
 
     /// The subcommands of every `ALTER TABLE` on a table that exists before it (not created
@@ -314,6 +307,23 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// A finding lowered to a warning (at most) because the files alone cannot settle it —
+    /// `why` says what is unknown (e.g. a column's old type, for a table the set did not
+    /// create). `strata lint --schema` or a target can be exact where a catalog rule exists.
+    pub fn uncertain(mut f: Finding, why: &str) -> Finding {
+        f.level = f.level.min(crate::lint::Level::Warning);
+        f.message = format!("{} ({why})", f.message);
+        f
+    }
+
+    /// The position of statement `stmt` of this file in the set.
+    pub fn pos(&self, stmt: usize) -> facts::Pos {
+        facts::Pos {
+            file: self.file_index,
+            stmt,
+        }
+    }
+
     /// A finding of `info` at a byte range of this file.
     pub fn finding(
         &self,
@@ -328,6 +338,7 @@ impl<'a> Cx<'a> {
             location: self.file.location(range),
             message: message.into(),
             fix,
+            object: None,
         }
     }
 }
@@ -397,14 +408,27 @@ pub fn qualified(parts: &[String]) -> String {
 
 pub use crate::quote::ident;
 
+/// The table a statement creates: `CREATE TABLE`, `CREATE TABLE … AS`, `SELECT … INTO` (a
+/// materialized view is not a table the lock rules look at).
+pub fn created_table(node: &NodeEnum) -> Option<String> {
+    match node {
+        NodeEnum::CreateStmt(c) => c.relation.as_ref().map(relation_name),
+        NodeEnum::CreateTableAsStmt(c)
+            if pg_query::protobuf::ObjectType::try_from(c.objtype)
+                == Ok(pg_query::protobuf::ObjectType::ObjectTable) =>
+        {
+            c.into.as_ref()?.rel.as_ref().map(relation_name)
+        }
+        NodeEnum::SelectStmt(s) => s.into_clause.as_ref()?.rel.as_ref().map(relation_name),
+        _ => None,
+    }
+}
+
 /// Tables this file created before statement `before` (qualified names).
 pub fn created_in_file(file: &ParsedFile, before: usize) -> Vec<String> {
     file.statements[..before.min(file.statements.len())]
         .iter()
-        .filter_map(|s| match &s.node {
-            Some(NodeEnum::CreateStmt(c)) => c.relation.as_ref().map(relation_name),
-            _ => None,
-        })
+        .filter_map(|s| s.node.as_ref().and_then(created_table))
         .collect()
 }
 

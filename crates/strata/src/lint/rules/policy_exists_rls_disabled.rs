@@ -5,6 +5,9 @@ use pg_query::NodeEnum;
 use super::{ast, relation_name, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
+/// Why a finding is only a warning when the set switches RLS in dynamic SQL.
+const DYNAMIC: &str = "the set also changes row-level security in dynamic SQL (a DO block or function), which lint cannot follow; `strata lint --schema` checks the built database exactly";
+
 pub const INFO: RuleInfo = RuleInfo {
     id: "policy-exists-rls-disabled",
     category: "rls",
@@ -32,7 +35,7 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         if !facts.tables.contains_key(&table) || facts.rls.get(&table).is_some_and(|r| r.enabled) {
             continue;
         }
-        out.push(cx.finding(
+        let finding = cx.finding(
             &INFO,
             ast::first_line(&cx.file.text, st),
             format!(
@@ -42,7 +45,12 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             Some(format!(
                 "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n  ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"
             )),
-        ));
+        );
+        out.push(if facts.dynamic_rls {
+            Cx::uncertain(finding, DYNAMIC)
+        } else {
+            finding
+        });
     }
 }
 

@@ -48,6 +48,10 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let name = ast::qualified(&ast::strings(&f.funcname));
+        // Pinned afterwards: `ALTER FUNCTION name(…) SET search_path = …` in the set.
+        if cx.set.facts.pinned_functions.contains(&name) {
+            continue;
+        }
         let what = if f.is_procedure {
             "procedure"
         } else {
@@ -68,6 +72,16 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 mod tests {
     use super::INFO;
     use crate::lint::rules::testing::*;
+
+    #[test]
+    fn a_search_path_pinned_by_alter_function_passes() {
+        let create = "CREATE OR REPLACE FUNCTION public.add_credits(n int) RETURNS void\nLANGUAGE sql SECURITY DEFINER\nAS $$ UPDATE public.profiles SET credits = credits + n $$;\n";
+        let pin = "ALTER FUNCTION public.add_credits(int) SET search_path = '';\n";
+        assert!(lint(&format!("{create}{pin}"), INFO.id).is_empty());
+        assert!(lint_set(&[("1_f.sql", create), ("2_pin.sql", pin)], INFO.id).is_empty());
+        let other = "ALTER FUNCTION public.other(int) SET search_path = '';\n";
+        assert_eq!(lint(&format!("{create}{other}"), INFO.id).len(), 1);
+    }
 
     #[test]
     fn flags_definer_without_search_path() {

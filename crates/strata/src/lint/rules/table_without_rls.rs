@@ -6,6 +6,9 @@ use super::facts::Pos;
 use super::{ast, relation_name, Cx};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
+/// Why a finding is only a warning when the set switches RLS in dynamic SQL.
+const DYNAMIC: &str = "the set also changes row-level security in dynamic SQL (a DO block or function), which lint cannot follow; `strata lint --schema` checks the built database exactly";
+
 pub const INFO: RuleInfo = RuleInfo {
     id: "table-without-rls",
     category: "rls",
@@ -47,7 +50,7 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let schema = table.split_once('.').map(|(s, _)| s).unwrap_or("public");
-        out.push(cx.finding(
+        let finding = cx.finding(
             &INFO,
             ast::ident_at(&cx.file.text, st, rv.location),
             format!(
@@ -56,7 +59,12 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             Some(format!(
                 "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n  ALTER TABLE {table} FORCE ROW LEVEL SECURITY;\n  then add the policies the application needs"
             )),
-        ));
+        );
+        out.push(if facts.dynamic_rls {
+            Cx::uncertain(finding, DYNAMIC)
+        } else {
+            finding
+        });
     }
 }
 
@@ -64,6 +72,22 @@ pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 mod tests {
     use super::INFO;
     use crate::lint::rules::testing::*;
+
+    #[test]
+    fn rls_switched_in_dynamic_sql_makes_it_a_warning() {
+        let create = "CREATE TABLE public.notes (id uuid PRIMARY KEY);\n";
+        let loop_ = "DO $$\nDECLARE t text;\nBEGIN\n  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP\n    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);\n  END LOOP;\nEND $$;\n";
+        let found = lint_set(&[("1_notes.sql", create), ("2_rls.sql", loop_)], INFO.id);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].level, crate::lint::Level::Warning);
+        assert!(
+            found[0].message.contains("dynamic SQL"),
+            "{}",
+            found[0].message
+        );
+        let found = lint(create, INFO.id);
+        assert_eq!(found[0].level, crate::lint::Level::Error);
+    }
 
     #[test]
     fn flags_public_table_never_secured() {

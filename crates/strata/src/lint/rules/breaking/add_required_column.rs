@@ -23,7 +23,7 @@ pub const INFO: RuleInfo = RuleInfo {
 pub const RULE: StatementRule = StatementRule { info: &INFO, check };
 
 fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    report(cx, &INFO, out, |table, change| {
+    report(cx, &INFO, out, |_, table, change| {
         let Change::AddRequiredColumn { column, ty } = change else {
             return None;
         };

@@ -22,10 +22,19 @@ pub const INFO: RuleInfo = RuleInfo {
 pub const RULE: StatementRule = StatementRule { info: &INFO, check };
 
 fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    report(cx, &INFO, out, |table, change| {
-        let Change::ColumnType { column, new_type } = change else {
+    report(cx, &INFO, out, |_, table, change| {
+        let Change::ColumnType {
+            column,
+            new_type,
+            kind,
+        } = change
+        else {
             return None;
         };
+        // varchar(50) → text and the like: every value stays what it was.
+        if *kind == crate::lint::rules::alter_column_type_rewrite::TypeChange::Widening {
+            return None;
+        }
         let t = sql_table(table);
         let c = ident(column);
         let n = ident(&format!("{column}_new"));

@@ -23,13 +23,29 @@ use crate::lint::{Finding, RuleInfo};
 /// What a statement does to an existing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    DropColumn { column: String },
+    DropColumn {
+        column: String,
+    },
     DropTable,
-    RenameTable { new: String },
-    RenameColumn { column: String, new: String },
-    ColumnType { column: String, new_type: String },
-    SetNotNull { column: String },
-    AddRequiredColumn { column: String, ty: String },
+    RenameTable {
+        new: String,
+    },
+    RenameColumn {
+        column: String,
+        new: String,
+    },
+    ColumnType {
+        column: String,
+        new_type: String,
+        kind: crate::lint::rules::alter_column_type_rewrite::TypeChange,
+    },
+    SetNotNull {
+        column: String,
+    },
+    AddRequiredColumn {
+        column: String,
+        ty: String,
+    },
 }
 
 /// Every change to an existing table in the file: (statement index, table, change, range).
@@ -61,6 +77,9 @@ pub fn changes(cx: &Cx<'_>) -> Vec<(usize, String, Change, Range<usize>)> {
                             Change::ColumnType {
                                 column: c.name.clone(),
                                 new_type: ty,
+                                kind: crate::lint::rules::alter_column_type_rewrite::type_change(
+                                    cx, i, &table, c,
+                                ),
                             }
                         }
                         Ok(AlterTableType::AtSetNotNull) => Change::SetNotNull {
@@ -177,11 +196,19 @@ pub fn report(
     cx: &Cx<'_>,
     info: &'static RuleInfo,
     out: &mut Vec<Finding>,
-    pick: impl Fn(&str, &Change) -> Option<(String, [String; 4])>,
+    pick: impl Fn(usize, &str, &Change) -> Option<(String, [String; 4])>,
 ) {
-    for (_, table, change, range) in changes(cx) {
-        if let Some((message, phases)) = pick(&table, &change) {
-            out.push(cx.finding(info, range, message, Some(plan(&phases))));
+    for (at, table, change, range) in changes(cx) {
+        if let Some((message, phases)) = pick(at, &table, &change) {
+            let finding = cx.finding(info, range, message, Some(plan(&phases)));
+            let why = match &change {
+                Change::ColumnType { kind, .. } => kind.uncertainty(),
+                _ => None,
+            };
+            out.push(match why {
+                Some(why) => Cx::uncertain(finding, why),
+                None => finding,
+            });
         }
     }
 }

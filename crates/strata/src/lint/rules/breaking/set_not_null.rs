@@ -23,10 +23,19 @@ pub const INFO: RuleInfo = RuleInfo {
 pub const RULE: StatementRule = StatementRule { info: &INFO, check };
 
 fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    report(cx, &INFO, out, |table, change| {
+    report(cx, &INFO, out, |at, table, change| {
         let Change::SetNotNull { column } = change else {
             return None;
         };
+        // The sequence this rule recommends: a validated CHECK (col IS NOT NULL), here or in an
+        // earlier file, already proves it — no scan, nothing changes for the application.
+        let pos = crate::lint::rules::facts::Pos {
+            file: cx.file_index,
+            stmt: at,
+        };
+        if cx.set.facts.not_null_proven(table, column, pos) {
+            return None;
+        }
         let t = sql_table(table);
         let c = ident(column);
         let bare = table.rsplit('.').next().unwrap_or(table);
@@ -55,6 +64,40 @@ mod tests {
         let found = lint(sql, ID);
         assert_eq!(found.len(), 1);
         insta::assert_snapshot!(render(&[("20240101000000_test.sql", sql)], &found));
+    }
+
+    #[test]
+    fn passes_after_a_validated_check_as_its_help_recommends() {
+        let phases = "ALTER TABLE public.orders ADD CONSTRAINT orders_region_not_null CHECK (region IS NOT NULL) NOT VALID;\n\
+                      ALTER TABLE public.orders VALIDATE CONSTRAINT orders_region_not_null;\n";
+        let set_not_null = "ALTER TABLE public.orders ALTER COLUMN region SET NOT NULL;\n";
+        // Same file.
+        assert!(lint(&format!("{phases}{set_not_null}"), ID).is_empty());
+        // Earlier files.
+        assert!(lint_set(
+            &[("1_check.sql", phases), ("2_not_null.sql", set_not_null)],
+            ID
+        )
+        .is_empty());
+        // A CHECK added valid at once proves it too.
+        assert!(lint(
+            "ALTER TABLE orders ADD CONSTRAINT k CHECK (region IS NOT NULL);\nALTER TABLE orders ALTER COLUMN region SET NOT NULL;\n",
+            ID
+        )
+        .is_empty());
+        // NOT VALID alone does not; nor a check on another column, nor one dropped since.
+        assert_eq!(
+            lint(&format!("ALTER TABLE public.orders ADD CONSTRAINT k CHECK (region IS NOT NULL) NOT VALID;\n{set_not_null}"), ID).len(),
+            1
+        );
+        assert_eq!(
+            lint(&format!("ALTER TABLE public.orders ADD CONSTRAINT k CHECK (city IS NOT NULL);\n{set_not_null}"), ID).len(),
+            1
+        );
+        assert_eq!(
+            lint(&format!("{phases}ALTER TABLE public.orders DROP CONSTRAINT orders_region_not_null;\n{set_not_null}"), ID).len(),
+            1
+        );
     }
 
     #[test]
