@@ -37,6 +37,24 @@ if ! command -v squawk >/dev/null; then
   echo "installing squawk (pip install squawk-cli)" >&2
   python3 -m pip install --quiet squawk-cli >&2
 fi
+# Time squawk's own binary, not a wrapper: `squawk` on PATH may be a Python version manager's
+# shim (pyenv, asdf) whose start-up (tens of ms per call) would be counted as squawk's. The
+# PyPI wheel installs the real executable in the interpreter's scripts directory.
+SQUAWK="$(command -v squawk)"
+if ! head -c 4 "$SQUAWK" | grep -q 'ELF'; then
+  for candidate in "$(pyenv which squawk 2>/dev/null || true)" \
+      "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/squawk"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && head -c 4 "$candidate" | grep -q 'ELF'; then
+      SQUAWK="$candidate"
+      break
+    fi
+  done
+fi
+if ! head -c 4 "$SQUAWK" | grep -q 'ELF'; then
+  echo "cannot find squawk's executable (only $SQUAWK, which is not one)" >&2
+  exit 1
+fi
+echo "squawk: $SQUAWK" >&2
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -45,7 +63,7 @@ python3 "$HERE/gen_lint_corpus.py" "$COUNT" "$DIR"
 BYTES=$(cat "$DIR"/*.sql | wc -c)
 
 S_CMD="$STRATA lint --dir $DIR --format json > /dev/null; true"
-Q_CMD="squawk --reporter json '$DIR/*.sql' > /dev/null; true"
+Q_CMD="$SQUAWK --reporter json '$DIR/*.sql' > /dev/null; true"
 if command -v hyperfine >/dev/null; then
   hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$WORK/times.json" \
     -n strata "sh -c \"$S_CMD\"" -n squawk "sh -c \"$Q_CMD\"" >&2
@@ -55,14 +73,14 @@ else
 fi
 
 (cd "$WORK" && "$STRATA" lint --dir "$DIR" --format json > "$WORK/strata.json") || true
-squawk --reporter json "$DIR/*.sql" > "$WORK/squawk.json" || true
+"$SQUAWK" --reporter json "$DIR/*.sql" > "$WORK/squawk.json" || true
 # strata's rule → category, from the registry (SARIF carries it).
 "$STRATA" lint --dir "$DIR" --format sarif 2>/dev/null | python3 -c '
 import json, sys
 for r in json.load(sys.stdin)["runs"][0]["tool"]["driver"]["rules"]:
     print(r["id"], r["properties"]["category"])' > "$WORK/categories.txt" || true
 
-python3 - "$WORK/times.json" "$COUNT" "$BYTES" "$("$STRATA" --version)" "$(squawk --version)" <<'PY'
+python3 - "$WORK/times.json" "$COUNT" "$BYTES" "$("$STRATA" --version)" "$("$SQUAWK" --version)" <<'PY'
 import json, sys
 times = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 def med(name):

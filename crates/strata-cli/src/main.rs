@@ -35,6 +35,11 @@ mod cmd_verify;
 mod context;
 mod render;
 
+/// mimalloc: lint parses tens of thousands of statements into many small allocations, which
+/// glibc's allocator serves markedly slower (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

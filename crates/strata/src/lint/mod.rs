@@ -242,9 +242,10 @@ pub fn check_parsed(
     deployed: &Deployed,
 ) -> Vec<Finding> {
     let set = rules::SetIndex::build(parsed, api_schemas, deployed.clone());
-    let mut findings = Vec::new();
-    for (file_index, file) in parsed.iter().enumerate() {
-        let start = findings.len();
+    // The set's facts are read-only from here: files are checked on all cores, in chunks that
+    // keep their order.
+    let check_file = |file_index: usize, file: &parse::ParsedFile| {
+        let mut findings = Vec::new();
         for (range, message) in &file.syntax_errors {
             findings.push(Finding {
                 rule: PARSE_ERROR.id,
@@ -255,29 +256,56 @@ pub fn check_parsed(
                 object: None,
             });
         }
+        let nodes = file.nodes();
         let cx = rules::Cx {
             file,
+            nodes: &nodes,
             file_index,
             set: &set,
         };
         for rule in rules::ALL {
             (rule.check)(&cx, &mut findings);
         }
-        findings[start..].sort_by_key(|f| match &f.location {
+        findings.sort_by_key(|f| match &f.location {
             Location::File { start, end, .. } => (*start, *end),
             Location::Object { .. } => (usize::MAX, usize::MAX),
         });
-    }
-    findings
+        findings
+    };
+    let chunk = parsed.len().div_ceil(threads(parsed.len())).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parsed
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, files)| {
+                let check_file = &check_file;
+                s.spawn(move || {
+                    files
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, f)| check_file(c * chunk + i, f))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("lint rule thread panicked"))
+            .collect()
+    })
+}
+
+/// How many threads to spread `items` over: the cores, at most one per item.
+fn threads(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.max(1))
 }
 
 /// Splits and parses files on all cores, keeping their order.
 pub fn parse_all(files: Vec<SourceText>) -> Vec<parse::ParsedFile> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
+    let chunk = files.len().div_ceil(threads(files.len())).max(1);
     let mut files = files;
     let mut chunks = Vec::new();
     while files.len() > chunk {

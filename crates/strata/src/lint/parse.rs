@@ -29,39 +29,45 @@ pub struct SyntaxError {
     pub offset: Option<usize>,
 }
 
-/// Parses SQL text with PostgreSQL's grammar.
-pub fn parse_sql(text: &str) -> Result<protobuf::ParseResult, SyntaxError> {
+/// Parses SQL text with PostgreSQL's grammar; the tree as libpg_query's protobuf encoding (a
+/// few bytes per node; decoded, a node takes 608 bytes).
+pub fn parse_sql_encoded(text: &str) -> Result<Vec<u8>, SyntaxError> {
     let input = CString::new(text).map_err(|e| SyntaxError {
         message: "the text contains a NUL byte".into(),
         offset: Some(e.nul_position()),
     })?;
-    // SAFETY: `input` is a valid NUL-terminated string that outlives the call; the result is
-    // read only before it is freed with the matching free function, exactly once.
+    // SAFETY: as in `parse_sql`.
     unsafe {
         let result = pg_query_parse_protobuf_opts(input.as_ptr(), 0);
         let parsed = if !result.error.is_null() {
             let e = &*result.error;
             let message = CStr::from_ptr(e.message).to_string_lossy().into_owned();
-            // cursorpos: 1-based character position, 0 when PostgreSQL gives none.
             let offset = (e.cursorpos > 0).then(|| char_to_byte(text, e.cursorpos as usize - 1));
             Err(SyntaxError { message, offset })
+        } else if result.parse_tree.data.is_null() {
+            Ok(Vec::new())
         } else {
-            let data = if result.parse_tree.data.is_null() {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(
-                    result.parse_tree.data as *const u8,
-                    result.parse_tree.len,
-                )
-            };
-            protobuf::ParseResult::decode(data).map_err(|e| SyntaxError {
-                message: format!("cannot decode the parse tree: {e}"),
-                offset: None,
-            })
+            Ok(std::slice::from_raw_parts(
+                result.parse_tree.data as *const u8,
+                result.parse_tree.len,
+            )
+            .to_vec())
         };
         pg_query_free_protobuf_parse_result(result);
         parsed
     }
+}
+
+/// Parses SQL text with PostgreSQL's grammar.
+pub fn parse_sql(text: &str) -> Result<protobuf::ParseResult, SyntaxError> {
+    decode(&parse_sql_encoded(text)?)
+}
+
+fn decode(bytes: &[u8]) -> Result<protobuf::ParseResult, SyntaxError> {
+    protobuf::ParseResult::decode(bytes).map_err(|e| SyntaxError {
+        message: format!("cannot decode the parse tree: {e}"),
+        offset: None,
+    })
 }
 
 fn char_to_byte(text: &str, chars: usize) -> usize {
@@ -109,9 +115,9 @@ pub struct ParsedStatement {
     pub span: Range<usize>,
     /// The statement without its leading comments: where findings point.
     pub code: Range<usize>,
-    /// The syntax tree; `None` when PostgreSQL could not parse the statement (see
-    /// [`ParsedFile::syntax_errors`]).
-    pub node: Option<NodeEnum>,
+    /// The byte offset in the file that the tree's `location` fields count from: 0 when the
+    /// whole file was parsed at once, else where the statement's code starts.
+    pub base: usize,
     /// What the statement is, when PostgreSQL always refuses it inside a transaction block
     /// (`CREATE INDEX CONCURRENTLY`), as [`crate::sql::transaction::outside_transaction`] says.
     pub no_transaction: Option<&'static str>,
@@ -125,6 +131,18 @@ impl ParsedStatement {
     }
 }
 
+/// The encoded syntax trees of a file's statements.
+#[derive(Debug, Clone, Default)]
+enum Trees {
+    /// No statement parsed (none, or none PostgreSQL accepts).
+    #[default]
+    None,
+    /// One parse of the whole file: its statements are the file's, in order.
+    Whole(Vec<u8>),
+    /// One parse per statement (`None` where PostgreSQL refused it).
+    Each(Vec<Option<Vec<u8>>>),
+}
+
 /// A migration file, split and parsed.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -133,6 +151,11 @@ pub struct ParsedFile {
     pub lines: LineIndex,
     /// Statements that hold code, in order (comment-only chunks are left out).
     pub statements: Vec<ParsedStatement>,
+    /// Their syntax trees, encoded ([`ParsedFile::nodes`] decodes them). Kept encoded because a
+    /// decoded node takes 608 bytes: a thousand files' trees would take hundreds of megabytes,
+    /// and filling that much fresh memory costs more than decoding each file when it is used
+    /// (a few milliseconds for a thousand files, memory reused).
+    trees: Trees,
     /// Syntax errors: PostgreSQL's message at its position, or the splitter's (an unterminated
     /// quote, a psql meta-command). A file that cannot be split has no statements.
     pub syntax_errors: Vec<(Range<usize>, String)>,
@@ -150,6 +173,7 @@ impl ParsedFile {
             text: String::new(),
             lines,
             statements: Vec::new(),
+            trees: Trees::None,
             syntax_errors: Vec::new(),
             no_transaction: None,
         };
@@ -160,40 +184,75 @@ impl ParsedFile {
             }
             Ok(statements) => {
                 file.no_transaction = crate::apply::no_transaction_reason(&text, &statements);
-                for st in &statements {
-                    let Some(code_start) = st.code_start else {
-                        continue;
-                    };
-                    let code = code_start..st.span.end;
-                    let node = match parse_sql(&text[code.clone()]) {
-                        Ok(tree) => tree
-                            .stmts
-                            .into_iter()
-                            .next()
-                            .and_then(|raw| raw.stmt)
-                            .and_then(|n| n.node),
-                        Err(e) => {
-                            let at = e.offset.map(|o| code.start + o).unwrap_or(code.start);
-                            let end = token_end(&text, at, &e.message);
-                            file.syntax_errors.push((at..end, e.message));
-                            None
+                let coded: Vec<&sql::Statement> = statements
+                    .iter()
+                    .filter(|s| s.code_start.is_some())
+                    .collect();
+                // One parse for the whole file (most of the cost of a parse is per call); the
+                // trees are matched to the splitter's statements by position. When PostgreSQL
+                // refuses the file, or sees its statements differently, each statement is parsed
+                // on its own, so a syntax error is reported where it is and the statements
+                // around it are still checked.
+                let whole = parse_sql_encoded(&text).ok().filter(|bytes| {
+                    StatementPlaces::decode(bytes.as_slice())
+                        .is_ok_and(|p| matches_statements(&text, &coded, &p.stmts))
+                });
+                let mut each = Vec::new();
+                for st in &coded {
+                    let code = st.code_start.unwrap_or(st.span.start)..st.span.end;
+                    let base = if whole.is_some() {
+                        0
+                    } else {
+                        match parse_sql_encoded(&text[code.clone()]) {
+                            Ok(bytes) => each.push(Some(bytes)),
+                            Err(e) => {
+                                let at = e.offset.map(|o| code.start + o).unwrap_or(code.start);
+                                let end = token_end(&text, at, &e.message);
+                                file.syntax_errors.push((at..end, e.message));
+                                each.push(None);
+                            }
                         }
+                        code.start
                     };
                     file.statements.push(ParsedStatement {
                         span: st.span.clone(),
-                        code,
-                        node,
-                        no_transaction: crate::sql::transaction::outside_transaction(
-                            &text[st.code_start.unwrap_or(st.span.start)..st.span.end],
-                        )
-                        .filter(|o| o.when == crate::sql::transaction::When::Always)
-                        .map(|o| o.what),
+                        code: code.clone(),
+                        base,
+                        no_transaction: crate::sql::transaction::outside_transaction(&text[code])
+                            .filter(|o| o.when == crate::sql::transaction::When::Always)
+                            .map(|o| o.what),
                     });
                 }
+                file.trees = match whole {
+                    Some(bytes) => Trees::Whole(bytes),
+                    None => Trees::Each(each),
+                };
             }
         }
         file.text = text;
         file
+    }
+
+    /// The syntax tree of each statement (as [`ParsedFile::statements`]), decoded now; `None`
+    /// where PostgreSQL could not parse it (see [`ParsedFile::syntax_errors`]).
+    pub fn nodes(&self) -> Vec<Option<NodeEnum>> {
+        let node = |raw: protobuf::RawStmt| raw.stmt.and_then(|n| n.node);
+        match &self.trees {
+            Trees::None => vec![None; self.statements.len()],
+            Trees::Whole(bytes) => match decode(bytes) {
+                Ok(tree) => tree.stmts.into_iter().map(node).collect(),
+                Err(_) => vec![None; self.statements.len()],
+            },
+            Trees::Each(each) => each
+                .iter()
+                .map(|b| {
+                    b.as_deref()
+                        .and_then(|b| decode(b).ok())
+                        .and_then(|t| t.stmts.into_iter().next())
+                        .and_then(node)
+                })
+                .collect(),
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -215,6 +274,46 @@ impl ParsedFile {
             end_column,
         }
     }
+}
+
+/// Where each statement of a parse is, read from libpg_query's protobuf encoding without
+/// decoding the trees: the fields of `ParseResult.stmts` (2) and, in each `RawStmt`,
+/// `stmt_location` (2) and `stmt_len` (3), as numbered in libpg_query's `pg_query.proto`;
+/// the tree (`RawStmt.stmt`, 1) is skipped unread.
+#[derive(Clone, PartialEq, prost::Message)]
+struct StatementPlaces {
+    #[prost(message, repeated, tag = "2")]
+    stmts: Vec<StatementPlace>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct StatementPlace {
+    #[prost(int32, tag = "2")]
+    stmt_location: i32,
+    #[prost(int32, tag = "3")]
+    stmt_len: i32,
+}
+
+/// Whether a whole-file parse saw the splitter's statements: as many, each starting in the gap
+/// before one's code (`stmt_location` counts from the end of the previous statement, so it
+/// includes leading whitespace and comments) and ending at or after its code.
+fn matches_statements(text: &str, coded: &[&sql::Statement], raw: &[StatementPlace]) -> bool {
+    raw.len() == coded.len()
+        && raw.iter().zip(coded).all(|(r, st)| {
+            let (Ok(start), Ok(len), Some(code_start)) = (
+                usize::try_from(r.stmt_location),
+                usize::try_from(r.stmt_len),
+                st.code_start,
+            ) else {
+                return false;
+            };
+            let end = if len == 0 { text.len() } else { start + len };
+            let code_end = text[code_start..st.span.end]
+                .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+                .len()
+                + code_start;
+            start <= code_start && end >= code_end && start >= st.span.start.min(code_start)
+        })
 }
 
 /// The end of the token PostgreSQL names in `syntax error at or near "TOKEN"` when it is at
@@ -257,11 +356,11 @@ mod tests {
             &f.text[f.statements[1].code.clone()],
             "create index on a (id)"
         );
-        assert!(matches!(
-            f.statements[0].node,
-            Some(NodeEnum::CreateStmt(_))
-        ));
-        assert!(matches!(f.statements[1].node, Some(NodeEnum::IndexStmt(_))));
+        let nodes = f.nodes();
+        assert!(matches!(nodes[0], Some(NodeEnum::CreateStmt(_))));
+        assert!(matches!(nodes[1], Some(NodeEnum::IndexStmt(_))));
+        // One parse for the file: locations count from its start.
+        assert!(f.statements.iter().all(|s| s.base == 0));
         assert_eq!(f.no_transaction, None);
     }
 
@@ -270,8 +369,11 @@ mod tests {
         let text = "create table ok (id int);\ncreate tabel é (id int);\nselect 1;";
         let f = ParsedFile::parse(Path::new("x.sql"), text.into());
         assert_eq!(f.statements.len(), 3);
-        assert!(f.statements[1].node.is_none());
-        assert!(f.statements[2].node.is_some());
+        let nodes = f.nodes();
+        assert!(nodes[1].is_none());
+        assert!(nodes[2].is_some());
+        // Parsed statement by statement: locations count from each statement's code.
+        assert_eq!(f.statements[2].base, f.statements[2].code.start);
         let (range, message) = &f.syntax_errors[0];
         assert_eq!(message, "syntax error at or near \"tabel\"");
         assert_eq!(f.line_col(range.start), (2, 8));

@@ -286,7 +286,7 @@ pub fn text_contains(text: &str, st: &ParsedStatement, needle: &str) -> bool {
 /// The byte offset of a statement-relative `location`, kept inside the statement and on a
 /// character boundary whatever PostgreSQL reports.
 pub fn offset(text: &str, st: &ParsedStatement, location: i32) -> usize {
-    let mut at = (st.code.start + location.max(0) as usize).min(st.code.end);
+    let mut at = (st.base + location.max(0) as usize).clamp(st.code.start, st.code.end);
     while at > st.code.start && !text.is_char_boundary(at) {
         at -= 1;
     }

@@ -218,6 +218,7 @@ pub struct SetFacts {
     policy_at: HashMap<Pos, usize>,
     indexes_by_file: HashMap<usize, Vec<usize>>,
     indexes_by_table: HashMap<String, Vec<usize>>,
+    indexes_by_name: HashMap<String, Vec<usize>>,
     foreign_keys_by_file: HashMap<usize, Vec<usize>>,
     /// First live index of each (table, columns, shape), by position in `indexes`.
     first_index: HashMap<(String, Vec<String>, String), usize>,
@@ -227,29 +228,30 @@ pub struct SetFacts {
 const API_ROLES: &[&str] = &["anon", "authenticated", "public"];
 
 impl SetFacts {
-    pub fn build(files: &[ParsedFile], api_schemas: &[String]) -> SetFacts {
+    /// Facts from nothing yet: the platform's exposed schemas ([`crate::lint::api_schemas`]).
+    pub fn new(api_schemas: &[String]) -> SetFacts {
         let mut f = SetFacts::default();
         f.exposed_schemas.extend(api_schemas.iter().cloned());
-        for (fi, file) in files.iter().enumerate() {
-            for (si, st) in file.statements.iter().enumerate() {
-                let Some(node) = &st.node else { continue };
-                let pos = Pos { file: fi, stmt: si };
-                f.statement(node, pos, &file.text, st);
-            }
+        f
+    }
+
+    /// Reads file `fi` of the set (files in run order), with its statements' trees.
+    pub fn add_file(&mut self, fi: usize, file: &ParsedFile, nodes: &[Option<NodeEnum>]) {
+        for (si, (st, node)) in file.statements.iter().zip(nodes).enumerate() {
+            let Some(node) = node else { continue };
+            let pos = Pos { file: fi, stmt: si };
+            self.statement(node, pos, &file.text, st);
         }
+    }
+
+    /// The facts of files read one by one ([`SetFacts::add_file`]), with their lookups built.
+    pub fn finish(mut self) -> SetFacts {
+        let f = &mut self;
         for (i, p) in f.policies.iter().enumerate() {
-            f.policies_by_table
-                .entry(p.table.clone())
-                .or_default()
-                .push(i);
             f.policy_at.insert(p.created, i);
         }
         for (i, x) in f.indexes.iter().enumerate() {
             f.indexes_by_file.entry(x.created.file).or_default().push(i);
-            f.indexes_by_table
-                .entry(x.table.clone())
-                .or_default()
-                .push(i);
             if x.dropped.is_none() {
                 f.first_index
                     .entry((x.table.clone(), x.columns.clone(), x.shape.clone()))
@@ -262,7 +264,7 @@ impl SetFacts {
                 .or_default()
                 .push(i);
         }
-        f
+        self
     }
 
     fn column_type(&mut self, table: &str, column: &str, t: Option<&protobuf::TypeName>, pos: Pos) {
@@ -429,11 +431,13 @@ impl SetFacts {
                 let Some(rv) = &i.relation else { return };
                 let table = relation_name(rv);
                 if i.if_not_exists
-                    && self.indexes.iter().any(|x| {
-                        x.dropped.is_none()
-                            && !i.idxname.is_empty()
-                            && x.name.as_deref() == Some(&i.idxname)
-                    })
+                    && !i.idxname.is_empty()
+                    && self
+                        .indexes_by_name
+                        .get(&i.idxname)
+                        .into_iter()
+                        .flatten()
+                        .any(|&x| self.indexes[x].dropped.is_none())
                 {
                     return;
                 }
@@ -463,7 +467,7 @@ impl SetFacts {
                         .collect::<Vec<_>>()
                         .join(",")
                 );
-                self.indexes.push(IndexFact {
+                self.push_index(IndexFact {
                     table,
                     name: (!i.idxname.is_empty()).then(|| i.idxname.clone()),
                     columns: ast::key_columns(&i.index_params),
@@ -508,8 +512,13 @@ impl SetFacts {
                         _ => None,
                     })
                     .collect::<Vec<_>>();
+                let table = relation_name(rv);
+                self.policies_by_table
+                    .entry(table.clone())
+                    .or_default()
+                    .push(self.policies.len());
                 self.policies.push(PolicyFact {
-                    table: relation_name(rv),
+                    table,
                     name: p.policy_name.clone(),
                     cmd: if p.cmd_name.is_empty() {
                         "all".into()
@@ -542,11 +551,11 @@ impl SetFacts {
                             let table = ast::qualified(&n);
                             self.tables.remove(&table);
                             self.rls.remove(&table);
-                            for p in self.policies.iter_mut().filter(|p| p.table == table) {
-                                p.dropped.get_or_insert(pos);
+                            for &p in self.policies_by_table.get(&table).into_iter().flatten() {
+                                self.policies[p].dropped.get_or_insert(pos);
                             }
-                            for i in self.indexes.iter_mut().filter(|i| i.table == table) {
-                                i.dropped.get_or_insert(pos);
+                            for &i in self.indexes_by_table.get(&table).into_iter().flatten() {
+                                self.indexes[i].dropped.get_or_insert(pos);
                             }
                             self.foreign_keys.retain(|k| k.table != table);
                         }
@@ -555,14 +564,15 @@ impl SetFacts {
                         for n in names {
                             let Some(name) = n.last() else { continue };
                             let schema = (n.len() > 1).then(|| n[n.len() - 2].clone());
-                            for i in self.indexes.iter_mut().filter(|i| {
-                                i.dropped.is_none()
-                                    && i.name.as_deref() == Some(name.as_str())
+                            for &k in self.indexes_by_name.get(name).into_iter().flatten() {
+                                let i = &mut self.indexes[k];
+                                if i.dropped.is_none()
                                     && schema
                                         .as_ref()
                                         .is_none_or(|s| i.table.starts_with(&format!("{s}.")))
-                            }) {
-                                i.dropped = Some(pos);
+                                {
+                                    i.dropped = Some(pos);
+                                }
                             }
                         }
                     }
@@ -572,10 +582,11 @@ impl SetFacts {
                                 continue;
                             };
                             let table = ast::qualified(table);
-                            for p in self.policies.iter_mut().filter(|p| {
-                                p.dropped.is_none() && p.table == table && &p.name == name
-                            }) {
-                                p.dropped = Some(pos);
+                            for &k in self.policies_by_table.get(&table).into_iter().flatten() {
+                                let p = &mut self.policies[k];
+                                if p.dropped.is_none() && &p.name == name {
+                                    p.dropped = Some(pos);
+                                }
                             }
                         }
                     }
@@ -685,9 +696,13 @@ impl SetFacts {
                 if !con.indexname.is_empty() {
                     // ADD CONSTRAINT … USING INDEX: the index exists already and becomes the
                     // constraint's.
-                    if let Some(i) = self.indexes.iter_mut().find(|i| {
-                        i.dropped.is_none() && i.name.as_deref() == Some(con.indexname.as_str())
-                    }) {
+                    let named = self.indexes_by_name.get(&con.indexname);
+                    let live = named
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .find(|&k| self.indexes[k].dropped.is_none());
+                    if let Some(i) = live.map(|k| &mut self.indexes[k]) {
                         i.primary |= primary;
                         i.unique = true;
                     }
@@ -706,7 +721,7 @@ impl SetFacts {
                 } else {
                     format!("{short}_{}_key", cols.join("_"))
                 };
-                self.indexes.push(IndexFact {
+                self.push_index(IndexFact {
                     table: table.to_string(),
                     name: Some(name),
                     // As a plain CREATE INDEX records it: default opclass, collation, ordering.
@@ -741,6 +756,21 @@ impl SetFacts {
         self.rls.entry(table.to_string()).or_default()
     }
 
+    fn push_index(&mut self, x: IndexFact) {
+        let k = self.indexes.len();
+        self.indexes_by_table
+            .entry(x.table.clone())
+            .or_default()
+            .push(k);
+        if let Some(name) = &x.name {
+            self.indexes_by_name
+                .entry(name.clone())
+                .or_default()
+                .push(k);
+        }
+        self.indexes.push(x);
+    }
+
     /// Live indexes (not dropped by the end of the set) on `table`.
     pub fn live_indexes<'a>(&'a self, table: &str) -> impl Iterator<Item = &'a IndexFact> {
         self.indexes_by_table
@@ -755,11 +785,8 @@ impl SetFacts {
     /// created it.
     pub fn index_table(&self, parts: &[String]) -> Option<&str> {
         let name = parts.last()?;
-        self.indexes
-            .iter()
-            .rev()
-            .find(|i| i.name.as_deref() == Some(name.as_str()))
-            .map(|i| i.table.as_str())
+        let last = *self.indexes_by_name.get(name)?.last()?;
+        Some(self.indexes[last].table.as_str())
     }
 
     /// Whether `table` is in a schema the API roles can reach.

@@ -202,27 +202,42 @@ pub struct SetIndex {
 }
 
 impl SetIndex {
-    /// Indexes the tables each file creates (files in run order).
+    /// Reads the set (files in run order): the tables each file creates and the facts the
+    /// security rules need, decoding each file's trees once and dropping them after.
     pub fn build(
         files: &[ParsedFile],
         api_schemas: &[String],
         deployed: crate::lint::Deployed,
     ) -> SetIndex {
         let mut created: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, file) in files.iter().enumerate() {
-            for st in &file.statements {
-                if let Some(table) = st.node.as_ref().and_then(created_table) {
-                    let files = created.entry(table).or_default();
-                    if files.last() != Some(&i) {
-                        files.push(i);
+        let mut facts = facts::SetFacts::new(api_schemas);
+        // The facts are read in run order on this thread while another decodes the next files'
+        // trees (a few files ahead, so the memory stays small).
+        std::thread::scope(|s| {
+            let (send, receive) = std::sync::mpsc::sync_channel(8);
+            s.spawn(move || {
+                for file in files {
+                    if send.send(file.nodes()).is_err() {
+                        break;
                     }
                 }
+            });
+            for (i, (file, nodes)) in files.iter().zip(receive).enumerate() {
+                for node in nodes.iter().flatten() {
+                    if let Some(table) = created_table(node) {
+                        let files = created.entry(table).or_default();
+                        if files.last() != Some(&i) {
+                            files.push(i);
+                        }
+                    }
+                }
+                facts.add_file(i, file, &nodes);
             }
-        }
+        });
         SetIndex {
             created,
             deployed,
-            facts: facts::SetFacts::build(files, api_schemas),
+            facts: facts.finish(),
         }
     }
 }
@@ -230,6 +245,8 @@ impl SetIndex {
 /// The context a rule checks a file in.
 pub struct Cx<'a> {
     pub file: &'a ParsedFile,
+    /// The syntax tree of each of the file's statements ([`ParsedFile::nodes`]).
+    pub nodes: &'a [Option<NodeEnum>],
     /// The file's position in the migration set's run order.
     pub file_index: usize,
     pub set: &'a SetIndex,
@@ -242,8 +259,9 @@ impl<'a> Cx<'a> {
         self.file
             .statements
             .iter()
+            .zip(self.nodes)
             .enumerate()
-            .filter_map(|(i, s)| s.node.as_ref().map(|n| (i, s, n)))
+            .filter_map(|(i, (s, n))| n.as_ref().map(|n| (i, s, n)))
     }
 
     /// Whether `table` (qualified, see [`relation_name`]) is new at statement `before` of this
@@ -259,9 +277,9 @@ impl<'a> Cx<'a> {
         if earlier_undeployed {
             return true;
         }
-        self.file.statements[..before.min(self.file.statements.len())]
+        created_in_file(self.nodes, before)
             .iter()
-            .any(|s| s.node.as_ref().and_then(created_table).as_deref() == Some(table))
+            .any(|t| t == table)
     }
 
     /// The subcommands of every `ALTER TABLE` on a table that exists before it (not created
@@ -362,7 +380,7 @@ pub fn at(st: &ParsedStatement, location: i32, len: usize) -> Range<usize> {
     if location < 0 {
         return st.code.clone();
     }
-    let start = (st.code.start + location as usize).min(st.code.end);
+    let start = (st.base + location as usize).clamp(st.code.start, st.code.end);
     let end = (start + len).min(st.code.end).max(start);
     start..end
 }
@@ -372,7 +390,7 @@ pub fn at(st: &ParsedStatement, location: i32, len: usize) -> Range<usize> {
 /// the statement's first line.
 pub fn head(st: &ParsedStatement, text: &str, location: i32, name_len: usize) -> Range<usize> {
     if location >= 0 {
-        let end = (st.code.start + location as usize + name_len).min(st.code.end);
+        let end = (st.base + location as usize + name_len).min(st.code.end);
         if end > st.code.start && text.is_char_boundary(end) {
             return st.code.start..end;
         }
@@ -425,10 +443,11 @@ pub fn created_table(node: &NodeEnum) -> Option<String> {
 }
 
 /// Tables this file created before statement `before` (qualified names).
-pub fn created_in_file(file: &ParsedFile, before: usize) -> Vec<String> {
-    file.statements[..before.min(file.statements.len())]
+pub fn created_in_file(nodes: &[Option<NodeEnum>], before: usize) -> Vec<String> {
+    nodes[..before.min(nodes.len())]
         .iter()
-        .filter_map(|s| s.node.as_ref().and_then(created_table))
+        .flatten()
+        .filter_map(created_table)
         .collect()
 }
 

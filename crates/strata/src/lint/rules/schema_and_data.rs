@@ -59,7 +59,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             _ => {}
         }
     }
-    let created = created_in_file(cx.file, cx.file.statements.len());
+    let created = created_in_file(cx.nodes, cx.nodes.len());
     for (table, i, what) in changed {
         let Some(&at) = altered.get(&table) else {
             continue;
