@@ -159,7 +159,7 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
     } else {
         None
     };
-    let mut findings = collect_findings(ctx, config, files, &report, &deployed);
+    let mut findings = collect_findings(ctx, files, &report, &deployed);
     lint::merge_catalog(
         &mut findings,
         catalog_findings(args, ctx, config, out, target.as_ref()).await?,
@@ -231,32 +231,62 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
 /// context), with `[lint]` levels and excludes applied. (Catalog findings are added here.)
 pub fn collect_findings(
     ctx: &Context,
-    config: &LintConfig,
     files: Vec<SourceText>,
     report: &BTreeSet<PathBuf>,
     deployed: &Deployed,
 ) -> Vec<Finding> {
-    let root = ctx
-        .project
-        .root
-        .canonicalize()
-        .unwrap_or(ctx.project.root.clone());
-    // Row-level-security rules look at the schemas the platform exposes (public on Supabase);
-    // an unreadable platform setting is reported by the commands that use it.
-    let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
-    let mut findings = lint::lint_for(files, config, &lint::api_schemas(platform), deployed);
-    // A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
-    let session_lock_timeout =
-        ctx.request.lock_timeout.is_some() || ctx.project.config.lock_timeout.is_some();
-    findings.retain(|f| !(session_lock_timeout && f.rule == "missing-lock-timeout"));
-    findings.retain(|f| match &f.location {
-        Location::File { path, .. } => {
-            let full = absolute(path);
-            report.contains(&full) && !config.is_excluded(full.strip_prefix(&root).unwrap_or(&full))
+    Linter::new(ctx).findings(files, report, deployed)
+}
+
+/// What the statement rules need from the context, owned, so that lint can run on another
+/// thread (a push to a fresh database lints while it applies).
+pub(crate) struct Linter {
+    config: LintConfig,
+    api_schemas: Vec<String>,
+    root: PathBuf,
+    /// A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
+    session_lock_timeout: bool,
+}
+
+impl Linter {
+    pub(crate) fn new(ctx: &Context) -> Linter {
+        // Row-level-security rules look at the schemas the platform exposes (public on
+        // Supabase); an unreadable platform setting is reported by the commands that use it.
+        let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
+        Linter {
+            config: ctx.project.config.lint.clone(),
+            api_schemas: lint::api_schemas(platform),
+            root: ctx
+                .project
+                .root
+                .canonicalize()
+                .unwrap_or(ctx.project.root.clone()),
+            session_lock_timeout: ctx.request.lock_timeout.is_some()
+                || ctx.project.config.lock_timeout.is_some(),
         }
-        Location::Object { .. } => true,
-    });
-    findings
+    }
+
+    /// The statement findings for the files in `report`, with `[lint]` levels and excludes.
+    pub(crate) fn findings(
+        &self,
+        files: Vec<SourceText>,
+        report: &BTreeSet<PathBuf>,
+        deployed: &Deployed,
+    ) -> Vec<Finding> {
+        let mut findings = lint::lint_for(files, &self.config, &self.api_schemas, deployed);
+        findings.retain(|f| !(self.session_lock_timeout && f.rule == "missing-lock-timeout"));
+        findings.retain(|f| match &f.location {
+            Location::File { path, .. } => {
+                let full = absolute(path);
+                report.contains(&full)
+                    && !self
+                        .config
+                        .is_excluded(full.strip_prefix(&self.root).unwrap_or(&full))
+            }
+            Location::Object { .. } => true,
+        });
+        findings
+    }
 }
 
 /// Catalog findings (the RLS and security rules, exact, on `pg_catalog`): on a scratch database
@@ -527,98 +557,168 @@ fn push_fail_on(ctx: &Context) -> (Level, String) {
     }
 }
 
-/// The lint gate of `strata push`: lints the pending migrations with the whole set as context
-/// (the applied versions are what is deployed). On a live target, refuses (nothing changed)
-/// when a finding in a pending file is at or above [`push_fail_on`]; on a fresh one (no
-/// history, no user objects: a new build re-creating history) it only reports them. Prints the
-/// findings in human mode; returns what the gate saw, for the push's JSON (`lint`). Nothing
-/// pending: no work at all.
-pub(crate) async fn check_pending(
-    ctx: &Context,
-    set: &MigrationSet,
-    history: &History,
-    client: &tokio_postgres::Client,
-    out: &Renderer,
-) -> Result<serde_json::Value, Error> {
-    // Versions compare numerically (as the plan does): `001` is `1`.
-    let applied: BTreeSet<&strata::Version> = history.applied.iter().map(|a| &a.version).collect();
-    let pending: BTreeSet<PathBuf> = set
-        .migrations
-        .iter()
-        .filter(|m| !applied.contains(&m.version))
-        .map(|m| absolute(&m.path))
-        .collect();
-    if pending.is_empty() {
-        return Ok(serde_json::Value::Null);
-    }
-    // A file that cannot be split is the push's own error (`scan`, with its position), as
-    // without lint.
-    for m in &set.migrations {
-        if !applied.contains(&m.version) {
-            m.statements()?;
-        }
-    }
-    let config = &ctx.project.config.lint;
-    let (fail_on, setting) = push_fail_on(ctx);
-    let files: Vec<SourceText> = set
-        .migrations
-        .iter()
-        .map(|m| SourceText {
-            path: shown(&absolute(&m.path)),
-            text: m.sql.clone(),
-        })
-        .collect();
-    let deployed = Deployed::Files(
-        set.migrations
+/// The lint gate of `strata push`, prepared before the push: the pending files, the whole set
+/// as context (the applied versions are what is deployed), and the level that blocks.
+pub(crate) struct Gate {
+    linter: Linter,
+    files: Vec<SourceText>,
+    pending: BTreeSet<PathBuf>,
+    deployed: Deployed,
+    fail_on: Level,
+    setting: String,
+}
+
+/// What the gate decided before the push.
+pub(crate) enum Verdict {
+    /// Nothing was linted (nothing pending).
+    Nothing,
+    /// A live target: linted, and nothing at or above the level; the JSON for the push's `lint`.
+    Passed(serde_json::Value),
+    /// A fresh target: findings do not block, so lint runs while the push applies;
+    /// [`Verdict::finish`] reports them.
+    Fresh(std::thread::JoinHandle<(Vec<Finding>, Gate)>),
+}
+
+impl Gate {
+    /// Reads what the gate needs; `None` when nothing is pending. Errors: a pending file that
+    /// cannot be split (the push's own `scan` error, as without lint).
+    pub(crate) fn prepare(
+        ctx: &Context,
+        set: &MigrationSet,
+        history: &History,
+    ) -> Result<Option<Gate>, Error> {
+        // Versions compare numerically (as the plan does): `001` is `1`.
+        let applied: BTreeSet<&strata::Version> =
+            history.applied.iter().map(|a| &a.version).collect();
+        let pending: BTreeSet<PathBuf> = set
+            .migrations
             .iter()
-            .map(|m| applied.contains(&m.version))
-            .collect(),
-    );
-    let texts: BTreeMap<PathBuf, String> = files
-        .iter()
-        .map(|f| (f.path.clone(), f.text.clone()))
-        .collect();
-    let all = collect_findings(ctx, config, files, &pending, &deployed);
-    let summary = Summary::new(&all, pending.len());
-    let state = strata::catalog::freshness(client, history).await?;
-    let mut report = json!({
-        "target": state,
-        "push_fail_on": fail_on,
-        "setting": setting,
-        "summary": summary.to_string(),
-        "findings": all.len(),
-        "blocked": false,
-    });
-    let (findings, below): (Vec<Finding>, Vec<Finding>) =
-        all.into_iter().partition(|f| f.level >= fail_on);
-    if findings.is_empty() {
-        if !below.is_empty() {
-            out.warn(&format!(
-                "lint: {} (pending migrations), below push_fail_on = {} ({setting}); `strata lint` shows them",
-                Summary::new(&below, pending.len()),
-                fail_on.as_str()
-            ));
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| absolute(&m.path))
+            .collect();
+        if pending.is_empty() {
+            return Ok(None);
         }
-        return Ok(report);
+        for m in &set.migrations {
+            if !applied.contains(&m.version) {
+                m.statements()?;
+            }
+        }
+        let (fail_on, setting) = push_fail_on(ctx);
+        Ok(Some(Gate {
+            linter: Linter::new(ctx),
+            files: set
+                .migrations
+                .iter()
+                .map(|m| SourceText {
+                    path: shown(&absolute(&m.path)),
+                    text: m.sql.clone(),
+                })
+                .collect(),
+            deployed: Deployed::Files(
+                set.migrations
+                    .iter()
+                    .map(|m| applied.contains(&m.version))
+                    .collect(),
+            ),
+            pending,
+            fail_on,
+            setting,
+        }))
     }
-    if let strata::catalog::Freshness::Fresh = state {
-        out.warn(&format!(
-            "lint: {summary} (pending migrations); not blocking: the target is fresh (no migration history, no user objects), so this push re-creates history rather than changing a live database; `strata lint` shows them"
-        ));
-        return Ok(report);
+
+    fn findings(&self) -> Vec<Finding> {
+        self.linter
+            .findings(self.files.clone(), &self.pending, &self.deployed)
     }
-    report["blocked"] = json!(true);
-    if !out.is_json() {
-        let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        for f in &findings {
-            let source = match &f.location {
-                Location::File { path, .. } => texts.get(path).map(String::as_str),
-                Location::Object { .. } => None,
-            };
-            eprintln!("{}\n", format::human(f, source, styled));
+
+    fn report(&self, state: &strata::catalog::Freshness, all: &[Finding]) -> serde_json::Value {
+        json!({
+            "target": state,
+            "push_fail_on": self.fail_on,
+            "setting": self.setting,
+            "summary": Summary::new(all, self.pending.len()).to_string(),
+            "findings": all.len(),
+            "blocked": false,
+        })
+    }
+
+    /// Decides before anything is written. On a live target (migration history or user
+    /// objects, [`strata::catalog::freshness`]) lints now and refuses (nothing changed) when a
+    /// finding in a pending file is at or above `push_fail_on`, printing the findings in human
+    /// mode. On a fresh one (a new build re-creating history) findings never block: lint starts
+    /// on another thread and the push goes on.
+    pub(crate) async fn decide(
+        self,
+        client: &tokio_postgres::Client,
+        history: &History,
+        out: &Renderer,
+    ) -> Result<Verdict, Error> {
+        let state = strata::catalog::freshness(client, history).await?;
+        if state == strata::catalog::Freshness::Fresh {
+            return Ok(Verdict::Fresh(std::thread::spawn(move || {
+                (self.findings(), self)
+            })));
+        }
+        let all = self.findings();
+        let report = self.report(&state, &all);
+        let (findings, below): (Vec<Finding>, Vec<Finding>) =
+            all.into_iter().partition(|f| f.level >= self.fail_on);
+        if findings.is_empty() {
+            if !below.is_empty() {
+                out.warn(&format!(
+                    "lint: {} (pending migrations), below push_fail_on = {} ({}); `strata lint` shows them",
+                    Summary::new(&below, self.pending.len()),
+                    self.fail_on.as_str(),
+                    self.setting
+                ));
+            }
+            return Ok(Verdict::Passed(report));
+        }
+        if !out.is_json() {
+            let texts: BTreeMap<&PathBuf, &str> = self
+                .files
+                .iter()
+                .map(|f| (&f.path, f.text.as_str()))
+                .collect();
+            let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            for f in &findings {
+                let source = match &f.location {
+                    Location::File { path, .. } => texts.get(path).copied(),
+                    Location::Object { .. } => None,
+                };
+                eprintln!("{}\n", format::human(f, source, styled));
+            }
+        }
+        Err(Error::Lint {
+            findings,
+            fail_on: self.fail_on,
+        })
+    }
+}
+
+impl Verdict {
+    /// After the push: the findings of a fresh target's lint, reported (a summary line that
+    /// says `strata lint` shows them); the JSON for the push's `lint`.
+    pub(crate) fn finish(self, out: &Renderer) -> serde_json::Value {
+        match self {
+            Verdict::Nothing => serde_json::Value::Null,
+            Verdict::Passed(report) => report,
+            Verdict::Fresh(handle) => {
+                let Ok((all, gate)) = handle.join() else {
+                    return serde_json::Value::Null;
+                };
+                let report = gate.report(&strata::catalog::Freshness::Fresh, &all);
+                if !all.is_empty() {
+                    out.warn(&format!(
+                        "lint: {} (pending migrations); not blocking: the target was fresh (no migration history, no user objects), so this push re-created history rather than changing a live database; `strata lint` shows them",
+                        Summary::new(&all, gate.pending.len())
+                    ));
+                }
+                report
+            }
         }
     }
-    Err(Error::Lint { findings, fail_on })
 }
 
 impl From<crate::args::FailOn> for Level {

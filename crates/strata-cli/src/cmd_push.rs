@@ -23,10 +23,14 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
     let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
-    let lint = if !a.no_lint && migrations_enabled {
-        cmd_lint::check_pending(ctx, &set, &history, &session, out).await?
+    let gate = if !a.no_lint && migrations_enabled {
+        cmd_lint::Gate::prepare(ctx, &set, &history)?
     } else {
-        serde_json::Value::Null
+        None
+    };
+    let verdict = match gate {
+        Some(gate) => gate.decide(&session, &history, out).await?,
+        None => cmd_lint::Verdict::Nothing,
     };
     if a.check_drift {
         warnings.extend(cmd_diff::check_drift(ctx, &set, &history, &target, out).await?);
@@ -51,6 +55,7 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         .await;
     progress.finish();
     let report = report?;
+    let lint = verdict.finish(out);
     out.push(&report, migrator.migrations().migrations.len());
     let mut value = crate::context::with_source_facts(
         serde_json::to_value(&report).unwrap_or_default(),
