@@ -65,6 +65,8 @@ impl Context {
             rollbacks_dir: self.rollbacks_dir(),
             layout: self.project.config.layout,
             version_order: self.project.config.version_order,
+            tool_history_table: self.project.config.history_table.clone(),
+            record_in_tool_history: self.project.config.record_in_tool_history,
         }
     }
 

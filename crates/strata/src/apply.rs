@@ -236,6 +236,31 @@ pub struct PushReport {
     pub platform: Option<PlatformReport>,
     /// False when migrations were skipped by setting ([`PushOptions::migrations_enabled`]).
     pub migrations_enabled: bool,
+    /// Versions another tool applied, copied into Strata's history by this push (for a dry
+    /// run: that would be copied), with where they came from.
+    pub adopted: Vec<AdoptedReport>,
+}
+
+/// A version adopted from another tool's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdoptedReport {
+    pub version: String,
+    pub name: Option<String>,
+    /// `dbmate (public.schema_migrations)`.
+    pub source: String,
+}
+
+fn adopted_of(history: &History) -> Vec<AdoptedReport> {
+    history
+        .applied
+        .iter()
+        .filter(|a| a.adopted)
+        .map(|a| AdoptedReport {
+            version: a.version.to_string(),
+            name: a.name.clone(),
+            source: a.source.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Runs migrations against targets. Cheap to build; holds the migration set.
@@ -337,12 +362,37 @@ impl Migrator {
     }
 
     /// Plans against a history already read on `client` (reads recorded statements only for
-    /// modified files, to show what changed).
+    /// modified files, to show what changed). For another tool's layout, that tool's history
+    /// table counts too ([`crate::adopt`]). Errors: the tool's history is broken
+    /// ([`Error::ToolHistory`]); a Strata or Supabase project whose database has nothing in
+    /// Strata's history but another tool's history with rows (a push would run everything
+    /// again): refused, naming the layout that adopts it.
     pub async fn plan_from(
         &self,
         client: &Client,
-        history: History,
+        mut history: History,
     ) -> Result<(History, Plan), Error> {
+        if self.set.layout.is_tool() {
+            crate::adopt::adopt_into(client, &self.set, &mut history).await?;
+        } else if history.applied.is_empty() && !self.set.migrations.is_empty() {
+            if let Some((table, layout, rows)) = crate::adopt::foreign_history(client).await? {
+                return Err(Error::ToolHistory {
+                    message: format!(
+                        "this database has nothing in Strata's history but {rows} row(s) in {table}, {}'s history table: pushing would run again what {} ran",
+                        layout.name(),
+                        layout.name()
+                    ),
+                    hint: format!(
+                        "to adopt that history, read the directory as {} does: layout = \"{}\" in strata.toml (docs/switching/{}.md); if {table} is not {}'s, record what is applied with `strata migration repair --status applied VERSION…`",
+                        layout.name(),
+                        layout.name(),
+                        layout.name(),
+                        layout.name()
+                    ),
+                    table,
+                });
+            }
+        }
         let mut plan = Plan::build(&self.set, &history, self.plan_options());
         let modified = plan.modified_versions();
         if !modified.is_empty() {
@@ -391,6 +441,7 @@ impl Migrator {
             created_history: false,
             platform: None,
             migrations_enabled: self.options.migrations_enabled,
+            adopted: Vec::new(),
         };
         // Look first without the lock: the common no-op push is one query, and a push that must
         // be refused is refused before it waits for anyone or writes anything.
@@ -401,8 +452,13 @@ impl Migrator {
         let plan = self.gate(plan)?;
         let prepared = self.prepare(&plan)?;
         report.already_applied = history.applied.len();
-        let has_work = !prepared.is_empty() || !self.options.seeds.is_empty();
+        // Adopting another tool's history is a write too: the first push after switching copies
+        // it into Strata's history, whether or not anything is pending.
+        let has_work = !prepared.is_empty()
+            || !self.options.seeds.is_empty()
+            || history.applied.iter().any(|a| a.adopted);
         if self.options.dry_run {
+            report.adopted = adopted_of(&history);
             if !prepared.is_empty() && self.options.platform != Platform::None {
                 let state = platform::inspect(conn.client()).await?;
                 report.platform = Some(PlatformReport::of(&state, true));
@@ -464,7 +520,8 @@ impl Migrator {
             let plan = self.gate(plan)?;
             let prepared = self.prepare_with(&plan, search_path.as_deref())?;
             report.already_applied = history.applied.len();
-            if prepared.is_empty() && self.options.seeds.is_empty() {
+            let adopting = history.applied.iter().any(|a| a.adopted);
+            if prepared.is_empty() && self.options.seeds.is_empty() && !adopting {
                 return Ok(());
             }
             if self.options.platform == Platform::None {
@@ -509,9 +566,25 @@ impl Migrator {
             acquired.backend_pid = again.backend_pid;
             report.lock_waited_ms += again.waited.as_millis() as u64;
         };
-        if !prepared.is_empty() && !history.is_ready() {
+        let adopting = history.applied.iter().any(|a| a.adopted);
+        if (!prepared.is_empty() || adopting) && !history.is_ready() {
             history::ensure_tables(conn.client()).await?;
             report.created_history = !history.exists;
+        }
+        if adopting {
+            let sql = crate::adopt::adopt_sql(&history, &self.set)?;
+            if let Err(e) = conn
+                .client()
+                .batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+                .await
+            {
+                let _ = conn.client().batch_execute("ROLLBACK").await;
+                return Err(Error::db(
+                    "copying the other tool's history into Strata's",
+                    e,
+                ));
+            }
+            report.adopted = adopted_of(&history);
         }
         let applied_by = history::applied_by();
         let total = prepared.len();
@@ -530,7 +603,13 @@ impl Migrator {
                 transactional: step.transactional(),
             });
             let start = Instant::now();
-            let record = history::record_sql(m, step.transactional(), &applied_by)?;
+            let mut record = history::record_sql(m, step.transactional(), &applied_by)?;
+            if self.set.record_in_tool_history {
+                if let Some(tool) = crate::adopt::record_sql(&self.set, m) {
+                    record.push('\n');
+                    record.push_str(&tool);
+                }
+            }
             let ran = execute(
                 conn,
                 watch,
@@ -788,6 +867,15 @@ impl<'a> Step<'a> {
             ),
             None => (RESET.to_string(), RESET_STATEMENTS),
         };
+        if let Some(reason) = migration.no_transaction.clone() {
+            return Ok(Step {
+                migration,
+                statements,
+                mode: Mode::NoTransaction { reason },
+                preamble,
+                preamble_statements,
+            });
+        }
         let fallback = match transaction::file_mode(sql, &statements) {
             FileMode::NoTransaction { reason } => {
                 return Ok(Step {

@@ -15,8 +15,18 @@ pub use supabase::{SupabaseConfig, SUPABASE_CONFIG_FILE};
 /// The configuration file's name.
 pub const CONFIG_FILE: &str = "strata.toml";
 
-/// Where migrations are looked for when neither `--dir` nor `migrations_dir` says.
-pub const DEFAULT_DIRS: [&str; 2] = ["supabase/migrations", "migrations"];
+/// Where migrations are looked for when neither `--dir` nor `migrations_dir` says: Strata's and
+/// the Supabase CLI's, then the defaults of the tools whose layouts Strata reads (dbmate's
+/// `db/migrations`, Flyway's `db/migration` and the Maven convention
+/// `src/main/resources/db/migration`); diesel, golang-migrate, goose, sqlx and node-pg-migrate
+/// default to `migrations/` too.
+pub const DEFAULT_DIRS: [&str; 5] = [
+    "supabase/migrations",
+    "migrations",
+    "db/migrations",
+    "db/migration",
+    "src/main/resources/db/migration",
+];
 
 /// `strata.toml`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -30,10 +40,19 @@ pub struct Config {
     /// Where `_rollback.sql` files live when not beside their migrations (default:
     /// `rollbacks/` beside the migrations directory, when it exists).
     pub rollbacks_dir: Option<PathBuf>,
-    /// The migrations directory's conventions: `supabase` (the Supabase CLI's: files that are
-    /// not migrations are skipped with a warning) or `strata`. Default: `supabase` for a
-    /// `supabase/migrations` directory, else `strata`.
+    /// The migrations directory's conventions and history: `strata`, `supabase`, or another
+    /// tool's (`dbmate`, `diesel`, `golang-migrate`, `goose`, `sqlx`, `flyway`,
+    /// `node-pg-migrate`), whose files are read as they are and whose history table is adopted.
+    /// Default: read off the directory ([`crate::source::Layout::detect`]).
     pub layout: Option<crate::source::Layout>,
+    /// Another tool's history table, when not that tool's default (`public.schema_migrations`
+    /// for dbmate …): `schema.table`.
+    pub history_table: Option<String>,
+    /// Also record each migration (and each rollback) in the other tool's own history table, in
+    /// the same transaction, so the team can go back to that tool. Off by default: Strata never
+    /// writes another tool's table unless asked.
+    #[serde(default)]
+    pub record_in_tool_history: bool,
     /// How versions are ordered: `numeric` (Strata's default) or `text` (the Supabase CLI's).
     /// They differ only for versions of different lengths; in `supabase/migrations` Strata
     /// refuses to pick when they do, until this says which.
@@ -473,9 +492,14 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # order, then `strata migration adopt` renames them to versioned names.
 # legacy_order = ["00_base_schema.sql", "projects.sql"]
 
-# The directory's conventions: "supabase" (the Supabase CLI's: files that are not migrations are
-# skipped with a warning) or "strata". Default: "supabase" for supabase/migrations, else "strata".
+# The directory's conventions: "strata", "supabase" (the Supabase CLI's: files that are not
+# migrations are skipped with a warning), or another tool's, read as they are, with that tool's
+# history table adopted on the first push: "dbmate", "diesel", "golang-migrate", "goose", "sqlx",
+# "flyway", "node-pg-migrate" (docs/switching/). Default: read off the directory.
 # layout = "supabase"
+# history_table = "public.schema_migrations"   # the other tool's table, when not its default
+# record_in_tool_history = false               # true: also keep the other tool's table up to
+#                                              # date, so the team can go back to it
 
 # Version order: "numeric" (Strata's default) or "text" (the Supabase CLI's). They differ only for
 # versions of different lengths (8-digit dates beside 14-digit timestamps).

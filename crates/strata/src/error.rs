@@ -140,6 +140,15 @@ pub enum Error {
         error: Box<Error>,
     },
 
+    /// Another tool's history table says its last migration failed (golang-migrate `dirty`,
+    /// sqlx or Flyway `success = false`), or is not a table Strata can read.
+    #[error("{message}")]
+    ToolHistory {
+        table: String,
+        message: String,
+        hint: String,
+    },
+
     #[error(transparent)]
     Local(#[from] crate::local::LocalError),
 }
@@ -167,6 +176,7 @@ impl Error {
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
             Error::ScratchBuild { .. } => "scratch_build_failed",
+            Error::ToolHistory { .. } => "tool_history",
             Error::Local(_) => "local_cluster",
         }
     }
@@ -221,6 +231,7 @@ impl Error {
                     None => own.into(),
                 })
             }
+            Error::ToolHistory { hint, .. } => Some(hint.clone()),
             Error::Local(e) => e.hint(),
         }
     }
@@ -236,6 +247,7 @@ impl Error {
             Error::Lint { .. } => exit_code::LINT,
             Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
             Error::ScratchBuild { .. } => exit_code::SCRATCH_BUILD,
+            Error::ToolHistory { .. } => exit_code::REFUSED,
             _ => exit_code::FAILURE,
         }
     }
@@ -271,6 +283,7 @@ impl Error {
             Error::Setting { setting, .. } => Some(serde_json::json!({ "setting": setting })),
             Error::Tool { tool, .. } => Some(serde_json::json!({ "tool": tool })),
             Error::Database { code, .. } => Some(serde_json::json!({ "sqlstate": code })),
+            Error::ToolHistory { table, .. } => Some(serde_json::json!({ "table": table })),
             Error::ScratchBuild {
                 purpose,
                 database,

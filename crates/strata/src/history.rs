@@ -38,6 +38,12 @@ pub struct AppliedMigration {
     pub applied_at: Option<String>,
     pub duration_ms: Option<i64>,
     pub applied_by: Option<String>,
+    /// Where the row came from when another tool applied the version: `dbmate
+    /// (public.schema_migrations)` ([`crate::adopt`]).
+    pub source: Option<String>,
+    /// Read from another tool's history and not yet copied into Strata's (a push copies it).
+    #[serde(skip)]
+    pub adopted: bool,
 }
 
 /// What the target has recorded.
@@ -47,6 +53,8 @@ pub struct History {
     pub exists: bool,
     /// Whether Strata's side table exists.
     pub side_table: bool,
+    /// Whether the side table has every column this Strata writes (`source` came later).
+    pub side_table_current: bool,
     /// Applied versions in version order.
     pub applied: Vec<AppliedMigration>,
 }
@@ -58,11 +66,11 @@ impl History {
         const FULL: &str = "select s.version, s.name, h.checksum, \
              case when h.version is null then s.statements end, \
              extract(epoch from h.applied_at)::float8, \
-             h.duration_ms, h.applied_by \
+             h.duration_ms, h.applied_by, h.source \
              from supabase_migrations.schema_migrations s \
              left join supabase_migrations.strata_history h on h.version = s.version";
         match client.query(FULL, &[]).await {
-            Ok(rows) => Ok(History::from_rows(true, true, rows)),
+            Ok(rows) => Ok(History::from_rows(true, true, true, rows)),
             Err(e)
                 if e.code() == Some(&SqlState::UNDEFINED_TABLE)
                     || e.code() == Some(&SqlState::UNDEFINED_COLUMN)
@@ -94,6 +102,11 @@ impl History {
             return Ok(History::default());
         }
         let side = has("strata_history", "checksum");
+        let source = if has("strata_history", "source") {
+            "h.source"
+        } else {
+            "null::text"
+        };
         let name = if has("schema_migrations", "name") {
             "s.name"
         } else {
@@ -112,24 +125,34 @@ impl History {
             format!(
                 "select s.version, {name}, h.checksum, {statements}, \
                  extract(epoch from h.applied_at)::float8, \
-                 h.duration_ms, h.applied_by \
+                 h.duration_ms, h.applied_by, {source} \
                  from supabase_migrations.schema_migrations s \
                  left join supabase_migrations.strata_history h on h.version = s.version"
             )
         } else {
             format!(
                 "select s.version, {name}, null::text, {statements}, null::float8, null::int8, \
-                 null::text from supabase_migrations.schema_migrations s"
+                 null::text, null::text from supabase_migrations.schema_migrations s"
             )
         };
         let rows = client
             .query(&query, &[])
             .await
             .map_err(|e| Error::db("reading the migration history", e))?;
-        Ok(History::from_rows(true, side, rows))
+        Ok(History::from_rows(
+            true,
+            side,
+            side && has("strata_history", "source"),
+            rows,
+        ))
     }
 
-    fn from_rows(exists: bool, side_table: bool, rows: Vec<tokio_postgres::Row>) -> History {
+    fn from_rows(
+        exists: bool,
+        side_table: bool,
+        side_table_current: bool,
+        rows: Vec<tokio_postgres::Row>,
+    ) -> History {
         let mut applied: Vec<AppliedMigration> = rows
             .into_iter()
             .filter_map(|r| {
@@ -142,9 +165,11 @@ impl History {
                     statements: r.get(3),
                     // Seconds since the epoch, formatted here: to_char on the server costs more
                     // than the rest of the query on large histories.
-                    applied_at: r.get::<_, Option<f64>>(4).and_then(rfc3339),
+                    applied_at: r.get::<_, Option<f64>>(4).and_then(rfc3339_of),
                     duration_ms: r.get(5),
                     applied_by: r.get(6),
+                    source: r.get(7),
+                    adopted: false,
                 })
             })
             .collect();
@@ -152,6 +177,7 @@ impl History {
         History {
             exists,
             side_table,
+            side_table_current,
             applied,
         }
     }
@@ -169,11 +195,12 @@ impl History {
 
     /// Whether both tables exist with every column Strata writes.
     pub fn is_ready(&self) -> bool {
-        self.exists && self.side_table
+        self.exists && self.side_table && self.side_table_current
     }
 }
 
-fn rfc3339(epoch: f64) -> Option<String> {
+/// Seconds since the Unix epoch as RFC 3339 (UTC, whole seconds).
+pub(crate) fn rfc3339_of(epoch: f64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch.floor() as i64).ok()?;
     t.format(&time::format_description::well_known::Rfc3339)
         .ok()
@@ -225,6 +252,7 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.strata_history (
   strata_version text NOT NULL,
   transactional boolean NOT NULL DEFAULT true
 );
+ALTER TABLE supabase_migrations.strata_history ADD COLUMN IF NOT EXISTS source text;
 COMMENT ON TABLE supabase_migrations.strata_history IS
   'Strata: checksums and timings of applied migrations; rows match schema_migrations by version.';
 COMMIT;";

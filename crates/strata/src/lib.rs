@@ -45,6 +45,7 @@
 //! ```
 
 pub mod act;
+pub mod adopt;
 pub mod apply;
 pub mod author;
 pub mod backup;

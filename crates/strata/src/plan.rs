@@ -53,6 +53,11 @@ pub struct Row {
     pub has_rollback: bool,
     /// Whether the applied file could be verified (checksum or recorded statements).
     pub verified: bool,
+    /// Where the applied row comes from when another tool applied it (`dbmate
+    /// (public.schema_migrations)`); `None` for Strata's and the Supabase CLI's own rows.
+    pub source: Option<String>,
+    /// Read from the other tool's history and not yet copied into Strata's (a push copies it).
+    pub adopted: bool,
 }
 
 /// Why a push refuses to run.
@@ -92,10 +97,10 @@ impl Plan {
     /// checksum; versions recorded only by the Supabase CLI are compared statement by statement.
     pub fn build(set: &MigrationSet, history: &History, options: PlanOptions) -> Plan {
         // Keyed by the version without leading zeros: `001` and `1` are the same slot.
-        let applied: HashMap<&str, &crate::history::AppliedMigration> = history
+        let applied: HashMap<String, &crate::history::AppliedMigration> = history
             .applied
             .iter()
-            .map(|a| (a.version.as_str().trim_start_matches('0'), a))
+            .map(|a| (a.version.key(), a))
             .collect();
         // The newest applied version in the set's order (numeric, or the Supabase CLI's text
         // order when `version_order = "text"`).
@@ -111,9 +116,7 @@ impl Plan {
         let mut seen = std::collections::HashSet::new();
 
         for (i, m) in set.migrations.iter().enumerate() {
-            let remote = applied
-                .get(m.version.as_str().trim_start_matches('0'))
-                .copied();
+            let remote = applied.get(&m.version.key()).copied();
             let (state, verified) = match remote {
                 Some(a) => {
                     seen.insert(a.version.clone());
@@ -186,6 +189,8 @@ impl Plan {
                 duration_ms: remote_row.and_then(|a| a.duration_ms),
                 has_rollback: m.rollback.is_some(),
                 verified,
+                source: remote_row.and_then(|a| a.source.clone()),
+                adopted: remote_row.is_some_and(|a| a.adopted),
             });
         }
         for a in &history.applied {
@@ -222,6 +227,8 @@ impl Plan {
                 duration_ms: a.duration_ms,
                 has_rollback: false,
                 verified: false,
+                source: a.source.clone(),
+                adopted: a.adopted,
             });
         }
         rows.sort_by(|a, b| order.cmp(&a.version, &b.version));

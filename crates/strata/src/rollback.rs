@@ -188,8 +188,9 @@ impl Rollbacker {
         };
         // Check before the lock: a refused rollback should not wait for anyone.
         let mut history = History::read(&**session).await?;
+        let tool = crate::adopt::adopt_into(&**session, &self.set, &mut history).await?;
         history.sort(self.set.order);
-        let chosen = self.select(&history)?;
+        let chosen = self.select(&history, tool.as_ref())?;
         if self.options.dry_run {
             let steps = self.prepare(&chosen)?;
             report.planned = steps
@@ -236,8 +237,9 @@ impl Rollbacker {
     ) -> Result<(), Error> {
         // Another run may have pushed or rolled back while we waited: choose again under the lock.
         let mut history = History::read(conn.client()).await?;
+        let tool = crate::adopt::adopt_into(conn.client(), &self.set, &mut history).await?;
         history.sort(self.set.order);
-        let chosen = self.select(&history)?;
+        let chosen = self.select(&history, tool.as_ref())?;
         let steps = self.prepare(&chosen)?;
         let total = steps.len();
         for (index, (m, rollback, step)) in steps.iter().enumerate() {
@@ -249,7 +251,21 @@ impl Rollbacker {
             });
             let start = Instant::now();
             let emit = |e: &Event<'_>| self.emit_ref(e);
-            let ran = run_revert(conn, watch, step, &m.version, history.side_table, &emit).await?;
+            let tool_sql = self
+                .set
+                .record_in_tool_history
+                .then(|| crate::adopt::remove_sql(&self.set, m))
+                .flatten();
+            let ran = run_revert(
+                conn,
+                watch,
+                step,
+                &m.version,
+                history.side_table,
+                tool_sql.as_deref(),
+                &emit,
+            )
+            .await?;
             let duration = start.elapsed();
             self.emit(Event::Reverted {
                 index,
@@ -268,7 +284,11 @@ impl Rollbacker {
 
     /// The applied migrations the selection names, newest first, checked: every one must exist
     /// locally, unchanged, with a rollback file that does not declare itself irreversible.
-    fn select<'h>(&self, history: &'h History) -> Result<Vec<&'h AppliedMigration>, Error> {
+    fn select<'h>(
+        &self,
+        history: &'h History,
+        tool: Option<&crate::adopt::ToolHistory>,
+    ) -> Result<Vec<&'h AppliedMigration>, Error> {
         let applied = &history.applied;
         let chosen: Vec<&AppliedMigration> = match &self.options.selection {
             Selection::Last(n) => applied.iter().rev().take(*n).collect(),
@@ -297,6 +317,25 @@ impl Rollbacker {
         let mut problems = Vec::new();
         for a in &chosen {
             let v = a.version.to_string();
+            // Still in the other tool's table: Strata would count it applied again on the next
+            // read, unless it also removes it there (`record_in_tool_history`).
+            let in_tool =
+                tool.filter(|t| t.applied.iter().any(|x| x.version.key() == a.version.key()));
+            if let (Some(t), false) = (in_tool, self.set.record_in_tool_history) {
+                problems.push(RollbackProblem {
+                    version: v.clone(),
+                    file: None,
+                    message: format!(
+                        "version {v} is recorded as applied in {}, which Strata does not write by default: after a rollback it would still count as applied",
+                        t.source()
+                    ),
+                    fix: Some(format!(
+                        "roll it back with {} itself, or set record_in_tool_history = true in strata.toml so that Strata keeps {} up to date (docs/switching/{}.md)",
+                        t.tool, t.table, t.tool
+                    )),
+                });
+                continue;
+            }
             let Some(m) = self.set.get(&a.version) else {
                 problems.push(RollbackProblem {
                     version: v.clone(),
@@ -438,13 +477,19 @@ async fn run_revert(
     step: &Step<'_>,
     version: &Version,
     side_table: bool,
+    tool_sql: Option<&str>,
     emit: &(dyn Fn(&Event<'_>) + Sync),
 ) -> Result<crate::apply::Executed, Error> {
+    let mut remove = history::remove_sql(version, side_table);
+    if let Some(t) = tool_sql {
+        remove.push('\n');
+        remove.push_str(t);
+    }
     execute(
         conn,
         watch,
         step,
-        &history::remove_sql(version, side_table),
+        &remove,
         "removing it from the history",
         emit,
     )
@@ -500,6 +545,7 @@ pub async fn revert(
         &step,
         &migration.version,
         history.side_table,
+        None,
         &|_| {},
     )
     .await?;

@@ -9,22 +9,64 @@ use serde::{Deserialize, Serialize};
 
 use super::Version;
 
-/// A migrations directory's conventions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A migrations directory's conventions: how files are named, where down migrations are, how
+/// versions are ordered, and which history table the tool keeps in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
-    /// `<digits>_<name>.sql` with `_rollback.sql` siblings (or a `rollbacks/` directory),
-    /// numeric version order; a file that is not a migration is refused until `legacy_order`
-    /// places it.
+    /// `<digits>_<name>.sql` (or `<digits>-<name>.sql`) with `_rollback.sql` siblings (or a
+    /// `rollbacks/` directory), numeric version order; a file that is not a migration is refused
+    /// until `legacy_order` places it.
+    #[default]
     Strata,
     /// The Supabase CLI's `supabase/migrations/`: `^([0-9]+)_(.*)\.sql$`, versions compared as
     /// text by the CLI; any other file is skipped with a warning, as the CLI skips it.
     Supabase,
+    /// dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` sections;
+    /// history in `schema_migrations (version)`.
+    Dbmate,
+    /// diesel: a directory per migration, `<yyyy-mm-dd-hhmmss>_<name>/up.sql` and `down.sql`
+    /// (`metadata.toml`: `run_in_transaction = false`); history in
+    /// `__diesel_schema_migrations`.
+    Diesel,
+    /// golang-migrate: `<version>_<name>.up.sql` and `.down.sql`; history in `schema_migrations
+    /// (version bigint, dirty boolean)`, one row: the current version.
+    GolangMigrate,
+    /// goose: `<version>_<name>.sql` holding `-- +goose Up` and `-- +goose Down` sections;
+    /// history in `goose_db_version`.
+    Goose,
+    /// sqlx: `<version>_<name>.sql`, or `.up.sql` and `.down.sql`; history in
+    /// `_sqlx_migrations`.
+    Sqlx,
+    /// Flyway: `V<version>__<desc>.sql` (versions such as `1.2.3`; `_` separates groups too),
+    /// `U<version>__<desc>.sql` undo files, `R__<desc>.sql` repeatables, in subdirectories too;
+    /// history in `flyway_schema_history`.
+    Flyway,
+    /// node-pg-migrate: `<timestamp>_<name>.sql` holding `-- Up Migration` and
+    /// `-- Down Migration` sections; history in `pgmigrations (name, run_on)`.
+    NodePgMigrate,
 }
 
+/// Every layout, for help texts and errors.
+pub const LAYOUTS: &[Layout] = &[
+    Layout::Strata,
+    Layout::Supabase,
+    Layout::Dbmate,
+    Layout::Diesel,
+    Layout::GolangMigrate,
+    Layout::Goose,
+    Layout::Sqlx,
+    Layout::Flyway,
+    Layout::NodePgMigrate,
+];
+
 impl Layout {
-    /// The layout of `dir` when strata.toml does not name one: `supabase` for a
-    /// `…/supabase/migrations` directory, else `strata`.
+    /// The layout of `dir` when strata.toml does not name one, read off the directory:
+    /// `supabase` for `…/supabase/migrations`; `diesel` when a subdirectory holds `up.sql`;
+    /// `flyway` for `V…__…sql`/`R__…sql` files; `golang-migrate` for `….up.sql` files (sqlx's
+    /// reversible files look the same: name `sqlx` in strata.toml to adopt sqlx's history);
+    /// `dbmate`, `goose` or `node-pg-migrate` when a file holds that tool's section marker; else
+    /// `strata`.
     pub fn detect(dir: &Path) -> Layout {
         let is_supabase = dir.file_name().is_some_and(|n| n == "migrations")
             && dir
@@ -32,10 +74,44 @@ impl Layout {
                 .and_then(Path::file_name)
                 .is_some_and(|n| n == "supabase");
         if is_supabase {
-            Layout::Supabase
-        } else {
-            Layout::Strata
+            return Layout::Supabase;
         }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Layout::Strata;
+        };
+        let mut sql_files = Vec::new();
+        let mut up_down = false;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if path.join("up.sql").is_file() {
+                    return Layout::Diesel;
+                }
+                continue;
+            }
+            if super::tools::flyway_name(&name).is_some() {
+                return Layout::Flyway;
+            }
+            if name.ends_with(".up.sql") || name.ends_with(".down.sql") {
+                up_down = true;
+            } else if name.ends_with(".sql") {
+                sql_files.push(path);
+            }
+        }
+        if up_down {
+            return Layout::GolangMigrate;
+        }
+        sql_files.sort();
+        for path in sql_files.iter().take(20) {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            if let Some(layout) = super::tools::section_layout(&text) {
+                return layout;
+            }
+        }
+        Layout::Strata
     }
 
     /// The name used in strata.toml (`layout = "…"`).
@@ -43,6 +119,13 @@ impl Layout {
         match self {
             Layout::Strata => "strata",
             Layout::Supabase => "supabase",
+            Layout::Dbmate => "dbmate",
+            Layout::Diesel => "diesel",
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::Goose => "goose",
+            Layout::Sqlx => "sqlx",
+            Layout::Flyway => "flyway",
+            Layout::NodePgMigrate => "node-pg-migrate",
         }
     }
 
@@ -50,6 +133,12 @@ impl Layout {
     /// behaviour) rather than refused.
     pub fn skips_other_files(self) -> bool {
         self == Layout::Supabase
+    }
+
+    /// Another tool's layout, whose files are read by `source::tools` and whose history table
+    /// Strata adopts.
+    pub fn is_tool(self) -> bool {
+        !matches!(self, Layout::Strata | Layout::Supabase)
     }
 }
 
@@ -65,6 +154,10 @@ pub fn rollbacks_dir(
 ) -> Option<std::path::PathBuf> {
     if let Some(c) = configured {
         return Some(c.to_path_buf());
+    }
+    if layout.is_tool() {
+        // The tool keeps its down migrations itself (sections, down files).
+        return None;
     }
     let beside = migrations_dir.parent()?.join("rollbacks");
     (beside.is_dir() || layout == Layout::Supabase).then_some(beside)

@@ -18,43 +18,66 @@ use crate::error::Error;
 use crate::sql::{self, LineIndex, Statement};
 
 pub mod layout;
+pub mod tools;
 
 pub use layout::{Layout, VersionOrder};
+pub use tools::Repeatable;
 
-/// A migration version: the leading digits of its file name. Ordered by numeric value
-/// (`2` < `10` < `100`), so 14-digit timestamps, the seed's 8-digit dates and plain counters all
-/// sort as people expect.
+/// A migration version: the leading digits of its file name, or — for Flyway's `V1.2.3__` — dot-
+/// separated groups of digits. Ordered by numeric value, group by group (`2` < `10` < `100`,
+/// `1.2` < `1.10`, as Flyway compares), so 14-digit timestamps, the seed's 8-digit dates, plain
+/// counters and dotted versions all sort as people expect.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Version(String);
 
 impl Version {
-    /// Parses a version: one or more ASCII digits.
+    /// Parses a version: one or more groups of ASCII digits separated by single dots.
     pub fn parse(s: &str) -> Option<Version> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| Version(s.to_string()))
+        s.split('.')
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Version(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    fn significant(&self) -> &str {
-        let t = self.0.trim_start_matches('0');
-        if t.is_empty() {
-            "0"
-        } else {
-            t
-        }
+    /// Each group without leading zeros (`0` for a group of zeros).
+    fn groups(&self) -> impl Iterator<Item = &str> {
+        self.0.split('.').map(|g| {
+            let t = g.trim_start_matches('0');
+            if t.is_empty() {
+                "0"
+            } else {
+                t
+            }
+        })
+    }
+
+    /// The version without leading zeros in any group: `001` and `1` are one migration slot.
+    pub fn key(&self) -> String {
+        self.groups().collect::<Vec<_>>().join(".")
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.significant(), other.significant());
-        a.len()
-            .cmp(&b.len())
-            .then_with(|| a.cmp(b))
-            .then_with(|| self.0.len().cmp(&other.0.len()))
+        let mut a = self.groups();
+        let mut b = other.groups();
+        loop {
+            match (a.next(), b.next()) {
+                (Some(x), Some(y)) => {
+                    let c = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
+                    if c != Ordering::Equal {
+                        return c;
+                    }
+                }
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (None, None) => return self.0.len().cmp(&other.0.len()),
+            }
+        }
     }
 }
 
@@ -72,7 +95,7 @@ impl fmt::Display for Version {
 
 /// Versions that differ only by leading zeros (`001` and `1`) are the same migration slot.
 fn numerically_equal(a: &Version, b: &Version) -> bool {
-    a.significant() == b.significant()
+    a.key() == b.key()
 }
 
 /// The SHA-256 checksum of a file's text, normalised so that a checkout with other line endings
@@ -122,6 +145,10 @@ pub struct Migration {
     /// See [`checksum`].
     pub checksum: String,
     pub rollback: Option<RollbackFile>,
+    /// Why the migration runs statement by statement, when its tool says so outside the SQL
+    /// (diesel's `metadata.toml`, a Flyway `.conf` file); markers in the SQL are read when it
+    /// runs.
+    pub no_transaction: Option<String>,
     /// Split on first use; only a successful split is kept (a failing one is recomputed).
     statements: OnceLock<Vec<Statement>>,
 }
@@ -135,6 +162,7 @@ impl Clone for Migration {
             sql: self.sql.clone(),
             checksum: self.checksum.clone(),
             rollback: self.rollback.clone(),
+            no_transaction: self.no_transaction.clone(),
             statements: OnceLock::new(),
         }
     }
@@ -161,6 +189,7 @@ impl Migration {
             sql,
             checksum,
             rollback: None,
+            no_transaction: None,
             statements: OnceLock::new(),
         }
     }
@@ -235,6 +264,14 @@ pub struct MigrationSet {
     /// Where rollback files live apart from the migrations, and new ones are written (see
     /// [`layout::rollbacks_dir`]); `None`: beside each migration.
     pub rollbacks_dir: Option<PathBuf>,
+    /// The conventions the directory was read with.
+    pub layout: Layout,
+    /// Repeatable migrations (Flyway's `R__…sql`), run after the versioned ones when changed.
+    pub repeatables: Vec<Repeatable>,
+    /// The tool's history table when not its default (`history_table` in strata.toml).
+    pub tool_history_table: Option<String>,
+    /// Also record each migration in the tool's own history table (`record_in_tool_history`).
+    pub record_in_tool_history: bool,
 }
 
 /// A file skipped while reading a migrations directory.
@@ -268,6 +305,10 @@ pub struct SourceOptions {
     /// lets the Supabase CLI push the same migrations directory: it would take a
     /// `_rollback.sql` sibling for a migration of its own.
     pub rollbacks_dir: Option<PathBuf>,
+    /// Another tool's history table, when not that tool's default (`history_table`).
+    pub tool_history_table: Option<String>,
+    /// Also record each migration in the tool's own table (`record_in_tool_history`).
+    pub record_in_tool_history: bool,
 }
 
 /// A file's name, text (BOM removed) and checksum, computed where the file was read.
@@ -365,6 +406,19 @@ fn classify(file_name: &str) -> FileKind {
     }
 }
 
+/// `0001-name.sql`: a version, a dash, a name.
+fn dashed(file_name: &str) -> Option<(Version, String)> {
+    let stem = file_name.strip_suffix(".sql")?;
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || stem.as_bytes().get(digits) != Some(&b'-') {
+        return None;
+    }
+    Some((
+        Version(stem[..digits].to_string()),
+        stem[digits + 1..].to_string(),
+    ))
+}
+
 /// Why the Supabase layout skips a file (the Supabase CLI's own words).
 const SUPABASE_PATTERN_REASON: &str =
     "file name must match pattern \"<timestamp>_name.sql\" (skipped, as the Supabase CLI skips it)";
@@ -434,6 +488,10 @@ impl MigrationSet {
             skipped: Vec::new(),
             notes: Vec::new(),
             rollbacks_dir: self.rollbacks_dir.clone(),
+            layout: self.layout,
+            repeatables: self.repeatables.clone(),
+            tool_history_table: self.tool_history_table.clone(),
+            record_in_tool_history: self.record_in_tool_history,
         }
     }
 
@@ -446,6 +504,12 @@ impl MigrationSet {
     /// siblings, and (with `legacy_order`) files without a version.
     pub fn load(dir: &Path, options: &SourceOptions) -> Result<MigrationSet, Error> {
         let layout = options.layout.unwrap_or_else(|| Layout::detect(dir));
+        if layout.is_tool() {
+            let mut set = tools::load(dir, layout, options)?;
+            set.tool_history_table = options.tool_history_table.clone();
+            set.record_in_tool_history = options.record_in_tool_history;
+            return Ok(set);
+        }
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
         let mut files = Vec::new();
         let mut others = Vec::new();
@@ -653,6 +717,23 @@ impl MigrationSet {
                     }
                     rollbacks.push((format!("{version}_{name}.sql"), file, text))
                 }
+                FileKind::Other if layout == Layout::Strata && dashed(&file).is_some() => {
+                    // `0001-name.sql`: numbered sets with a dash.
+                    let (version, name) = dashed(&file).expect("checked");
+                    match name
+                        .strip_suffix("_rollback")
+                        .or(name.strip_suffix("-rollback"))
+                    {
+                        Some(base) => rollbacks.push((format!("{version}_{base}.sql"), file, text)),
+                        None => migrations.push(Migration::hashed(
+                            version,
+                            name,
+                            path_of(&file),
+                            text,
+                            checksum,
+                        )),
+                    }
+                }
                 FileKind::Other => {
                     // A legacy file's rollback sibling: `<stem>_rollback.sql` of a listed file.
                     let base = file
@@ -734,6 +815,10 @@ impl MigrationSet {
             skipped,
             notes,
             rollbacks_dir: None,
+            layout,
+            repeatables: Vec::new(),
+            tool_history_table: None,
+            record_in_tool_history: false,
         })
     }
 
