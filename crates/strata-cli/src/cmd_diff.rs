@@ -32,15 +32,34 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
     if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
         let dir = ctx.migrations_dir()?;
         let rollbacks = ctx.rollbacks_dir_for(&dir);
-        let created = strata::author::write_migration(
-            &dir,
-            rollbacks.as_deref(),
-            name,
-            &strata::author::default_author(),
-            time::OffsetDateTime::now_utc(),
-            &drift.fix.sql,
-            &drift.fix.rollback_sql,
-        )?;
+        let layout = ctx
+            .project
+            .config
+            .layout
+            .unwrap_or_else(|| strata::source::Layout::detect(&dir));
+        let created = if layout.is_tool() {
+            // In the project's tool's own shape (sections, up/down files …).
+            strata::author::new_in_layout(
+                &ctx.migrations()?,
+                &dir,
+                layout,
+                name,
+                time::OffsetDateTime::now_utc(),
+                true,
+                &drift.fix.sql,
+                &drift.fix.rollback_sql,
+            )?
+        } else {
+            strata::author::write_migration(
+                &dir,
+                rollbacks.as_deref(),
+                name,
+                &strata::author::default_author(),
+                time::OffsetDateTime::now_utc(),
+                &drift.fix.sql,
+                &drift.fix.rollback_sql,
+            )?
+        };
         out.new_migration(&created);
         let version = created
             .path

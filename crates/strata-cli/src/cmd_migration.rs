@@ -41,14 +41,34 @@ pub(crate) async fn run(
                 Err(Error::NoMigrationsDir { .. }) => ctx.project.root.join("supabase/migrations"),
                 Err(e) => return Err(e),
             };
-            let created = strata::author::new_migration(
-                &dir,
-                ctx.rollbacks_dir_for(&dir).as_deref(),
-                name,
-                &strata::author::default_author(),
-                time::OffsetDateTime::now_utc(),
-                *rollback,
-            )?;
+            let layout = ctx
+                .project
+                .config
+                .layout
+                .unwrap_or_else(|| strata::source::Layout::detect(&dir));
+            let created = if layout.is_tool() {
+                // Named and shaped as the project's tool writes them.
+                let set = ctx.migrations()?;
+                strata::author::new_in_layout(
+                    &set,
+                    &dir,
+                    layout,
+                    name,
+                    time::OffsetDateTime::now_utc(),
+                    *rollback,
+                    "",
+                    "",
+                )?
+            } else {
+                strata::author::new_migration(
+                    &dir,
+                    ctx.rollbacks_dir_for(&dir).as_deref(),
+                    name,
+                    &strata::author::default_author(),
+                    time::OffsetDateTime::now_utc(),
+                    *rollback,
+                )?
+            };
             out.new_migration(&created);
             Ok(Outcome::ok(
                 serde_json::to_value(&created).unwrap_or_default(),

@@ -261,7 +261,39 @@ impl Renderer {
             for s in &report.seeds {
                 println!("Seed {} would run (unless already recorded).", s.path);
             }
+            for r in &report.repeatables {
+                println!("Repeatable {r} would run (new or changed).");
+            }
+            let (gone, adopted): (Vec<_>, Vec<_>) =
+                report.adopted.iter().partition(|a| a.rolled_back);
+            if let Some(a) = adopted.first() {
+                println!(
+                    "Would copy {} version(s) applied by {} into Strata's history.",
+                    adopted.len(),
+                    a.source
+                );
+            }
+            for a in gone {
+                println!(
+                    "Would remove {} from Strata's history: rolled back with the other tool since ({}).",
+                    a.version, a.source
+                );
+            }
             return;
+        }
+        let (gone, adopted): (Vec<_>, Vec<_>) = report.adopted.iter().partition(|a| a.rolled_back);
+        if let Some(a) = adopted.first() {
+            println!(
+                "Adopted {} version(s) applied by {}: copied into Strata's history, not run again.",
+                adopted.len(),
+                a.source
+            );
+        }
+        for a in gone {
+            println!(
+                "Removed {} from Strata's history: rolled back with the other tool since ({}).",
+                a.version, a.source
+            );
         }
         for s in &report.seeds {
             let what = match s.status {
@@ -275,6 +307,9 @@ impl Renderer {
                 other => other.to_string(),
             };
             println!("Seed {}: {what}", s.path);
+        }
+        for r in &report.repeatables {
+            println!("Repeatable {r}: ran (new or changed).");
         }
         if !report.migrations_enabled {
             println!("Migrations skipped: disabled by setting.");
@@ -319,9 +354,15 @@ impl Renderer {
                 (State::Applied, false) => "applied (unverified)".to_string(),
                 (s, _) => s.as_str().to_string(),
             };
+            // Applied by another tool: which one, and whether Strata's history has it yet.
+            let from = match (&r.source, r.adopted) {
+                (Some(s), true) => format!("  [from {s}; copied on the next push]"),
+                (Some(s), false) => format!("  [from {s}]"),
+                (None, _) => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "  {:<16} {:<16} {:<21} {}{}",
+                "  {:<16} {:<16} {:<21} {}{}{from}",
                 state,
                 r.version.as_str(),
                 r.applied_at.as_deref().unwrap_or(match r.state {

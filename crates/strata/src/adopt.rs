@@ -379,9 +379,34 @@ async fn read_table(
     })
 }
 
+/// How Strata marks, in its history, a version it applied and also recorded in the tool's
+/// table (`record_in_tool_history`).
+pub fn mirrored_source(set: &MigrationSet) -> Option<String> {
+    let (schema, table) = default_table(set.layout)?;
+    let table = set
+        .tool_history_table
+        .clone()
+        .unwrap_or_else(|| format!("{schema}.{table}"));
+    Some(format!("mirrored to {} ({table})", set.layout.name()))
+}
+
 /// Counts what another tool applied as applied in `history`: each version of `tool` that
-/// Strata's own history lacks is added, marked with its source and as not yet recorded.
+/// Strata's own history lacks is added, marked with its source and as not yet recorded. And the
+/// other way: a version Strata's history holds because of that tool (adopted from its table, or
+/// mirrored into it) that the table no longer lists was rolled back with the tool since — it is
+/// no longer applied ([`History::rolled_back_by_tool`]).
 pub fn merge(history: &mut History, tool: &ToolHistory) {
+    let listed: HashSet<String> = tool.applied.iter().map(|a| a.version.key()).collect();
+    let marker = format!("({})", tool.table);
+    let (kept, gone): (Vec<AppliedMigration>, Vec<AppliedMigration>) =
+        std::mem::take(&mut history.applied)
+            .into_iter()
+            .partition(|a| {
+                !a.source.as_deref().is_some_and(|s| s.ends_with(&marker))
+                    || listed.contains(&a.version.key())
+            });
+    history.applied = kept;
+    history.rolled_back_by_tool.extend(gone);
     let recorded: HashSet<String> = history.applied.iter().map(|a| a.version.key()).collect();
     for a in &tool.applied {
         if recorded.contains(&a.version.key()) {
@@ -445,11 +470,16 @@ pub async fn foreign_history(
     Ok(None)
 }
 
-/// SQL that copies adopted versions (those of `history` not yet recorded) into Strata's history,
+/// SQL that brings Strata's history in line with the tool's: removes the versions the tool has
+/// rolled back since, and copies adopted versions (those of `history` not yet recorded) in,
 /// with the local file's name, statements and checksum, the tool's time when it has one, and the
 /// source. Run under the migration lock, in one transaction.
 pub fn adopt_sql(history: &History, set: &MigrationSet) -> Result<String, Error> {
     let mut sql = String::new();
+    for a in &history.rolled_back_by_tool {
+        sql.push_str(&crate::history::remove_sql(&a.version, true));
+        sql.push('\n');
+    }
     for a in history.applied.iter().filter(|a| a.adopted) {
         let Some(m) = set.get(&a.version) else {
             continue;

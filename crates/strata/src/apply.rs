@@ -239,15 +239,21 @@ pub struct PushReport {
     /// Versions another tool applied, copied into Strata's history by this push (for a dry
     /// run: that would be copied), with where they came from.
     pub adopted: Vec<AdoptedReport>,
+    /// Repeatable migrations (Flyway's `R__…sql`) run by this push because they are new or
+    /// changed (for a dry run: that would run), by file name.
+    pub repeatables: Vec<String>,
 }
 
-/// A version adopted from another tool's history.
+/// A version adopted from another tool's history (or, with `rolled_back`, one that tool rolled
+/// back since, removed from Strata's history).
 #[derive(Debug, Clone, Serialize)]
 pub struct AdoptedReport {
     pub version: String,
     pub name: Option<String>,
     /// `dbmate (public.schema_migrations)`.
     pub source: String,
+    /// The tool rolled it back: no longer applied.
+    pub rolled_back: bool,
 }
 
 fn adopted_of(history: &History) -> Vec<AdoptedReport> {
@@ -255,10 +261,12 @@ fn adopted_of(history: &History) -> Vec<AdoptedReport> {
         .applied
         .iter()
         .filter(|a| a.adopted)
+        .chain(&history.rolled_back_by_tool)
         .map(|a| AdoptedReport {
             version: a.version.to_string(),
             name: a.name.clone(),
             source: a.source.clone().unwrap_or_default(),
+            rolled_back: !a.adopted,
         })
         .collect()
 }
@@ -442,6 +450,7 @@ impl Migrator {
             platform: None,
             migrations_enabled: self.options.migrations_enabled,
             adopted: Vec::new(),
+            repeatables: Vec::new(),
         };
         // Look first without the lock: the common no-op push is one query, and a push that must
         // be refused is refused before it waits for anyone or writes anything.
@@ -454,11 +463,19 @@ impl Migrator {
         report.already_applied = history.applied.len();
         // Adopting another tool's history is a write too: the first push after switching copies
         // it into Strata's history, whether or not anything is pending.
+        let repeatables = if self.options.migrations_enabled {
+            pending_repeatables(conn.client(), &self.set).await?
+        } else {
+            Vec::new()
+        };
         let has_work = !prepared.is_empty()
             || !self.options.seeds.is_empty()
-            || history.applied.iter().any(|a| a.adopted);
+            || !repeatables.is_empty()
+            || history.applied.iter().any(|a| a.adopted)
+            || !history.rolled_back_by_tool.is_empty();
         if self.options.dry_run {
             report.adopted = adopted_of(&history);
+            report.repeatables = repeatables.iter().map(|r| file_name(&r.path)).collect();
             if !prepared.is_empty() && self.options.platform != Platform::None {
                 let state = platform::inspect(conn.client()).await?;
                 report.platform = Some(PlatformReport::of(&state, true));
@@ -520,8 +537,10 @@ impl Migrator {
             let plan = self.gate(plan)?;
             let prepared = self.prepare_with(&plan, search_path.as_deref())?;
             report.already_applied = history.applied.len();
-            let adopting = history.applied.iter().any(|a| a.adopted);
-            if prepared.is_empty() && self.options.seeds.is_empty() && !adopting {
+            let adopting = history.applied.iter().any(|a| a.adopted)
+                || !history.rolled_back_by_tool.is_empty();
+            let repeating = self.options.migrations_enabled && !self.set.repeatables.is_empty();
+            if prepared.is_empty() && self.options.seeds.is_empty() && !adopting && !repeating {
                 return Ok(());
             }
             if self.options.platform == Platform::None {
@@ -566,7 +585,8 @@ impl Migrator {
             acquired.backend_pid = again.backend_pid;
             report.lock_waited_ms += again.waited.as_millis() as u64;
         };
-        let adopting = history.applied.iter().any(|a| a.adopted);
+        let adopting =
+            history.applied.iter().any(|a| a.adopted) || !history.rolled_back_by_tool.is_empty();
         if (!prepared.is_empty() || adopting) && !history.is_ready() {
             history::ensure_tables(conn.client()).await?;
             report.created_history = !history.exists;
@@ -605,9 +625,15 @@ impl Migrator {
             let start = Instant::now();
             let mut record = history::record_sql(m, step.transactional(), &applied_by)?;
             if self.set.record_in_tool_history {
-                if let Some(tool) = crate::adopt::record_sql(&self.set, m) {
-                    record.push('\n');
-                    record.push_str(&tool);
+                if let (Some(tool), Some(mark)) = (
+                    crate::adopt::record_sql(&self.set, m),
+                    crate::adopt::mirrored_source(&self.set),
+                ) {
+                    record.push_str(&format!(
+                        "\n{tool}\nUPDATE supabase_migrations.strata_history SET source = {} WHERE version = {};",
+                        history::quote_literal(&mark),
+                        history::quote_literal(m.version.as_str())
+                    ));
                 }
             }
             let ran = execute(
@@ -645,6 +671,42 @@ impl Migrator {
                 statements: step.statement_count(),
                 notices: ran.notices,
             });
+        }
+        // Repeatables after every versioned migration, in name order, each in one transaction
+        // with its record (as Flyway runs them).
+        if self.options.migrations_enabled {
+            let due = pending_repeatables(conn.client(), &self.set).await?;
+            if !due.is_empty() {
+                conn.client()
+                    .batch_execute(REPEATABLES_TABLE_SQL)
+                    .await
+                    .map_err(|e| Error::db("creating supabase_migrations.strata_repeatables", e))?;
+            }
+            for r in due {
+                let migration = Migration::new(
+                    crate::source::Version::parse("0").expect("digits"),
+                    r.name.clone(),
+                    r.path.clone(),
+                    r.sql.clone(),
+                );
+                let step = Step::new(&migration)?;
+                let record = format!(
+                    "INSERT INTO supabase_migrations.strata_repeatables (name, checksum) VALUES ({n}, {c}) \
+                     ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now();",
+                    n = history::quote_literal(&file_name(&r.path)),
+                    c = history::quote_literal(&r.checksum),
+                );
+                execute(
+                    conn,
+                    watch,
+                    &step,
+                    &record,
+                    "recording the repeatable",
+                    &emit,
+                )
+                .await?;
+                report.repeatables.push(file_name(&r.path));
+            }
         }
         for seed in &self.options.seeds {
             let r = run_seed(conn, watch, seed, self.options.reseed, &emit).await?;
@@ -1288,6 +1350,63 @@ fn char_to_byte(text: &str, chars: usize) -> usize {
         .nth(chars)
         .map(|(i, _)| i)
         .unwrap_or(text.len())
+}
+
+/// Where repeatable migrations' last runs are kept: by file name, with the checksum that ran.
+const REPEATABLES_TABLE_SQL: &str = "DO $strata$ BEGIN
+  IF pg_catalog.to_regnamespace('supabase_migrations') IS NULL THEN
+    CREATE SCHEMA supabase_migrations;
+  END IF;
+  IF pg_catalog.to_regclass('supabase_migrations.strata_repeatables') IS NULL THEN
+    CREATE TABLE supabase_migrations.strata_repeatables (
+      name text NOT NULL PRIMARY KEY,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    );
+  END IF;
+END $strata$;";
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The repeatable migrations of `set` that are new or changed since their last run (by file
+/// name and checksum in `supabase_migrations.strata_repeatables`), in name order.
+async fn pending_repeatables<'s>(
+    client: &Client,
+    set: &'s MigrationSet,
+) -> Result<Vec<&'s crate::source::Repeatable>, Error> {
+    if set.repeatables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "select name, checksum from supabase_migrations.strata_repeatables",
+            &[],
+        )
+        .await;
+    let ran: std::collections::HashMap<String, String> = match rows {
+        Ok(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        Err(e)
+            if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+                || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
+        {
+            std::collections::HashMap::new()
+        }
+        Err(e) => {
+            return Err(Error::db(
+                "reading supabase_migrations.strata_repeatables",
+                e,
+            ))
+        }
+    };
+    Ok(set
+        .repeatables
+        .iter()
+        .filter(|r| ran.get(&file_name(&r.path)) != Some(&r.checksum))
+        .collect())
 }
 
 /// The Supabase CLI's seed table, created without a notice when it (or its schema) exists, so

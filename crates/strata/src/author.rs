@@ -133,6 +133,140 @@ pub fn new_migration(
     })
 }
 
+/// A new migration in another tool's layout, named and shaped as that tool would write it, so
+/// that the tool (and Strata) read it: dbmate's and goose's up/down sections, node-pg-migrate's
+/// (with a millisecond timestamp), golang-migrate's and sqlx's `.up.sql`/`.down.sql` pair,
+/// diesel's directory with `up.sql` and `down.sql`, Flyway's `V…__name.sql` (and
+/// `U…__name.sql` with `rollback`). The version continues the directory's own numbering when
+/// its versions are short sequence numbers (`0003` after `0002`), else it is the UTC time.
+/// `up_sql`/`down_sql` fill the two parts (empty for `migration new`; `diff --write` passes its
+/// SQL). Errors: a bad name, a file that exists, I/O.
+#[allow(clippy::too_many_arguments)]
+pub fn new_in_layout(
+    set: &crate::source::MigrationSet,
+    dir: &Path,
+    layout: crate::source::Layout,
+    name: &str,
+    now: OffsetDateTime,
+    rollback: bool,
+    up_sql: &str,
+    down_sql: &str,
+) -> Result<NewMigration, Error> {
+    use crate::source::Layout;
+    let warning = check_name(name)?;
+    let (stamp, _) = stamp(now);
+    // Sequence numbers stay sequence numbers.
+    let short = set
+        .migrations
+        .iter()
+        .map(|m| m.version.as_str())
+        .filter(|v| !v.contains('.'))
+        .max_by_key(|v| (v.len(), v.to_string()));
+    let version = match short {
+        Some(v) if v.len() < 8 => {
+            let next = v.parse::<u64>().unwrap_or(0) + 1;
+            format!("{next:0width$}", width = v.len())
+        }
+        _ if layout == Layout::NodePgMigrate => {
+            (now.unix_timestamp_nanos() / 1_000_000).to_string()
+        }
+        _ => stamp,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let body = |sql: &str| {
+        if sql.trim().is_empty() {
+            "\n".to_string()
+        } else {
+            format!("{}\n", sql.trim_end())
+        }
+    };
+    let sections =
+        |up: &str, down: &str| format!("{up}\n{}\n{down}\n{}", body(up_sql), body(down_sql));
+    let (path, down): (std::path::PathBuf, Option<std::path::PathBuf>) = match layout {
+        Layout::Dbmate | Layout::Goose | Layout::NodePgMigrate => {
+            let path = dir.join(format!("{version}_{name}.sql"));
+            let text = match layout {
+                Layout::Dbmate => sections("-- migrate:up", "-- migrate:down"),
+                Layout::Goose => sections("-- +goose Up", "-- +goose Down"),
+                _ => sections("-- Up Migration", "-- Down Migration"),
+            };
+            write_new(&path, &text)?;
+            (path.clone(), Some(path))
+        }
+        Layout::GolangMigrate | Layout::Sqlx => {
+            let up = dir.join(format!("{version}_{name}.up.sql"));
+            let down = dir.join(format!("{version}_{name}.down.sql"));
+            write_new(&up, &body(up_sql))?;
+            if rollback || layout == Layout::GolangMigrate || !down_sql.trim().is_empty() {
+                if let Err(e) = write_new(&down, &body(down_sql)) {
+                    let _ = std::fs::remove_file(&up);
+                    return Err(e);
+                }
+                (up, Some(down))
+            } else {
+                (up, None)
+            }
+        }
+        Layout::Diesel => {
+            let d = now.to_offset(time::UtcOffset::UTC);
+            let dashed = d
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day]-[hour][minute][second]"
+                ))
+                .expect("valid format");
+            let mdir = dir.join(format!("{dashed}_{name}"));
+            if mdir.exists() {
+                return Err(Error::SourceFile {
+                    path: mdir,
+                    problem: "exists already".into(),
+                    hint: Some("wait a second, or choose another name".into()),
+                });
+            }
+            std::fs::create_dir_all(&mdir).map_err(|e| Error::io("create directory", &mdir, e))?;
+            let up = mdir.join("up.sql");
+            let down = mdir.join("down.sql");
+            let or = |sql: &str, default: &str| {
+                if sql.trim().is_empty() {
+                    default.to_string()
+                } else {
+                    body(sql)
+                }
+            };
+            write_new(&up, &or(up_sql, "-- Your SQL goes here\n"))?;
+            write_new(
+                &down,
+                &or(down_sql, "-- This file should undo anything in `up.sql`\n"),
+            )?;
+            (up, Some(down))
+        }
+        Layout::Flyway => {
+            let up = dir.join(format!("V{version}__{name}.sql"));
+            write_new(&up, &body(up_sql))?;
+            if rollback || !down_sql.trim().is_empty() {
+                let undo = dir.join(format!("U{version}__{name}.sql"));
+                if let Err(e) = write_new(&undo, &body(down_sql)) {
+                    let _ = std::fs::remove_file(&up);
+                    return Err(e);
+                }
+                (up, Some(undo))
+            } else {
+                (up, None)
+            }
+        }
+        Layout::Strata | Layout::Supabase => {
+            return Err(Error::setting(
+                "layout",
+                "new_in_layout is for other tools' layouts; use new_migration",
+            ))
+        }
+    };
+    Ok(NewMigration {
+        path,
+        rollback: down,
+        warning,
+    })
+}
+
 /// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` holding `sql` into `dir`, and its
 /// `_rollback.sql` holding `rollback_sql` into `rollbacks_dir` (default: `dir`), both under the
 /// seed's header. Used by `strata diff --write`.

@@ -57,6 +57,10 @@ pub struct History {
     pub side_table_current: bool,
     /// Applied versions in version order.
     pub applied: Vec<AppliedMigration>,
+    /// Versions Strata's history holds that the other tool (whose table Strata adopted or kept
+    /// up to date) has rolled back since: no longer applied; a push removes them from Strata's
+    /// history ([`crate::adopt::merge`]).
+    pub rolled_back_by_tool: Vec<AppliedMigration>,
 }
 
 impl History {
@@ -179,6 +183,7 @@ impl History {
             side_table,
             side_table_current,
             applied,
+            rolled_back_by_tool: Vec::new(),
         }
     }
 
