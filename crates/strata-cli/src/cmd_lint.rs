@@ -146,7 +146,10 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
         let target = ctx.target()?;
         out.target(&target);
         let client = target.connect().await?;
-        let history = History::read(&client).await?;
+        let mut history = History::read(&client).await?;
+        if let Ok(set) = ctx.migrations() {
+            strata::adopt::adopt_into(&client, &set, &mut history).await?;
+        }
         let applied: BTreeSet<&strata::Version> =
             history.applied.iter().map(|a| &a.version).collect();
         deployed = Deployed::Files(

@@ -222,7 +222,8 @@ impl Context {
     /// over thousands of files the two take about as long as each other. Inputs are checked
     /// before anything starts: the directory must exist, and for the local cluster the files are
     /// read before the cluster is created or started.
-    /// The `Target:` line is printed as soon as the target is known, before connecting.
+    /// The `Target:` line is printed as soon as the target is known, before connecting. For
+    /// another tool's layout, the history includes that tool's ([`strata::adopt`]).
     pub(crate) async fn load_and_connect(
         &self,
         out: &render::Renderer,
@@ -235,7 +236,8 @@ impl Context {
             let target = self.target()?;
             out.target(&target);
             let session = target.session().await?;
-            let history = History::read(&*session).await?;
+            let mut history = History::read(&*session).await?;
+            strata::adopt::adopt_into(&*session, &set, &mut history).await?;
             return Ok((set, target, session, history));
         }
         let target = self.target()?;
@@ -252,8 +254,10 @@ impl Context {
             message: format!("reading migrations failed: {e}"),
             hint: None,
         })??;
-        let (session, history) = remote?;
+        let (session, mut history) = remote?;
         out.source_facts(&set.skipped, &set.notes);
+        // Another tool's history counts as applied (its versions, from its table).
+        strata::adopt::adopt_into(&*session, &set, &mut history).await?;
         Ok((set, target, session, history))
     }
 }

@@ -1529,3 +1529,77 @@ fn diff_says_when_the_scratch_build_fails_and_leaves_the_target_alone() {
     // The target still has only the first migration.
     assert_eq!(db.versions(), ["1"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Switching from another tool
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_dbmate_project_through_the_binary() {
+    let db = TestDb::new("cli_dbmate");
+    let p = tempfile::tempdir().unwrap();
+    write(
+        p.path(),
+        "db/migrations/20240101000000_create_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n\n-- migrate:down\ndrop table a;\n",
+    );
+    // dbmate ran the first migration.
+    exec(
+        &db.url,
+        "create table a (id int);
+         create table public.schema_migrations (version varchar(128) primary key);
+         insert into public.schema_migrations values ('20240101000000');",
+    );
+    // New migrations come in dbmate's shape.
+    let r = strata(p.path(), &["migration", "new", "create_b", "-o", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let path = r.json()["result"]["path"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("-- migrate:up") && text.contains("-- migrate:down"),
+        "{text}"
+    );
+    std::fs::write(
+        &path,
+        "-- migrate:up\ncreate table b (id int);\n\n-- migrate:down\ndrop table b;\n",
+    )
+    .unwrap();
+
+    let r = strata(
+        p.path(),
+        &[
+            "migration",
+            "list",
+            "--db-url",
+            &db.url,
+            "--platform",
+            "none",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("[from dbmate (public.schema_migrations); copied on the next push]"),
+        "{r:?}"
+    );
+    let r = strata(
+        p.path(),
+        &["push", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Adopted 1 version(s) applied by dbmate"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("Applied 1 migration(s)"), "{r:?}");
+    // The down section is what `strata rollback` runs.
+    let r = strata(
+        p.path(),
+        &["rollback", "--db-url", &db.url, "--platform", "none"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        strings(&db.url, "select (to_regclass('public.b') is null)::text"),
+        ["true"]
+    );
+}

@@ -427,13 +427,32 @@ pub fn merge(history: &mut History, tool: &ToolHistory) {
     history.applied.sort_by(|a, b| a.version.cmp(&b.version));
 }
 
-/// Reads `set`'s tool history and merges it into `history` ([`merge`]); for the Strata and
-/// Supabase layouts, nothing. Returns what was read.
+/// Reads `set`'s tool history and merges it into `history` ([`merge`]); returns what was read.
+/// For the Strata and Supabase layouts there is nothing to merge, but a database with nothing in
+/// Strata's history and another tool's history with rows is refused ([`Error::ToolHistory`]):
+/// a push would run again what that tool ran; the error names the layout that adopts it.
 pub async fn adopt_into(
     client: &impl GenericClient,
     set: &MigrationSet,
     history: &mut History,
 ) -> Result<Option<ToolHistory>, Error> {
+    if !set.layout.is_tool() {
+        if history.applied.is_empty() && !set.migrations.is_empty() {
+            if let Some((table, layout, rows)) = foreign_history(client).await? {
+                let tool = layout.name();
+                return Err(Error::ToolHistory {
+                    message: format!(
+                        "this database has nothing in Strata's history but {rows} row(s) in {table}, {tool}'s history table: pushing would run again what {tool} ran"
+                    ),
+                    hint: format!(
+                        "to adopt that history, read the directory as {tool} does: layout = \"{tool}\" in strata.toml (docs/switching/{tool}.md); if {table} is not {tool}'s, record what is applied with `strata migration repair --status applied VERSION…`"
+                    ),
+                    table,
+                });
+            }
+        }
+        return Ok(None);
+    }
     let tool = read(client, set).await?;
     if let Some(t) = &tool {
         merge(history, t);
@@ -447,7 +466,19 @@ pub async fn adopt_into(
 pub async fn foreign_history(
     client: &impl GenericClient,
 ) -> Result<Option<(String, Layout, i64)>, Error> {
-    for (table, layout) in KNOWN {
+    // One query for the common case, a database with none of them.
+    let names: Vec<String> = KNOWN.iter().map(|(t, _)| t.to_string()).collect();
+    let present: Vec<String> = client
+        .query(
+            "select t from unnest($1::text[]) t where pg_catalog.to_regclass(t) is not null",
+            &[&names],
+        )
+        .await
+        .map_err(|e| Error::db("looking for other tools' history tables", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (table, layout) in KNOWN.iter().filter(|(t, _)| present.iter().any(|p| p == t)) {
         let columns = columns(client, table).await?;
         if columns.is_empty() {
             continue;

@@ -380,27 +380,7 @@ impl Migrator {
         client: &Client,
         mut history: History,
     ) -> Result<(History, Plan), Error> {
-        if self.set.layout.is_tool() {
-            crate::adopt::adopt_into(client, &self.set, &mut history).await?;
-        } else if history.applied.is_empty() && !self.set.migrations.is_empty() {
-            if let Some((table, layout, rows)) = crate::adopt::foreign_history(client).await? {
-                return Err(Error::ToolHistory {
-                    message: format!(
-                        "this database has nothing in Strata's history but {rows} row(s) in {table}, {}'s history table: pushing would run again what {} ran",
-                        layout.name(),
-                        layout.name()
-                    ),
-                    hint: format!(
-                        "to adopt that history, read the directory as {} does: layout = \"{}\" in strata.toml (docs/switching/{}.md); if {table} is not {}'s, record what is applied with `strata migration repair --status applied VERSION…`",
-                        layout.name(),
-                        layout.name(),
-                        layout.name(),
-                        layout.name()
-                    ),
-                    table,
-                });
-            }
-        }
+        crate::adopt::adopt_into(client, &self.set, &mut history).await?;
         let mut plan = Plan::build(&self.set, &history, self.plan_options());
         let modified = plan.modified_versions();
         if !modified.is_empty() {
