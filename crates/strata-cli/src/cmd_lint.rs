@@ -249,6 +249,9 @@ pub(crate) struct Linter {
     root: PathBuf,
     /// A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
     session_lock_timeout: bool,
+    /// Another tool's layout names files its own way: the seed's file-name convention does not
+    /// apply.
+    tool_layout: bool,
 }
 
 impl Linter {
@@ -266,6 +269,13 @@ impl Linter {
                 .unwrap_or(ctx.project.root.clone()),
             session_lock_timeout: ctx.request.lock_timeout.is_some()
                 || ctx.project.config.lock_timeout.is_some(),
+            tool_layout: ctx.migrations_dir().is_ok_and(|dir| {
+                ctx.project
+                    .config
+                    .layout
+                    .unwrap_or_else(|| strata::source::Layout::detect(&dir))
+                    .is_tool()
+            }),
         }
     }
 
@@ -278,6 +288,7 @@ impl Linter {
     ) -> Vec<Finding> {
         let mut findings = lint::lint_for(files, &self.config, &self.api_schemas, deployed);
         findings.retain(|f| !(self.session_lock_timeout && f.rule == "missing-lock-timeout"));
+        findings.retain(|f| !(self.tool_layout && f.rule == "file-name"));
         findings.retain(|f| match &f.location {
             Location::File { path, .. } => {
                 let full = absolute(path);
