@@ -140,28 +140,6 @@ pub struct Catalog {
     pub role: String,
 }
 
-/// Schemas Supabase manages: their objects belong to the platform, not to migrations (except
-/// what users add there: policies, triggers calling their functions, their own functions).
-pub const PLATFORM_SCHEMAS: &[&str] = &[
-    "auth",
-    "storage",
-    "extensions",
-    "graphql",
-    "graphql_public",
-    "realtime",
-    "supabase_functions",
-    "vault",
-    "pgsodium",
-    "pgsodium_masks",
-    "net",
-    "cron",
-    "pgbouncer",
-    "_realtime",
-    "_analytics",
-    "supabase_migrations",
-    "strata_platform",
-];
-
 /// Whether a database is a fresh build target or a live one, for the push's lint gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -174,7 +152,7 @@ pub enum Freshness {
 }
 
 /// Decides [`Freshness`] from the history already read and one catalog query: the first object
-/// in a schema that is neither PostgreSQL's nor the platform's ([`PLATFORM_SCHEMAS`]) and not
+/// in a schema that is neither PostgreSQL's nor the platform's ([`crate::platform::MANAGED_SCHEMAS`]) and not
 /// an extension's member — a table, view, sequence, function or type. Other tools' history
 /// tables (`public.flyway_schema_history`, `public.schema_migrations`, schema `sqitch` …) are
 /// such objects. Reads only.
@@ -190,7 +168,9 @@ pub async fn freshness(
             ),
         });
     }
-    let managed: Vec<String> = PLATFORM_SCHEMAS.iter().map(|s| s.to_string()).collect();
+    let managed: Vec<String> = crate::platform::managed_schema_names()
+        .map(str::to_string)
+        .collect();
     let row = client
         .query_opt(
             "select o.kind || ' ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(o.name)
@@ -225,18 +205,6 @@ pub async fn freshness(
         None => Freshness::Fresh,
     })
 }
-
-/// Extensions a Supabase project (or Strata's emulation of one) has before any migration.
-pub const PLATFORM_EXTENSIONS: &[&str] = &[
-    "plpgsql",
-    "pg_graphql",
-    "pg_stat_statements",
-    "pgsodium",
-    "supabase_vault",
-    "pgjwt",
-    "uuid-ossp",
-    "pgcrypto",
-];
 
 impl Catalog {
     /// Reads the catalog of the database `client` is connected to: one read-only transaction,
@@ -321,13 +289,13 @@ impl Catalog {
     }
 
     /// Keeps what migrations own on a Supabase project: drops the objects of
-    /// [`PLATFORM_SCHEMAS`] except policies, triggers that call functions outside them, and
+    /// [`crate::platform::MANAGED_SCHEMAS`] except policies, triggers that call functions outside them, and
     /// functions neither owned by a `supabase_*` role nor part of Strata's emulation; drops the
-    /// [`PLATFORM_EXTENSIONS`], default privileges of `supabase_*` roles and event triggers
+    /// [`crate::platform::PLATFORM_EXTENSIONS`], default privileges of `supabase_*` roles and event triggers
     /// owned by them or calling platform functions. Storage bucket rows stay.
     pub fn retain_user_objects(&mut self) {
         let emulated = emulated_functions();
-        let platform = |s: &str| PLATFORM_SCHEMAS.contains(&s);
+        let platform = crate::platform::is_managed_schema;
         let platform_role = |r: Option<&str>| {
             r.is_some_and(|r| r.starts_with("supabase") || r == "pgsodium_keyholder")
         };
@@ -341,7 +309,9 @@ impl Catalog {
         }
         self.objects.retain(|id, o| {
             match id.kind {
-                Kind::Extension => return !PLATFORM_EXTENSIONS.contains(&o.local.as_str()),
+                Kind::Extension => {
+                    return !crate::platform::PLATFORM_EXTENSIONS.contains(&o.local.as_str())
+                }
                 Kind::DefaultPrivileges => return !platform_role(o.prop("role")),
                 Kind::EventTrigger => {
                     return !platform_role(o.prop("owner"))

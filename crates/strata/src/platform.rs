@@ -45,6 +45,72 @@ pub const SUPABASE_ROLES_SQL: &str = include_str!("platform/supabase/roles.sql")
 /// supabase_functions and a pg_net stand-in (1: auth.users, buckets and objects).
 pub const SUPABASE_VERSION: i32 = 2;
 
+/// A schema the Supabase platform (or Strata's emulation of it) owns: its objects are the
+/// platform's, not the migrations' (except what users add there — policies on storage tables,
+/// triggers on auth.users, bucket rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManagedSchema {
+    pub name: &'static str,
+    /// Whether Strata's emulation creates it on plain PostgreSQL.
+    pub emulated: bool,
+    /// What creates it on Supabase, for messages.
+    pub created_by: &'static str,
+}
+
+const fn schema(name: &'static str, emulated: bool, created_by: &'static str) -> ManagedSchema {
+    ManagedSchema {
+        name,
+        emulated,
+        created_by,
+    }
+}
+
+/// Every schema the Supabase platform and Strata manage — the one list that catalog capture,
+/// diff, the lint catalog rules, the freshness check and the error hints all use.
+pub const MANAGED_SCHEMAS: &[ManagedSchema] = &[
+    schema("auth", true, "GoTrue (supabase/auth)"),
+    schema("storage", true, "the storage API (supabase/storage)"),
+    schema("realtime", true, "Realtime (supabase/realtime)"),
+    schema("vault", true, "the supabase_vault extension"),
+    schema("supabase_functions", true, "database webhooks"),
+    schema("net", true, "the pg_net extension"),
+    schema("extensions", true, "the platform's init scripts"),
+    schema("supabase_migrations", true, "the Supabase CLI's history"),
+    schema("graphql", false, "the pg_graphql extension"),
+    schema("graphql_public", false, "the pg_graphql extension"),
+    schema("pgsodium", false, "the pgsodium extension"),
+    schema("pgsodium_masks", false, "the pgsodium extension"),
+    schema("cron", false, "the pg_cron extension"),
+    schema("pgmq", false, "the pgmq extension"),
+    schema("pgtle", false, "the pg_tle extension"),
+    schema("pgbouncer", false, "Supavisor/PgBouncer's auth function"),
+    schema("_realtime", false, "Realtime's own bookkeeping"),
+    schema("_analytics", false, "Logflare"),
+    schema("strata_platform", true, "Strata's emulation record"),
+];
+
+/// Extensions a Supabase project (or Strata's emulation of one) has before any migration.
+pub const PLATFORM_EXTENSIONS: &[&str] = &[
+    "plpgsql",
+    "pg_graphql",
+    "pg_stat_statements",
+    "pgsodium",
+    "supabase_vault",
+    "pgjwt",
+    "uuid-ossp",
+    "pgcrypto",
+];
+
+/// The names of [`MANAGED_SCHEMAS`].
+pub fn managed_schema_names() -> impl Iterator<Item = &'static str> {
+    MANAGED_SCHEMAS.iter().map(|s| s.name)
+}
+
+/// Whether `schema` is one of [`MANAGED_SCHEMAS`].
+pub fn is_managed_schema(schema: &str) -> bool {
+    MANAGED_SCHEMAS.iter().any(|s| s.name == schema)
+}
+
 /// Which platform the migrations expect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

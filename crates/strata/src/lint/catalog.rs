@@ -43,35 +43,13 @@ pub static RULES: &[&RuleInfo] = &[
     &extension_in_public::INFO,
 ];
 
-/// Schemas managed by Supabase, PostgreSQL or Strata: not the user's objects.
-pub const MANAGED_SCHEMAS: &[&str] = &[
-    "auth",
-    "storage",
-    "extensions",
-    "realtime",
-    "_realtime",
-    "graphql",
-    "graphql_public",
-    "vault",
-    "pgsodium",
-    "pgsodium_masks",
-    "supabase_functions",
-    "supabase_migrations",
-    "net",
-    "pgbouncer",
-    "cron",
-    "pgtle",
-    "_analytics",
-    "strata_platform",
-    "information_schema",
-    "pg_catalog",
-    "pg_toast",
-];
+/// PostgreSQL's own schemas, beside the platform's ([`crate::platform::MANAGED_SCHEMAS`]).
+const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "pg_catalog", "pg_toast"];
 
 /// SQL condition: namespace alias `n` is one of the user's schemas.
 fn user_schema(n: &str) -> String {
-    let list = MANAGED_SCHEMAS
-        .iter()
+    let list = crate::platform::managed_schema_names()
+        .chain(SYSTEM_SCHEMAS.iter().copied())
         .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
         .join(", ");

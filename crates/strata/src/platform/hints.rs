@@ -169,28 +169,6 @@ const CONTRIB: &[&str] = &[
     "plpgsql",
 ];
 
-/// Schemas the Supabase platform creates, with what creates them; the emulation covers the first
-/// group (`emulated`), the rest come from extensions or services Strata does not emulate.
-const PLATFORM_SCHEMAS: &[(&str, bool, &str)] = &[
-    ("auth", true, "GoTrue (supabase/auth)"),
-    ("storage", true, "the storage API (supabase/storage)"),
-    ("realtime", true, "Realtime (supabase/realtime)"),
-    ("vault", true, "the supabase_vault extension"),
-    ("supabase_functions", true, "database webhooks"),
-    ("net", true, "the pg_net extension"),
-    ("extensions", true, "the platform's init scripts"),
-    ("graphql", false, "the pg_graphql extension"),
-    ("graphql_public", false, "the pg_graphql extension"),
-    ("pgsodium", false, "the pgsodium extension"),
-    ("pgsodium_masks", false, "the pgsodium extension"),
-    ("cron", false, "the pg_cron extension"),
-    ("pgmq", false, "the pgmq extension"),
-    ("pgbouncer", false, "Supavisor/PgBouncer's auth function"),
-    ("_realtime", false, "Realtime's own bookkeeping"),
-    ("_analytics", false, "Logflare"),
-    ("supabase_migrations", true, "the Supabase CLI's history"),
-];
-
 /// Adds what to do to a migration error about a missing extension or platform object; leaves
 /// other errors as they are. `platform` is what the push expected (`--platform`).
 pub fn annotate(e: &mut MigrationError, platform: Platform) {
@@ -308,7 +286,10 @@ fn missing_name(e: &MigrationError) -> Option<(String, String)> {
 
 fn missing_platform_object(e: &MigrationError, platform: Platform) -> Option<String> {
     let (schema, name) = missing_name(e)?;
-    let (_, emulated, creator) = PLATFORM_SCHEMAS.iter().find(|(s, _, _)| *s == schema)?;
+    let managed = super::MANAGED_SCHEMAS
+        .iter()
+        .find(|s| s.name == schema && s.name != "strata_platform")?;
+    let (emulated, creator) = (&managed.emulated, &managed.created_by);
     let what = if name == schema {
         format!("schema {schema}")
     } else {

@@ -23,6 +23,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.profiles ADD COLUMN api_key uuid;\nALTER TABLE public.profiles ALTER COLUMN api_key SET DEFAULT gen_random_uuid();\n-- then backfill in batches: UPDATE … SET api_key = gen_random_uuid() WHERE api_key IS NULL AND id IN (…);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// Functions PostgreSQL (13 to 18: random_normal from 16, uuidv4/uuidv7 from 18) and the usual
 /// extensions (pgcrypto, uuid-ossp) mark VOLATILE, as defaults are written.
 const VOLATILE: &[&str] = &[

@@ -4,7 +4,7 @@
 use pg_query::protobuf::AlterTableType;
 use pg_query::NodeEnum;
 
-use super::{first_line, relation_name, Cx, StatementRule};
+use super::{relation_name, Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -40,7 +40,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     d.colname.clone(),
                     super::at(st, d.location, d.colname.len()),
                 ),
-                _ => (String::new(), first_line(st, &cx.file.text)),
+                _ => (String::new(), super::ast::first_line(&cx.file.text, st)),
             };
             out.push(cx.finding(
                 &INFO,

@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.legacy_events ADD COLUMN id bigint;\nCREATE SEQUENCE public.legacy_events_id_seq OWNED BY public.legacy_events.id;\nALTER TABLE public.legacy_events ALTER COLUMN id SET DEFAULT nextval('public.legacy_events_id_seq');\n-- backfill in batches, then build the unique index concurrently and add the key USING INDEX",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (_, st, table, cmd) in cx.existing_table_alters() {
         if cmd.subtype() != AlterTableType::AtAddColumn {

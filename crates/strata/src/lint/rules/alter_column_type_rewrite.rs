@@ -25,6 +25,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.profiles ADD COLUMN credits_v2 numeric(12,4);\n-- backfill in batches, switch the application, then drop credits",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (i, st, table, cmd) in cx.existing_table_alters() {
         if cmd.subtype() != AlterTableType::AtAlterColumnType {

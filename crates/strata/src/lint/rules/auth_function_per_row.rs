@@ -21,6 +21,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE POLICY own ON public.notes FOR SELECT USING ((select auth.uid()) = user_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// The functions whose value is fixed for a statement but that PostgreSQL calls per row.
 pub const PER_REQUEST: &[&str] = &[
     "auth.uid",

@@ -3,7 +3,7 @@
 use pg_query::protobuf::TransactionStmtKind as K;
 use pg_query::NodeEnum;
 
-use super::{first_line, Cx, StatementRule};
+use super::{Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -47,7 +47,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     if let Some(st) = open {
         out.push(cx.finding(
             &INFO,
-            first_line(st, &cx.file.text),
+            super::ast::first_line(&cx.file.text, st),
             "this BEGIN is never committed: the file ends inside the transaction block",
             Some("add COMMIT; after the last statement of the block, or remove the BEGIN (strata push runs the file in one transaction)".into()),
         ));

@@ -18,6 +18,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.countries (code text PRIMARY KEY CHECK (char_length(code) = 2));",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let text = &cx.file.text;
     for (_, st, node) in cx.statements() {

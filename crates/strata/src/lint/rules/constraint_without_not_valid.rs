@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.projects ADD CONSTRAINT projects_owner_fk\n  FOREIGN KEY (owner_id) REFERENCES auth.users (id) NOT VALID;\nALTER TABLE public.projects VALIDATE CONSTRAINT projects_owner_fk;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (_, st, table, cmd) in cx.existing_table_alters() {
         // The constraints the subcommand adds, and the new column's name when they are

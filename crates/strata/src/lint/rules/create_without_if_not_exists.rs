@@ -3,7 +3,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{first_line, head, relation_name, Cx, StatementRule};
+use super::{head, relation_name, Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -40,20 +40,24 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     let table = i.relation.as_ref().map(relation_name).unwrap_or_default();
                     out.push(cx.finding(
                         &INFO,
-                        first_line(st, text),
+                        super::ast::first_line(text, st),
                         format!("unnamed index on {table}: running the migration again creates a second, identical index"),
                         Some("name the index and add IF NOT EXISTS: CREATE INDEX IF NOT EXISTS idx_<table>_<columns> ON …".into()),
                     ));
                     continue;
                 }
-                ("index", i.idxname.clone(), first_line(st, text))
+                ("index", i.idxname.clone(), super::ast::first_line(text, st))
             }
-            NodeEnum::CreateSchemaStmt(s) if !s.if_not_exists => {
-                ("schema", s.schemaname.clone(), first_line(st, text))
-            }
-            NodeEnum::CreateExtensionStmt(e) if !e.if_not_exists => {
-                ("extension", e.extname.clone(), first_line(st, text))
-            }
+            NodeEnum::CreateSchemaStmt(s) if !s.if_not_exists => (
+                "schema",
+                s.schemaname.clone(),
+                super::ast::first_line(text, st),
+            ),
+            NodeEnum::CreateExtensionStmt(e) if !e.if_not_exists => (
+                "extension",
+                e.extname.clone(),
+                super::ast::first_line(text, st),
+            ),
             NodeEnum::CreateSeqStmt(s) if !s.if_not_exists => {
                 let Some(rv) = &s.sequence else { continue };
                 (

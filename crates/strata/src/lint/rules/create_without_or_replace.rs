@@ -2,7 +2,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{first_line, relation_name, strings, Cx, StatementRule};
+use super::{relation_name, strings, Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -39,7 +39,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         };
         out.push(cx.finding(
             &INFO,
-            first_line(st, &cx.file.text),
+            super::ast::first_line(&cx.file.text, st),
             format!("CREATE {what} {name} fails if it already exists"),
             Some(format!("write CREATE OR REPLACE {what} {name} …")),
         ));

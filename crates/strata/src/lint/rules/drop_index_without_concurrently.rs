@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "DROP INDEX CONCURRENTLY IF EXISTS idx_profiles_user_id;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (i, st, node) in cx.statements() {
         let NodeEnum::DropStmt(d) = node else {

@@ -3,7 +3,7 @@
 use pg_query::protobuf::ObjectType;
 use pg_query::NodeEnum;
 
-use super::{first_line, Cx, StatementRule};
+use super::{Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -46,7 +46,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let names = names.join(", ");
         out.push(cx.finding(
             &INFO,
-            first_line(st, &cx.file.text),
+            super::ast::first_line(&cx.file.text, st),
             format!("DROP {upper} {names} fails if the {what} does not exist"),
             Some(format!("write DROP {upper} IF EXISTS {names} …")),
         ));

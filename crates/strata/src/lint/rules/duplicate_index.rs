@@ -20,6 +20,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.profiles (id uuid PRIMARY KEY);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (n, new) in facts.indexes_in_file(cx.file_index) {

@@ -23,6 +23,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE SCHEMA IF NOT EXISTS extensions;\nCREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA extensions;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// Extensions that live in pg_catalog whatever is asked.
 const CATALOG_EXTENSIONS: &[&str] = &["plpgsql"];
 

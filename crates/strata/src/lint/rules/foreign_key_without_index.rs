@@ -22,6 +22,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.projects (id uuid PRIMARY KEY, owner_id uuid REFERENCES auth.users (id));\nCREATE INDEX IF NOT EXISTS projects_owner_id_idx ON public.projects (owner_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for fk in facts.foreign_keys_in_file(cx.file_index) {

@@ -23,6 +23,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_chats_user ON public.encrypted_chats (user_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (i, st, node) in cx.statements() {
         let NodeEnum::IndexStmt(idx) = node else {

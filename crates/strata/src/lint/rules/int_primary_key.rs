@@ -22,6 +22,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 const SMALL: &[&str] = &[
     "int4",
     "int",

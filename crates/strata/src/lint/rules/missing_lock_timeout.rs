@@ -26,6 +26,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "SET lock_timeout = '5s';\nALTER TABLE public.profiles ADD COLUMN bio text;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// The existing table a statement takes a lock on that blocks reads or writes, and what the
 /// statement is.
 fn strong_lock(cx: &Cx<'_>, i: usize, node: &NodeEnum) -> Option<(String, &'static str)> {

@@ -87,106 +87,31 @@ pub static ALL: &[StatementRule] = &[
     breaking::set_not_null::RULE,
     breaking::add_required_column::RULE,
     // Locking, security and type rules (one contiguous block).
-    StatementRule {
-        info: &index_without_concurrently::INFO,
-        check: index_without_concurrently::check,
-    },
-    StatementRule {
-        info: &drop_index_without_concurrently::INFO,
-        check: drop_index_without_concurrently::check,
-    },
-    StatementRule {
-        info: &constraint_without_not_valid::INFO,
-        check: constraint_without_not_valid::check,
-    },
-    StatementRule {
-        info: &add_column_volatile_default::INFO,
-        check: add_column_volatile_default::check,
-    },
-    StatementRule {
-        info: &alter_column_type_rewrite::INFO,
-        check: alter_column_type_rewrite::check,
-    },
-    StatementRule {
-        info: &unique_constraint_without_index::INFO,
-        check: unique_constraint_without_index::check,
-    },
-    StatementRule {
-        info: &add_serial_column::INFO,
-        check: add_serial_column::check,
-    },
-    StatementRule {
-        info: &missing_lock_timeout::INFO,
-        check: missing_lock_timeout::check,
-    },
-    StatementRule {
-        info: &table_without_rls::INFO,
-        check: table_without_rls::check,
-    },
-    StatementRule {
-        info: &rls_not_forced::INFO,
-        check: rls_not_forced::check,
-    },
-    StatementRule {
-        info: &rls_enabled_no_policy::INFO,
-        check: rls_enabled_no_policy::check,
-    },
-    StatementRule {
-        info: &policy_exists_rls_disabled::INFO,
-        check: policy_exists_rls_disabled::check,
-    },
-    StatementRule {
-        info: &auth_function_per_row::INFO,
-        check: auth_function_per_row::check,
-    },
-    StatementRule {
-        info: &policy_always_true::INFO,
-        check: policy_always_true::check,
-    },
-    StatementRule {
-        info: &multiple_permissive_policies::INFO,
-        check: multiple_permissive_policies::check,
-    },
-    StatementRule {
-        info: &policy_user_metadata::INFO,
-        check: policy_user_metadata::check,
-    },
-    StatementRule {
-        info: &security_definer_search_path::INFO,
-        check: security_definer_search_path::check,
-    },
-    StatementRule {
-        info: &view_without_security_invoker::INFO,
-        check: view_without_security_invoker::check,
-    },
-    StatementRule {
-        info: &foreign_key_without_index::INFO,
-        check: foreign_key_without_index::check,
-    },
-    StatementRule {
-        info: &duplicate_index::INFO,
-        check: duplicate_index::check,
-    },
-    StatementRule {
-        info: &extension_in_public::INFO,
-        check: extension_in_public::check,
-    },
-    StatementRule {
-        info: &timestamp_without_time_zone::INFO,
-        check: timestamp_without_time_zone::check,
-    },
-    StatementRule {
-        info: &char_type::INFO,
-        check: char_type::check,
-    },
-    StatementRule {
-        info: &int_primary_key::INFO,
-        check: int_primary_key::check,
-    },
-    StatementRule {
-        info: &serial_instead_of_identity::INFO,
-        check: serial_instead_of_identity::check,
-    },
+    index_without_concurrently::RULE,
+    drop_index_without_concurrently::RULE,
+    constraint_without_not_valid::RULE,
+    add_column_volatile_default::RULE,
+    alter_column_type_rewrite::RULE,
+    unique_constraint_without_index::RULE,
+    add_serial_column::RULE,
+    missing_lock_timeout::RULE,
+    table_without_rls::RULE,
+    rls_not_forced::RULE,
+    rls_enabled_no_policy::RULE,
+    policy_exists_rls_disabled::RULE,
+    auth_function_per_row::RULE,
+    policy_always_true::RULE,
+    multiple_permissive_policies::RULE,
+    policy_user_metadata::RULE,
+    security_definer_search_path::RULE,
+    view_without_security_invoker::RULE,
+    foreign_key_without_index::RULE,
+    duplicate_index::RULE,
+    extension_in_public::RULE,
+    timestamp_without_time_zone::RULE,
+    char_type::RULE,
+    int_primary_key::RULE,
+    serial_instead_of_identity::RULE,
 ];
 
 /// What the migration set looked like before a file: which tables earlier files created, and
@@ -395,14 +320,7 @@ pub fn head(st: &ParsedStatement, text: &str, location: i32, name_len: usize) ->
             return st.code.start..end;
         }
     }
-    first_line(st, text)
-}
-
-/// The statement's first line (without its leading comments).
-pub fn first_line(st: &ParsedStatement, text: &str) -> Range<usize> {
-    let code = &text[st.code.clone()];
-    let len = code.find('\n').unwrap_or(code.len());
-    st.code.start..st.code.start + code[..len].trim_end().len()
+    ast::first_line(text, st)
 }
 
 /// The strings of a list of `String` nodes (qualified names: `["public", "profiles"]`).

@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE POLICY visible ON public.notes FOR SELECT TO authenticated\n  USING ((select auth.uid()) = user_id OR is_shared);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (i, st, node) in cx.statements() {

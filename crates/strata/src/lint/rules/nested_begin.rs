@@ -3,7 +3,7 @@
 use pg_query::protobuf::TransactionStmtKind as K;
 
 use super::begin_without_commit::tx_kind;
-use super::{first_line, Cx, StatementRule};
+use super::{Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -32,7 +32,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     let (line, _) = cx.file.line_col(at);
                     out.push(cx.finding(
                         &INFO,
-                        first_line(st, &cx.file.text),
+                        super::ast::first_line(&cx.file.text, st),
                         format!("BEGIN inside the transaction block opened at line {line}: PostgreSQL does not nest transactions, the first COMMIT commits both"),
                         Some("remove this BEGIN and its COMMIT, or use SAVEPOINT … / RELEASE SAVEPOINT …".into()),
                     ));

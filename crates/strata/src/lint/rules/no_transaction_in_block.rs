@@ -4,7 +4,7 @@
 use pg_query::protobuf::TransactionStmtKind as K;
 
 use super::begin_without_commit::tx_kind;
-use super::{first_line, Cx, StatementRule};
+use super::{Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -46,7 +46,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 };
                 out.push(cx.finding(
                     &INFO,
-                    first_line(st, &cx.file.text),
+                    super::ast::first_line(&cx.file.text, st),
                     format!("{what} cannot run inside the transaction block opened by BEGIN at line {line}: {how}"),
                     Some(format!("move the {what} out of the BEGIN … COMMIT block, best into a migration file of its own")),
                 ));

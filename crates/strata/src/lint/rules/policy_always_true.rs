@@ -23,6 +23,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE POLICY own_writes ON public.notes FOR UPDATE TO authenticated\n  USING ((select auth.uid()) = user_id) WITH CHECK ((select auth.uid()) = user_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// Roles that bypass row-level security, for which a permissive policy changes nothing.
 pub const BYPASS_ROLES: &[&str] = &["service_role", "postgres", "supabase_admin"];
 

@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.notes (id int, user_id uuid);\nALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\nCREATE POLICY own ON public.notes USING ((select auth.uid()) = user_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (_, st, node) in cx.statements() {

@@ -18,6 +18,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE POLICY admins ON public.reports FOR SELECT\n  USING ((select auth.jwt()) -> 'app_metadata' ->> 'role' = 'admin');",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 /// How user-editable metadata is spelled: the JWT claim and the auth.users column.
 pub const USER_METADATA: &[&str] = &["user_metadata", "raw_user_meta_data"];
 

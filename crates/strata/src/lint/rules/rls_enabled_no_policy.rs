@@ -19,6 +19,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\nCREATE POLICY notes_select ON public.notes FOR SELECT TO authenticated\n  USING ((select auth.uid()) = user_id);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (st, table) in cx.rls_enables() {

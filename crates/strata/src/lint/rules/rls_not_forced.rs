@@ -20,6 +20,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\nALTER TABLE public.notes FORCE ROW LEVEL SECURITY;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (st, table) in cx.rls_enables() {
         let rls = cx.set.facts.rls.get(&table).copied().unwrap_or_default();

@@ -3,7 +3,7 @@
 use pg_query::protobuf::TransactionStmtKind as K;
 
 use super::begin_without_commit::tx_kind;
-use super::{first_line, Cx, StatementRule};
+use super::{Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -33,7 +33,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         if tx_kind(node) == Some(K::TransStmtRollback) {
             out.push(cx.finding(
                 &INFO,
-                first_line(st, &cx.file.text),
+                super::ast::first_line(&cx.file.text, st),
                 "this ROLLBACK would end the transaction that keeps the migration and its history row together: strata push refuses the file",
                 Some("remove it (a failing statement already rolls the whole migration back), or mark the file `-- strata:no-transaction`".into()),
             ));

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use pg_query::NodeEnum;
 
-use super::{created_in_file, first_line, relation_name, Cx, StatementRule};
+use super::{created_in_file, relation_name, Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -71,7 +71,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let st = &cx.file.statements[i];
         out.push(cx.finding(
             &INFO,
-            first_line(st, &cx.file.text),
+            super::ast::first_line(&cx.file.text, st),
             format!("{what} on {table}, whose schema this migration changes (line {line}): schema and data changes to the same table belong in separate migrations"),
             Some(format!("move this {what} into its own migration that runs after this one")),
         ));

@@ -24,6 +24,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE FUNCTION public.add_credits(n int) RETURNS void\nLANGUAGE sql SECURITY DEFINER SET search_path = ''\nAS $$ UPDATE public.profiles SET credits = credits + n $$;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 fn has_option(f: &protobuf::CreateFunctionStmt, pred: impl Fn(&protobuf::DefElem) -> bool) -> bool {
     f.options.iter().any(|o| match &o.node {
         Some(NodeEnum::DefElem(d)) => pred(d),

@@ -20,6 +20,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let text = &cx.file.text;
     for (_, st, node) in cx.statements() {

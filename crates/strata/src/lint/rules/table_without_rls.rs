@@ -28,6 +28,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.notes (id uuid PRIMARY KEY, user_id uuid, body text);\nALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\nALTER TABLE public.notes FORCE ROW LEVEL SECURITY;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (i, st, node) in cx.statements() {

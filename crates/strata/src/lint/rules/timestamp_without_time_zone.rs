@@ -19,6 +19,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE TABLE public.events (id bigint, happened_at timestamptz);",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let text = &cx.file.text;
     for (_, st, node) in cx.statements() {

@@ -3,7 +3,7 @@
 use pg_query::protobuf::ObjectType;
 use pg_query::NodeEnum;
 
-use super::{first_line, qualified, relation_name, strings, Cx, StatementRule};
+use super::{qualified, relation_name, strings, Cx, StatementRule};
 use crate::lint::{Finding, Level, RuleInfo, RuleKind};
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -70,7 +70,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         let quoted = super::ident(&name);
         out.push(cx.finding(
             &INFO,
-            first_line(st, &cx.file.text),
+            super::ast::first_line(&cx.file.text, st),
             format!(
                 "CREATE {word} {quoted} on {table} fails if it already exists (no DROP {word} IF EXISTS before it)"
             ),

@@ -23,6 +23,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS profiles_handle_idx ON public.profiles (handle);\nALTER TABLE public.profiles ADD CONSTRAINT profiles_handle_key UNIQUE USING INDEX profiles_handle_idx;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for (_, st, table, cmd) in cx.existing_table_alters() {
         let Some((cons, own_column)) = ast::added_constraints(cmd) else {

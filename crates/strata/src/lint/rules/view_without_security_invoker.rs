@@ -26,6 +26,8 @@ pub const INFO: RuleInfo = RuleInfo {
     good: "CREATE VIEW public.my_chats WITH (security_invoker = true) AS\n  SELECT id, title FROM public.encrypted_chats;",
 };
 
+pub const RULE: super::StatementRule = super::StatementRule { info: &INFO, check };
+
 pub fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     let facts = &cx.set.facts;
     for (_, st, node) in cx.statements() {

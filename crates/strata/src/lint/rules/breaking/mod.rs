@@ -17,7 +17,7 @@ use std::ops::Range;
 use pg_query::protobuf::{AlterTableType, ConstrType, ObjectType};
 use pg_query::NodeEnum;
 
-use super::{first_line, ident, qualified, relation_name, strings, Cx};
+use super::{ident, qualified, relation_name, strings, Cx};
 use crate::lint::{Finding, RuleInfo};
 
 /// What a statement does to an existing table.
@@ -53,7 +53,7 @@ pub fn changes(cx: &Cx<'_>) -> Vec<(usize, String, Change, Range<usize>)> {
     let text = &cx.file.text;
     let mut out = Vec::new();
     for (i, st, node) in cx.statements() {
-        let line = first_line(st, text);
+        let line = crate::lint::rules::ast::first_line(text, st);
         match node {
             NodeEnum::AlterTableStmt(a) => {
                 if ObjectType::try_from(a.objtype) != Ok(ObjectType::ObjectTable) {
