@@ -1,8 +1,8 @@
 //! `strata diff` and `--check-drift`: resolve the scope, call `strata::diff::drift`, render.
 
+use crate::failure::exit_code;
 use serde_json::json;
 use strata::diff::{self, Scope};
-use strata::error::exit_code;
 use strata::history::History;
 use strata::target::Target;
 use strata::{Error, MigrationSet};

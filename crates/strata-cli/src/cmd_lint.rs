@@ -10,15 +10,19 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::failure::exit_code;
 use serde_json::json;
-use strata::error::exit_code;
 use strata::history::History;
-use strata::lint::format::{self, Summary};
-use strata::lint::{self, Deployed, Finding, Level, LintConfig, Location, SourceText};
 use strata::{Error, MigrationSet};
+use strata_lint::format::{self, Summary};
+use strata_lint::gate::{self, absolute, shown, Decision, FreshLint, Gate, Linter};
+use strata_lint::{
+    self as lint, Deployed, Finding, Level, LintConfig, LintConfigExt, Location, SourceText,
+};
 
 use crate::args::{Cli, LintArgs, LintFormat, Output};
 use crate::context::Context;
+use crate::failure::Failure;
 use crate::render::Renderer;
 use crate::Outcome;
 
@@ -238,69 +242,7 @@ pub fn collect_findings(
     report: &BTreeSet<PathBuf>,
     deployed: &Deployed,
 ) -> Vec<Finding> {
-    Linter::new(ctx).findings(files, report, deployed)
-}
-
-/// What the statement rules need from the context, owned, so that lint can run on another
-/// thread (a push to a fresh database lints while it applies).
-pub(crate) struct Linter {
-    config: LintConfig,
-    api_schemas: Vec<String>,
-    root: PathBuf,
-    /// A lock_timeout Strata sets for every migration session satisfies missing-lock-timeout.
-    session_lock_timeout: bool,
-    /// Another tool's layout names files its own way: the seed's file-name convention does not
-    /// apply.
-    tool_layout: bool,
-}
-
-impl Linter {
-    pub(crate) fn new(ctx: &Context) -> Linter {
-        // Row-level-security rules look at the schemas the platform exposes (public on
-        // Supabase); an unreadable platform setting is reported by the commands that use it.
-        let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
-        Linter {
-            config: ctx.project.config.lint.clone(),
-            api_schemas: lint::api_schemas(platform),
-            root: ctx
-                .project
-                .root
-                .canonicalize()
-                .unwrap_or(ctx.project.root.clone()),
-            session_lock_timeout: ctx.request.lock_timeout.is_some()
-                || ctx.project.config.lock_timeout.is_some(),
-            tool_layout: ctx.migrations_dir().is_ok_and(|dir| {
-                ctx.project
-                    .config
-                    .layout
-                    .unwrap_or_else(|| strata::source::Layout::detect(&dir))
-                    .is_tool()
-            }),
-        }
-    }
-
-    /// The statement findings for the files in `report`, with `[lint]` levels and excludes.
-    pub(crate) fn findings(
-        &self,
-        files: Vec<SourceText>,
-        report: &BTreeSet<PathBuf>,
-        deployed: &Deployed,
-    ) -> Vec<Finding> {
-        let mut findings = lint::lint_for(files, &self.config, &self.api_schemas, deployed);
-        findings.retain(|f| !(self.session_lock_timeout && f.rule == "missing-lock-timeout"));
-        findings.retain(|f| !(self.tool_layout && f.rule == "file-name"));
-        findings.retain(|f| match &f.location {
-            Location::File { path, .. } => {
-                let full = absolute(path);
-                report.contains(&full)
-                    && !self
-                        .config
-                        .is_excluded(full.strip_prefix(&self.root).unwrap_or(&full))
-            }
-            Location::Object { .. } => true,
-        });
-        findings
-    }
+    linter(ctx).findings(files, report, deployed)
 }
 
 /// Catalog findings (the RLS and security rules, exact, on `pg_catalog`): on a scratch database
@@ -425,25 +367,6 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
     Ok(g)
 }
 
-/// An absolute, normalized path (symlinks resolved when the file exists).
-fn absolute(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    })
-}
-
-/// How a path is shown in findings: relative to the current directory when inside it.
-fn shown(full: &Path) -> PathBuf {
-    let cwd = std::env::current_dir()
-        .and_then(|d| d.canonicalize())
-        .unwrap_or_default();
-    full.strip_prefix(&cwd)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| full.to_path_buf())
-}
-
 /// Files changed since `reference` (committed on this branch since it forked, uncommitted, or
 /// untracked), as absolute paths.
 fn changed_files(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Error> {
@@ -548,41 +471,30 @@ fn explain_rule(id: &str, format: LintFormat) -> Result<(), Error> {
     Ok(())
 }
 
-/// The level that makes a push refuse a live target: `[environments.NAME] push_fail_on` for
-/// `--env NAME`, else `[lint] push_fail_on`, else `[lint] fail_on`, else `error`; and the
-/// setting it came from.
-fn push_fail_on(ctx: &Context) -> (Level, String) {
-    let lint = &ctx.project.config.lint;
-    if let Some(name) = &ctx.request.env {
-        if let Some(level) = ctx
-            .project
-            .config
-            .environments
-            .get(name)
-            .and_then(|e| e.push_fail_on)
-        {
-            return (level, format!("[environments.{name}] push_fail_on"));
-        }
-    }
-    match (lint.push_fail_on, lint.fail_on) {
-        (Some(l), _) => (l, "[lint] push_fail_on".into()),
-        (None, Some(l)) => (l, "[lint] fail_on".into()),
-        (None, None) => (Level::Error, "default".into()),
-    }
+/// The linter with this command line's settings ([`strata_lint::gate::Linter`]).
+pub(crate) fn linter(ctx: &Context) -> Linter {
+    // Row-level-security rules look at the schemas the platform exposes (public on Supabase);
+    // an unreadable platform setting is reported by the commands that use it.
+    let platform = ctx.platform().unwrap_or(strata::platform::Platform::None);
+    Linter::new(
+        &ctx.project,
+        platform,
+        ctx.migrations_dir().ok().as_deref(),
+        ctx.request.lock_timeout.is_some(),
+    )
 }
 
-/// The lint gate of `strata push`, prepared before the push: the pending files, the whole set
-/// as context (the applied versions are what is deployed), and the level that blocks.
-pub(crate) struct Gate {
-    linter: Linter,
-    files: Vec<SourceText>,
-    pending: BTreeSet<PathBuf>,
-    deployed: Deployed,
-    fail_on: Level,
-    setting: String,
+/// The lint gate of `strata push` for these settings; `None` when nothing is pending.
+pub(crate) fn gate(
+    ctx: &Context,
+    set: &MigrationSet,
+    history: &History,
+) -> Result<Option<Gate>, Error> {
+    let level = gate::push_fail_on(&ctx.project, ctx.request.env.as_deref());
+    Gate::prepare(linter(ctx), set, history, level)
 }
 
-/// What the gate decided before the push.
+/// What the gate decided before the push, as far as the command line is concerned.
 pub(crate) enum Verdict {
     /// Nothing was linted (nothing pending).
     Nothing,
@@ -590,124 +502,56 @@ pub(crate) enum Verdict {
     Passed(serde_json::Value),
     /// A fresh target: findings do not block, so lint runs while the push applies;
     /// [`Verdict::finish`] reports them.
-    Fresh(std::thread::JoinHandle<(Vec<Finding>, Gate)>),
+    Fresh(FreshLint),
 }
 
-impl Gate {
-    /// Reads what the gate needs; `None` when nothing is pending. Errors: a pending file that
-    /// cannot be split (the push's own `scan` error, as without lint).
-    pub(crate) fn prepare(
-        ctx: &Context,
-        set: &MigrationSet,
-        history: &History,
-    ) -> Result<Option<Gate>, Error> {
-        // Versions compare numerically (as the plan does): `001` is `1`.
-        let applied: BTreeSet<&strata::Version> =
-            history.applied.iter().map(|a| &a.version).collect();
-        let pending: BTreeSet<PathBuf> = set
-            .migrations
-            .iter()
-            .filter(|m| !applied.contains(&m.version))
-            .map(|m| absolute(&m.path))
-            .collect();
-        if pending.is_empty() {
-            return Ok(None);
-        }
-        for m in &set.migrations {
-            if !applied.contains(&m.version) {
-                m.statements()?;
-            }
-        }
-        let (fail_on, setting) = push_fail_on(ctx);
-        Ok(Some(Gate {
-            linter: Linter::new(ctx),
-            files: set
-                .migrations
-                .iter()
-                .map(|m| SourceText {
-                    path: shown(&absolute(&m.path)),
-                    text: m.sql.clone(),
-                })
-                .collect(),
-            deployed: Deployed::Files(
-                set.migrations
-                    .iter()
-                    .map(|m| applied.contains(&m.version))
-                    .collect(),
-            ),
+/// Runs the gate ([`Gate::decide`]): on a live target with findings at or above the level,
+/// prints them (human mode) and refuses with exit 3, nothing changed.
+pub(crate) async fn decide(
+    gate: Gate,
+    client: &tokio_postgres::Client,
+    history: &History,
+    out: &Renderer,
+) -> Result<Verdict, Failure> {
+    match gate.decide(client, history).await? {
+        Decision::Passed {
+            report,
+            below,
             pending,
-            fail_on,
-            setting,
-        }))
-    }
-
-    fn findings(&self) -> Vec<Finding> {
-        self.linter
-            .findings(self.files.clone(), &self.pending, &self.deployed)
-    }
-
-    fn report(&self, state: &strata::catalog::Freshness, all: &[Finding]) -> serde_json::Value {
-        json!({
-            "target": state,
-            "push_fail_on": self.fail_on,
-            "setting": self.setting,
-            "summary": Summary::new(all, self.pending.len()).to_string(),
-            "findings": all.len(),
-            "blocked": false,
-        })
-    }
-
-    /// Decides before anything is written. On a live target (migration history or user
-    /// objects, [`strata::catalog::freshness`]) lints now and refuses (nothing changed) when a
-    /// finding in a pending file is at or above `push_fail_on`, printing the findings in human
-    /// mode. On a fresh one (a new build re-creating history) findings never block: lint starts
-    /// on another thread and the push goes on.
-    pub(crate) async fn decide(
-        self,
-        client: &tokio_postgres::Client,
-        history: &History,
-        out: &Renderer,
-    ) -> Result<Verdict, Error> {
-        let state = strata::catalog::freshness(client, history).await?;
-        if state == strata::catalog::Freshness::Fresh {
-            return Ok(Verdict::Fresh(std::thread::spawn(move || {
-                (self.findings(), self)
-            })));
-        }
-        let all = self.findings();
-        let report = self.report(&state, &all);
-        let (findings, below): (Vec<Finding>, Vec<Finding>) =
-            all.into_iter().partition(|f| f.level >= self.fail_on);
-        if findings.is_empty() {
+        } => {
             if !below.is_empty() {
                 out.warn(&format!(
                     "lint: {} (pending migrations), below push_fail_on = {} ({}); `strata lint` shows them",
-                    Summary::new(&below, self.pending.len()),
-                    self.fail_on.as_str(),
-                    self.setting
+                    Summary::new(&below, pending),
+                    report.push_fail_on.as_str(),
+                    report.setting
                 ));
             }
-            return Ok(Verdict::Passed(report));
+            Ok(Verdict::Passed(
+                serde_json::to_value(&report).unwrap_or_default(),
+            ))
         }
-        if !out.is_json() {
-            let texts: BTreeMap<&PathBuf, &str> = self
-                .files
-                .iter()
-                .map(|f| (&f.path, f.text.as_str()))
-                .collect();
-            let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            for f in &findings {
-                let source = match &f.location {
-                    Location::File { path, .. } => texts.get(path).copied(),
-                    Location::Object { .. } => None,
-                };
-                eprintln!("{}\n", format::human(f, source, styled));
-            }
-        }
-        Err(Error::Lint {
+        Decision::Fresh(lint) => Ok(Verdict::Fresh(lint)),
+        Decision::Blocked {
             findings,
-            fail_on: self.fail_on,
-        })
+            fail_on,
+            files,
+        } => {
+            if !out.is_json() {
+                let texts: BTreeMap<&PathBuf, &str> =
+                    files.iter().map(|f| (&f.path, f.text.as_str())).collect();
+                let styled =
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                for f in &findings {
+                    let source = match &f.location {
+                        Location::File { path, .. } => texts.get(path).copied(),
+                        Location::Object { .. } => None,
+                    };
+                    eprintln!("{}\n", format::human(f, source, styled));
+                }
+            }
+            Err(Failure::Lint { findings, fail_on })
+        }
     }
 }
 
@@ -718,18 +562,17 @@ impl Verdict {
         match self {
             Verdict::Nothing => serde_json::Value::Null,
             Verdict::Passed(report) => report,
-            Verdict::Fresh(handle) => {
-                let Ok((all, gate)) = handle.join() else {
+            Verdict::Fresh(lint) => {
+                let Some((all, report, pending)) = lint.finish() else {
                     return serde_json::Value::Null;
                 };
-                let report = gate.report(&strata::catalog::Freshness::Fresh, &all);
                 if !all.is_empty() {
                     out.warn(&format!(
                         "lint: {} (pending migrations); not blocking: the target was fresh (no migration history, no user objects), so this push re-created history rather than changing a live database; `strata lint` shows them",
-                        Summary::new(&all, gate.pending.len())
+                        Summary::new(&all, pending)
                     ));
                 }
-                report
+                serde_json::to_value(&report).unwrap_or_default()
             }
         }
     }

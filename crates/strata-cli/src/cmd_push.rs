@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use serde_json::json;
 use strata::apply::PushOptions;
-use strata::{Error, Migrator};
+use strata::Migrator;
 
 use crate::args::PushArgs;
 use crate::context::Context;
+use crate::failure::Failure;
 use crate::render::Renderer;
 use crate::{cmd_backup, cmd_diff, cmd_lint, Outcome};
 
-pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<Outcome, Error> {
+pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<Outcome, Failure> {
     // Settings are read before anything connects or starts: a bad one changes nothing.
     let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
     let platform = ctx.platform()?;
@@ -24,12 +25,12 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     warnings.extend(skipped);
     let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
     let gate = if !a.no_lint && migrations_enabled {
-        cmd_lint::Gate::prepare(ctx, &set, &history)?
+        cmd_lint::gate(ctx, &set, &history)?
     } else {
         None
     };
     let verdict = match gate {
-        Some(gate) => gate.decide(&session, &history, out).await?,
+        Some(gate) => cmd_lint::decide(gate, &session, &history, out).await?,
         None => cmd_lint::Verdict::Nothing,
     };
     if a.check_drift {

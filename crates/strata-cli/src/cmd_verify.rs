@@ -1,6 +1,6 @@
 //! `strata verify`: resolve the migrations and the scratch server, call `strata::verify`, render.
 
-use strata::error::exit_code;
+use crate::failure::exit_code;
 use strata::verify::VerifyOptions;
 use strata::Error;
 
@@ -33,8 +33,16 @@ pub(crate) async fn verify(
     } else {
         exit_code::FAILURE
     };
-    Ok(Outcome::with_exit(
-        serde_json::to_value(&report).unwrap_or_default(),
-        exit,
-    ))
+    let mut value = serde_json::to_value(&report).unwrap_or_default();
+    // Each failed migration's error as the envelope's `error` describes one.
+    if let Some(checks) = value["migrations"].as_array_mut() {
+        for (json, check) in checks.iter_mut().zip(&report.migrations) {
+            json["error_details"] = check
+                .failure
+                .as_deref()
+                .map(crate::failure::error_json)
+                .unwrap_or_default();
+        }
+    }
+    Ok(Outcome::with_exit(value, exit))
 }

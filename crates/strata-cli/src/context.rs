@@ -37,6 +37,9 @@ impl Context {
             source: e,
         })?;
         let project = Project::discover(&cwd, cli.global.config.as_deref())?;
+        // `[lint]` is checked against the rules for every command, as the rest of strata.toml
+        // is: a typo in a rule id fails before anything connects.
+        strata_lint::check_settings(&project)?;
         register_project_secrets(&project);
         let g = &cli.global;
         Ok(Context {

@@ -33,6 +33,7 @@ mod cmd_rollback;
 mod cmd_sql;
 mod cmd_verify;
 mod context;
+mod failure;
 mod render;
 
 /// mimalloc: lint parses tens of thousands of statements into many small allocations, which
@@ -42,13 +43,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
+use crate::failure::exit_code;
 use clap::Parser;
 use serde_json::{json, Value};
-use strata::error::exit_code;
-use strata::Error;
 
 use args::{Cli, Command, DbCommand, MigrationCommand};
 use context::Context;
+use failure::Failure;
 use render::Renderer;
 
 /// What a command that ran to its end returns: the JSON `result` (`None` when the command
@@ -114,28 +115,28 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: &Cli, out: &Renderer) -> Result<Outcome, Error> {
+async fn run(cli: &Cli, out: &Renderer) -> Result<Outcome, Failure> {
     if let Command::Lint(a) = &cli.command {
         if let Some(id) = &a.explain {
-            return cmd_lint::explain(a, cli, id);
+            return Ok(cmd_lint::explain(a, cli, id)?);
         }
     }
     let ctx = Context::new(cli)?;
     out.set_hint_flags(ctx.hint_flags());
-    match &cli.command {
-        Command::Push(a) => cmd_push::run(&ctx, a, out).await,
-        Command::Rollback(a) => cmd_rollback::run(&ctx, a, out).await,
-        Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await,
-        Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await,
-        Command::Lint(a) => cmd_lint::run(&ctx, a, out).await,
-        Command::Migration(m) => cmd_migration::run(&ctx, m, out).await,
-        Command::Db(d) => cmd_db::run(&ctx, d, out).await,
-        Command::Init(a) => cmd_init::run(&ctx, a, out),
-        Command::Sql(a) => cmd_sql::run(&ctx, a, out).await,
-        Command::Link(a) => cmd_link::run(&ctx, a, out),
-        Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await,
-        Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await,
-    }
+    Ok(match &cli.command {
+        Command::Push(a) => cmd_push::run(&ctx, a, out).await?,
+        Command::Rollback(a) => cmd_rollback::run(&ctx, a, out).await?,
+        Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await?,
+        Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await?,
+        Command::Lint(a) => cmd_lint::run(&ctx, a, out).await?,
+        Command::Migration(m) => cmd_migration::run(&ctx, m, out).await?,
+        Command::Db(d) => cmd_db::run(&ctx, d, out).await?,
+        Command::Init(a) => cmd_init::run(&ctx, a, out)?,
+        Command::Sql(a) => cmd_sql::run(&ctx, a, out).await?,
+        Command::Link(a) => cmd_link::run(&ctx, a, out)?,
+        Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await?,
+        Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await?,
+    })
 }
 
 /// Clap's errors and `--help`/`--version`: as clap prints them, except that under

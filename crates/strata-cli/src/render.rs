@@ -17,6 +17,8 @@ use strata::plan::{Plan, State};
 use strata::target::Target;
 use strata::Error;
 
+use crate::failure::Failure;
+
 use crate::args::Output;
 
 // ---------------------------------------------------------------------------------------------
@@ -557,11 +559,21 @@ impl Renderer {
         }
     }
 
-    pub fn error(&self, command: &str, e: &Error) {
+    pub fn error(&self, command: &str, failure: &Failure) {
         if self.json {
-            self.json_error(command, e);
+            self.json_error(command, failure);
             return;
         }
+        let e = match failure {
+            Failure::Strata(e) => e,
+            lint @ Failure::Lint { .. } => {
+                eprintln!("error: {lint}");
+                if let Some(h) = lint.hint() {
+                    eprintln!("hint: {}", self.hint(&h));
+                }
+                return;
+            }
+        };
         let mut err = String::new();
         use std::fmt::Write as _;
         match e {
@@ -635,7 +647,7 @@ impl Renderer {
     }
 
     /// An error as the JSON document (`ok: false`).
-    pub fn json_error(&self, command: &str, e: &Error) {
+    pub fn json_error(&self, command: &str, e: &Failure) {
         let mut v = json!({ "command": command, "ok": false, "error": e.to_json() });
         self.hints_in(&mut v);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -1012,7 +1024,7 @@ impl Renderer {
             }
             if let Some(e) = &m.error {
                 o.push_str(&format!("      {e}\n"));
-                if let Some(hint) = m.error_details.as_ref().and_then(|d| d["hint"].as_str()) {
+                if let Some(hint) = m.failure.as_deref().and_then(Error::hint) {
                     o.push_str(&format!("      hint: {hint}\n"));
                 }
             }

@@ -1107,15 +1107,6 @@ fn transaction_control(words: &[String]) -> TxControl {
     }
 }
 
-/// Why a file must run outside a transaction block, if it must (see
-/// [`crate::sql::transaction::file_mode`]).
-pub fn no_transaction_reason(sql: &str, statements: &[Statement]) -> Option<String> {
-    match transaction::file_mode(sql, statements) {
-        FileMode::NoTransaction { reason } => Some(reason),
-        FileMode::Transaction { .. } => None,
-    }
-}
-
 /// Runs a transactional migration in one round trip, mapping a failure to its statement.
 async fn run_transactional(
     client: &Client,

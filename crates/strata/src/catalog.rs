@@ -249,6 +249,7 @@ impl Catalog {
                 message: format!("unknown object kind {kind}"),
                 code: None,
                 hint: None,
+                source: None,
             })?;
             let props: serde_json::Value =
                 serde_json::from_str(row.get::<_, &str>(5)).map_err(|e| Error::Database {
@@ -256,6 +257,7 @@ impl Catalog {
                     message: format!("unreadable properties: {e}"),
                     code: None,
                     hint: None,
+                    source: None,
                 })?;
             let props = props
                 .as_object()

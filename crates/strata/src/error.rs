@@ -9,8 +9,12 @@ use serde::Serialize;
 
 use crate::sql::ScanErrorKind;
 
-/// Everything that can go wrong in Strata.
+/// Everything that can go wrong in Strata's library. Each variant carries facts (the file, line,
+/// setting, version or target at fault); [`Error::hint`] says what to do in terms of those facts.
+/// How an error is shown (text, JSON) and which exit code it maps to are the command line's
+/// concern (`strata-cli`'s `failure` module). New variants may be added: match with a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
@@ -35,13 +39,6 @@ pub enum Error {
         setting: String,
         message: String,
         hint: Option<String>,
-    },
-
-    /// `strata push` refused: lint found problems at or above the failing level.
-    #[error("lint found {} problem(s) at or above {} in the pending migrations; nothing was changed", findings.len(), fail_on.as_str())]
-    Lint {
-        findings: Vec<crate::lint::Finding>,
-        fail_on: crate::lint::Level,
     },
 
     #[error("no migrations directory: none of {} exists", candidates.join(", "))]
@@ -122,10 +119,15 @@ pub enum Error {
 
     #[error("{context}: {message}")]
     Database {
+        /// What Strata was doing (`reading the migration history of …`).
         context: String,
         message: String,
+        /// The SQLSTATE, when the server sent one.
         code: Option<String>,
         hint: Option<String>,
+        /// The client's own error, when it came from one (connection lost, server error …).
+        #[source]
+        source: Option<tokio_postgres::Error>,
     },
 
     /// Building a scratch database from the migrations failed (`strata diff`, `lint --schema`):
@@ -159,7 +161,6 @@ impl Error {
         match self {
             Error::Io { .. } => "io",
             Error::Config { .. } => "config",
-            Error::Lint { .. } => "lint",
             Error::Setting { .. } => "setting",
             Error::NoMigrationsDir { .. } => "no_migrations_dir",
             Error::SourceFile { .. } => "source_file",
@@ -221,9 +222,6 @@ impl Error {
                     .into(),
             ),
             Error::Io { .. } => None,
-            Error::Lint { .. } => Some(
-                "fix the migrations (each finding says how), silence a finding with `-- strata-lint: ignore <rule> <reason>`, or push with --no-lint".into(),
-            ),
             Error::ScratchBuild { error, .. } => {
                 let own = "the migrations fail on a new, empty database (as `strata db reset` would show): fix that file and run again";
                 Some(match error.hint() {
@@ -234,72 +232,6 @@ impl Error {
             Error::ToolHistory { hint, .. } => Some(hint.clone()),
             Error::Local(e) => e.hint(),
         }
-    }
-
-    /// The process exit code this error maps to (documented in docs/exit-codes.md).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::LockWait { .. } => exit_code::LOCK_WAIT,
-            Error::Refused { .. }
-            | Error::RollbackRefused { .. }
-            | Error::ConfirmationRequired { .. } => exit_code::REFUSED,
-            Error::Migration(_) => exit_code::MIGRATION_FAILED,
-            Error::Lint { .. } => exit_code::LINT,
-            Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
-            Error::ScratchBuild { .. } => exit_code::SCRATCH_BUILD,
-            Error::ToolHistory { .. } => exit_code::REFUSED,
-            _ => exit_code::FAILURE,
-        }
-    }
-
-    /// A JSON description of the error (for `--output json`); never contains secrets.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({
-            "kind": self.kind(),
-            "message": self.to_string(),
-            "hint": self.hint(),
-        });
-        let details = match self {
-            Error::Migration(e) => serde_json::to_value(e).ok(),
-            Error::Refused { problems } => Some(serde_json::json!({ "problems": problems })),
-            Error::RollbackRefused { problems } => {
-                Some(serde_json::json!({ "problems": problems }))
-            }
-            Error::Lint { findings, fail_on } => {
-                Some(serde_json::json!({ "fail_on": fail_on, "findings": findings }))
-            }
-            Error::LockWait {
-                holders, waited, ..
-            } => Some(
-                serde_json::json!({ "holders": holders, "waited_ms": waited.as_millis() as u64 }),
-            ),
-            Error::Scan {
-                path, line, column, ..
-            } => Some(serde_json::json!({ "file": path, "line": line, "column": column })),
-            Error::Config {
-                path, line, column, ..
-            } => Some(serde_json::json!({ "file": path, "line": line, "column": column })),
-            Error::SourceFile { path, .. } => Some(serde_json::json!({ "file": path })),
-            Error::Setting { setting, .. } => Some(serde_json::json!({ "setting": setting })),
-            Error::Tool { tool, .. } => Some(serde_json::json!({ "tool": tool })),
-            Error::Database { code, .. } => Some(serde_json::json!({ "sqlstate": code })),
-            Error::ToolHistory { table, .. } => Some(serde_json::json!({ "table": table })),
-            Error::ScratchBuild {
-                purpose,
-                database,
-                error,
-            } => Some(serde_json::json!({
-                "purpose": purpose,
-                "scratch_database": database,
-                "target_touched": false,
-                "error": error.to_json(),
-            })),
-            _ => None,
-        };
-        if let (Some(details), Some(obj)) = (details, v.as_object_mut()) {
-            obj.insert("details".into(), details);
-        }
-        v
     }
 
     pub(crate) fn io(
@@ -324,45 +256,22 @@ impl Error {
 
     /// Wraps a database error with what Strata was doing.
     pub fn db(context: impl Into<String>, e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => Error::Database {
-                context: context.into(),
-                message: db.message().to_string(),
-                code: Some(db.code().code().to_string()),
-                hint: db.hint().map(str::to_string),
-            },
-            None => Error::Database {
-                context: context.into(),
-                message: e.to_string(),
-                code: None,
-                hint: None,
-            },
+        let (message, code, hint) = match e.as_db_error() {
+            Some(db) => (
+                db.message().to_string(),
+                Some(db.code().code().to_string()),
+                db.hint().map(str::to_string),
+            ),
+            None => (e.to_string(), None, None),
+        };
+        Error::Database {
+            context: context.into(),
+            message,
+            code,
+            hint,
+            source: Some(e),
         }
     }
-}
-
-/// Process exit codes. Documented in `docs/exit-codes.md`; stable.
-pub mod exit_code {
-    /// Success.
-    pub const SUCCESS: i32 = 0;
-    /// Any failure not listed below (connection, I/O, bad files).
-    pub const FAILURE: i32 = 1;
-    /// Bad command line or configuration.
-    pub const USAGE: i32 = 2;
-    /// Lint findings at or above the failing level.
-    pub const LINT: i32 = 3;
-    /// Drift found between the migrations and the target.
-    pub const DRIFT: i32 = 4;
-    /// Gave up waiting for another run's migration lock.
-    pub const LOCK_WAIT: i32 = 5;
-    /// A migration failed and was rolled back.
-    pub const MIGRATION_FAILED: i32 = 6;
-    /// Push or rollback refused before doing anything (changed, missing or out-of-order files;
-    /// a missing or irreversible rollback file).
-    pub const REFUSED: i32 = 7;
-    /// The migrations failed on a scratch database (`strata diff`, `lint --schema`); the target
-    /// was not touched.
-    pub const SCRATCH_BUILD: i32 = 8;
 }
 
 /// A statement of a migration that failed on the server, located in its file.

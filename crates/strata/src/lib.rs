@@ -55,7 +55,6 @@ pub mod conninfo;
 pub mod diff;
 pub mod error;
 pub mod history;
-pub mod lint;
 pub mod local;
 pub mod lock;
 pub mod plan;

@@ -56,8 +56,11 @@ pub struct MigrationCheck {
     pub reason: Option<String>,
     /// For [`Outcome::Failed`]: the error, located (`file:line:column: message`).
     pub error: Option<String>,
-    /// For [`Outcome::Failed`]: the error as `Error::to_json` describes it.
-    pub error_details: Option<serde_json::Value>,
+    /// For [`Outcome::Failed`]: the error itself, with its facts (file, line, SQLSTATE …).
+    /// Shared, so the report stays `Clone`; not serialized (the CLI renders it as
+    /// `error_details`, docs/json-output.md).
+    #[serde(skip)]
+    pub failure: Option<std::sync::Arc<Error>>,
 }
 
 /// Options for [`verify`].
@@ -121,7 +124,7 @@ async fn run(
             differences: Vec::new(),
             reason: None,
             error: None,
-            error_details: None,
+            failure: None,
         };
         let apply = Migrator::new(upto(k + 1)).with_options(push_options.clone());
         let irreversible = m.rollback.as_ref().and_then(irreversible_reason);
@@ -130,7 +133,7 @@ async fn run(
             _ => None,
         };
         if let Err(e) = apply.push_connected(&mut client, target, None).await {
-            checks.push(failed(check, &e));
+            checks.push(failed(check, e));
             break;
         }
         let (Some(rollback), Some(before)) = (&m.rollback, before) else {
@@ -148,7 +151,7 @@ async fn run(
             // A transactional rollback file failed as a whole: the migration is still applied,
             // so the next one can be verified. Otherwise the database is half rolled back.
             let whole = matches!(&e, Error::Migration(f) if f.transactional);
-            checks.push(failed(check, &e));
+            checks.push(failed(check, e));
             if whole {
                 continue;
             }
@@ -171,7 +174,7 @@ async fn run(
             last.error = Some(format!(
                 "re-applying the migration after its rollback failed: {e}"
             ));
-            last.error_details = Some(e.to_json());
+            last.failure = Some(std::sync::Arc::new(e));
             break;
         }
     }
@@ -187,9 +190,9 @@ async fn run(
     })
 }
 
-fn failed(mut check: MigrationCheck, e: &Error) -> MigrationCheck {
+fn failed(mut check: MigrationCheck, e: Error) -> MigrationCheck {
     check.outcome = Outcome::Failed;
     check.error = Some(e.to_string());
-    check.error_details = Some(e.to_json());
+    check.failure = Some(std::sync::Arc::new(e));
     check
 }

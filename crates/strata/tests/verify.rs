@@ -293,7 +293,10 @@ async fn a_failing_rollback_is_located_in_its_file() {
         e.contains("1_create_items_rollback.sql:3:1:") && e.contains("itemz"),
         "{e}"
     );
-    assert_eq!(m.error_details.as_ref().unwrap()["details"]["line"], 3);
+    match m.failure.as_deref() {
+        Some(strata::Error::Migration(f)) => assert_eq!(f.line, 3),
+        other => panic!("{other:?}"),
+    }
     // It failed as a whole: the migration stays applied and the next one is still verified.
     assert_eq!(r.migrations[1].outcome, Outcome::Reversible);
 }

@@ -266,6 +266,16 @@ pub enum FileMode {
     NoTransaction { reason: String },
 }
 
+impl FileMode {
+    /// Why the file runs outside a transaction; `None` when it runs in one.
+    pub fn no_transaction_reason(self) -> Option<String> {
+        match self {
+            FileMode::NoTransaction { reason } => Some(reason),
+            FileMode::Transaction { .. } => None,
+        }
+    }
+}
+
 /// How push runs the file `sql` (split into `statements`): outside a transaction when it is
 /// marked so ([`no_transaction_marker`]) or holds a statement PostgreSQL always refuses in a
 /// transaction block; else in one.
