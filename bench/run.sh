@@ -115,6 +115,9 @@ PREFIX="strata_bench_$$"
 # A private copy, so a concurrent `cargo build` cannot swap the binary mid-run.
 S="$WORK/strata"
 cp "$STRATA_SRC" "$S"
+# Strata runs from WORK: its checksum cache (.strata/checksums-*) is WORK's, not the caller's.
+[ -z "$RAW" ] || RAW="$(cd "$(dirname "$RAW")" && pwd)/$(basename "$RAW")"
+cd "$WORK"
 
 admin() { PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -v ON_ERROR_STOP=1 "$@" "$BASE_URL/postgres"; }
 
@@ -248,12 +251,27 @@ DB_LARGE="${PREFIX}_n${N_LARGE}"
 new_db "$DB_LARGE"
 once setup_large "push $NL" "$(q "$S") push -q --db-url $BASE_URL/$DB_LARGE --dir $(q "$L")"
 [ "$(count_applied "$DB_LARGE")" = "$N_LARGE" ] || die "setup: $DB_LARGE does not have $N_LARGE migrations applied"
+# Warm: the warmup runs fill the checksum cache (.strata/checksums-*), as a second push on the
+# same checkout does. Cold: without it (STRATA_NO_CHECKSUM_CACHE=1), as in a fresh clone in CI,
+# where every file is read and hashed. The floor: what any no-op push must at least do here —
+# connect and run one query, and stat every file (find's -size stats each one and prints none).
+cat >"$WORK/floor" <<SCRIPT
+#!/usr/bin/env bash
+$(q "$PSQL") -X -c 'select 1' $BASE_URL/$DB_LARGE >/dev/null && exec find $(q "$L") -maxdepth 1 -type f -size -0c
+SCRIPT
+chmod +x "$WORK/floor"
 measure noop_large "$RUNS" 3 "" \
   "select 1" "$(q "$PSQL") -X -c 'select 1' $BASE_URL/$DB_LARGE" \
+  "stat" "find $(q "$L") -maxdepth 1 -type f -size -0c" \
+  "floor" "$(q "$WORK/floor")" \
   "strata push" "$(q "$S") push -q --db-url $BASE_URL/$DB_LARGE --dir $(q "$L")" \
+  "strata push (cold)" "env STRATA_NO_CHECKSUM_CACHE=1 $(q "$S") push -q --db-url $BASE_URL/$DB_LARGE --dir $(q "$L")" \
   "strata migration list" "$(q "$S") migration list --db-url $BASE_URL/$DB_LARGE --dir $(q "$L")"
-row "push, nothing to do, $NL applied" noop_large "strata push" noop_large "select 1" "$SELECT1_LABEL" ratio 1.5
-row "\`migration list\`, $NL applied" noop_large "strata migration list" noop_large "select 1" "$SELECT1_LABEL" ratio 2.0
+row "push, nothing to do, $NL applied (warm: second push on the checkout)" noop_large "strata push" noop_large "select 1" "$SELECT1_LABEL" ratio 1.5
+row "push, nothing to do, $NL applied (warm), against the floor" noop_large "strata push" noop_large "floor" "\`select 1\` + stat of $NL files" ratio 1.2
+row "push, nothing to do, $NL applied (cold: fresh clone, no checksum cache)" noop_large "strata push (cold)" noop_large "select 1" "$SELECT1_LABEL" - -
+row "(floor) stat of $NL files, \`find -size\`" noop_large "stat" - - - - -
+row "\`migration list\`, $NL applied (warm)" noop_large "strata migration list" noop_large "select 1" "$SELECT1_LABEL" ratio 2.0
 row "(setup, 1 run) apply $NL migrations to an empty database" setup_large "push $NL" - - - - -
 
 # The local cluster, in a copy of the chat-app example (Supabase platform emulation on).

@@ -491,7 +491,7 @@ pub(crate) fn gate(
     history: &History,
 ) -> Result<Option<Gate>, Error> {
     let level = gate::push_fail_on(&ctx.project, ctx.request.env.as_deref());
-    Gate::prepare(linter(ctx), set, history, level)
+    Gate::prepare(|| linter(ctx), set, history, level)
 }
 
 /// What the gate decided before the push, as far as the command line is concerned.

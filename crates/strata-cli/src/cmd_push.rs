@@ -23,7 +23,11 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     };
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
-    let (set, target, mut session, history) = ctx.load_and_connect(out).await?;
+    let (mut set, target, mut session, history) = ctx.load_and_connect(out, true).await?;
+    if a.check_drift {
+        // The drift check builds the migrations on a scratch database.
+        set.read_deferred()?;
+    }
     let gate = if !a.no_lint && migrations_enabled {
         cmd_lint::gate(ctx, &set, &history)?
     } else {

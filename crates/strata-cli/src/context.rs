@@ -64,6 +64,7 @@ impl Context {
 
     pub(crate) fn source_options(&self) -> SourceOptions {
         SourceOptions {
+            checksum_cache: None,
             legacy_order: self.project.config.legacy_order.clone(),
             rollbacks_dir: self.rollbacks_dir(),
             layout: self.project.config.layout,
@@ -227,12 +228,24 @@ impl Context {
     /// read before the cluster is created or started.
     /// The `Target:` line is printed as soon as the target is known, before connecting. For
     /// another tool's layout, the history includes that tool's ([`strata::adopt`]).
+    ///
+    /// With `cached`, files unchanged since the last run are not read: their checksums come from
+    /// `.strata/checksums-*` ([`strata::source::cache`]), and their text is read only when the
+    /// plan has something to do (a pending, modified or missing migration) — a no-op push and
+    /// `migration list` read no file they have seen before.
     pub(crate) async fn load_and_connect(
         &self,
         out: &render::Renderer,
+        cached: bool,
     ) -> Result<(MigrationSet, Target, Session, History), Error> {
         let dir = self.migrations_dir()?;
-        let options = self.source_options();
+        let mut options = self.source_options();
+        if cached {
+            options.checksum_cache = Some(strata::source::cache::path_for(
+                &self.project.state_dir(),
+                &dir,
+            ));
+        }
         if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
             let set = MigrationSet::load(&dir, &options)?;
             out.source_facts(&set.skipped, &set.notes);
@@ -241,6 +254,7 @@ impl Context {
             let session = target.session().await?;
             let mut history = History::read(&*session).await?;
             strata::adopt::adopt_into(&*session, &set, &mut history).await?;
+            let set = read_if_needed(set, &history)?;
             return Ok((set, target, session, history));
         }
         let target = self.target()?;
@@ -261,8 +275,22 @@ impl Context {
         out.source_facts(&set.skipped, &set.notes);
         // Another tool's history counts as applied (its versions, from its table).
         strata::adopt::adopt_into(&*session, &set, &mut history).await?;
+        let set = read_if_needed(set, &history)?;
         Ok((set, target, session, history))
     }
+}
+
+/// Reads the files a checksum cache left unread unless the plan is a clean no-op (every file
+/// applied with its checksum, no applied version without its file): anything else — applying,
+/// linting, showing what changed — needs the text.
+fn read_if_needed(mut set: MigrationSet, history: &History) -> Result<MigrationSet, Error> {
+    if set.is_read() {
+        return Ok(set);
+    }
+    if !strata::plan::is_clean_noop(&set, history) {
+        set.read_deferred()?;
+    }
+    Ok(set)
 }
 
 /// Adds what reading the directory skipped and noticed to a command's JSON result.

@@ -82,6 +82,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // No transparent huge pages: mimalloc asks for them on its arenas, and the kernel then
+    // zeroes 2 MiB at each first touch — for a short-lived command touching tens of MiB here
+    // and there that was half of a no-op push's time (docs/BENCHMARKS.md).
+    // SAFETY: PR_SET_THP_DISABLE only sets this process's memory policy; no pointers involved.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

@@ -116,6 +116,89 @@ fn failed_migration_exits_6_with_its_location() {
     assert!(run.stderr.contains("rolled back"), "{run:?}");
 }
 
+/// With the checksum cache warm (`.strata/checksums-*`), an applied file edited to the same size
+/// with its modification time put back is still found modified, and shown with its diff; a new
+/// file is pushed; nothing is read that did not need to be.
+#[test]
+fn a_warm_checksum_cache_still_finds_every_edit() {
+    let db = TestDb::new("cache");
+    let p = project(&[
+        ("1_a.sql", "create table a (id int);\n"),
+        ("2_b.sql", "create table b (id int);\n"),
+    ]);
+    assert_eq!(
+        strata(p.path(), &["push", "--db-url", &db.url, "-q"]).code,
+        0
+    );
+    // Once the files are older than the racy window, a no-op push caches them; the next one
+    // reads none of them.
+    std::thread::sleep(Duration::from_millis(2300));
+    for _ in 0..2 {
+        let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.json()["result"]["already_applied"], 2);
+    }
+    let caches: Vec<_> = std::fs::read_dir(p.path().join(".strata"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("checksums-"))
+        .collect();
+    assert_eq!(
+        caches.len(),
+        1,
+        "one cache for the one migrations directory"
+    );
+    let list = strata(
+        p.path(),
+        &["migration", "list", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(list.code, 0, "{list:?}");
+
+    let path = p.path().join("migrations/2_b.sql");
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::fs::write(&path, "create table c (id int);\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_times(std::fs::FileTimes::new().set_modified(mtime))
+        .unwrap();
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-o", "json"]);
+    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(
+        run.json()["error"]["details"]["problems"][0]["kind"],
+        "modified"
+    );
+    assert_eq!(
+        run.json()["error"]["details"]["problems"][0]["version"],
+        "2"
+    );
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(run.stderr.contains("+create table c (id int)"), "{run:?}");
+    let list = strata(
+        p.path(),
+        &["migration", "list", "--db-url", &db.url, "-o", "json"],
+    );
+    assert_eq!(
+        list.json()["result"]["problems"][0]["kind"],
+        "modified",
+        "{list:?}"
+    );
+
+    // Put back, plus a new file: the new one is applied with its text.
+    std::fs::write(&path, "create table b (id int);\n").unwrap();
+    write(
+        p.path(),
+        "migrations/3_c.sql",
+        "create table c3 (id int);\n",
+    );
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(db.table_exists("public.c3"));
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+}
+
 #[test]
 fn refused_push_exits_7() {
     let db = TestDb::new("refused7");

@@ -101,8 +101,8 @@ pub fn docs_markdown() -> String {
     let rules = registry();
     let mut out = String::from(
         "# Lint rules\n\n\
-         <!-- Generated from the rule registry (crates/strata/src/lint). Do not edit: run \
-         `STRATA_UPDATE_DOCS=1 cargo test -p strata --test lint_docs` after changing a rule. -->\n\n\
+         <!-- Generated from the rule registry (crates/strata-lint/src). Do not edit: run \
+         `STRATA_UPDATE_DOCS=1 cargo test -p strata-lint --test lint_docs` after changing a rule. -->\n\n\
          `strata lint` checks migration files with PostgreSQL's own grammar. Each rule has a \
          stable id, a default level (change it, or turn the rule off, in `[lint] rules` of \
          strata.toml), and the fix. Silence one finding with `-- strata-lint: ignore <id> \

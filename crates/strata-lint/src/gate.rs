@@ -200,35 +200,37 @@ impl FreshLint {
 
 impl Gate {
     /// Reads what the gate needs from the set and the target's history; `None` when nothing is
-    /// pending. `fail_on` and `setting` come from [`push_fail_on`].
+    /// pending (then `linter` is not called: a no-op push reads nothing for lint).
+    /// `fail_on` and `setting` come from [`push_fail_on`].
     ///
     /// # Errors
     /// A pending file that cannot be split: the push's own scan error, as without lint.
     pub fn prepare(
-        linter: Linter,
+        linter: impl FnOnce() -> Linter,
         set: &MigrationSet,
         history: &History,
         (fail_on, setting): (Level, String),
     ) -> Result<Option<Gate>, strata::Error> {
         // Versions compare numerically (as the plan does): `001` is `1`.
-        let applied: BTreeSet<&strata::Version> =
-            history.applied.iter().map(|a| &a.version).collect();
+        let applied: std::collections::HashSet<String> =
+            history.applied.iter().map(|a| a.version.key()).collect();
+        let is_applied = |m: &strata::Migration| applied.contains(&m.version.key());
         let pending: BTreeSet<PathBuf> = set
             .migrations
             .iter()
-            .filter(|m| !applied.contains(&m.version))
+            .filter(|m| !is_applied(m))
             .map(|m| absolute(&m.path))
             .collect();
         if pending.is_empty() {
             return Ok(None);
         }
         for m in &set.migrations {
-            if !applied.contains(&m.version) {
+            if !is_applied(m) {
                 m.statements()?;
             }
         }
         Ok(Some(Gate {
-            linter,
+            linter: linter(),
             files: set
                 .migrations
                 .iter()
@@ -237,12 +239,7 @@ impl Gate {
                     text: m.sql.clone(),
                 })
                 .collect(),
-            deployed: Deployed::Files(
-                set.migrations
-                    .iter()
-                    .map(|m| applied.contains(&m.version))
-                    .collect(),
-            ),
+            deployed: Deployed::Files(set.migrations.iter().map(is_applied).collect()),
             pending,
             fail_on,
             setting,

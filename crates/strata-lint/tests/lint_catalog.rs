@@ -2,7 +2,7 @@
 //! stays quiet on one that does not; the shipped example app, built on a scratch database with
 //! the Supabase emulation, has no finding at `error` level; the seed's duplicate index is found.
 //!
-//! Run: `cargo test -p strata --test lint_catalog`.
+//! Run: `cargo test -p strata-lint --test lint_catalog`.
 
 #[path = "../../strata/tests/support/mod.rs"]
 mod support;

@@ -1,5 +1,5 @@
 //! docs/lint-rules.md is generated from the rule registry; this test fails when it is stale.
-//! Update it with `STRATA_UPDATE_DOCS=1 cargo test -p strata --test lint_docs`.
+//! Update it with `STRATA_UPDATE_DOCS=1 cargo test -p strata-lint --test lint_docs`.
 
 #[test]
 fn lint_rules_doc_is_current() {
@@ -13,6 +13,6 @@ fn lint_rules_doc_is_current() {
     assert!(
         committed == generated,
         "docs/lint-rules.md is out of date with the rule registry: run \
-         `STRATA_UPDATE_DOCS=1 cargo test -p strata --test lint_docs` and commit the result"
+         `STRATA_UPDATE_DOCS=1 cargo test -p strata-lint --test lint_docs` and commit the result"
     );
 }

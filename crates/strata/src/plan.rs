@@ -92,6 +92,26 @@ pub struct Plan {
     pub problems: Vec<Problem>,
 }
 
+/// Whether pushing `set` onto `history` would do nothing and refuse nothing, judged by
+/// checksums alone: every local migration applied with a recorded checksum equal to its own,
+/// and every applied version present locally. Cheaper than [`Plan::build`]; `false` whenever it
+/// cannot tell (a version recorded only by the Supabase CLI, compared by statements).
+pub fn is_clean_noop(set: &MigrationSet, history: &History) -> bool {
+    if set.migrations.len() != history.applied.len() {
+        return false;
+    }
+    let applied: HashMap<String, Option<&str>> = history
+        .applied
+        .iter()
+        .map(|a| (a.version.key(), a.checksum.as_deref()))
+        .collect();
+    applied.len() == set.migrations.len()
+        && set
+            .migrations
+            .iter()
+            .all(|m| applied.get(&m.version.key()) == Some(&Some(m.checksum.as_str())))
+}
+
 impl Plan {
     /// Compares `set` with `history`. Files recorded with a Strata checksum are compared by
     /// checksum; versions recorded only by the Supabase CLI are compared statement by statement.

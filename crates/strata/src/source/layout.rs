@@ -82,10 +82,14 @@ impl Layout {
         let mut sql_files = Vec::new();
         let mut up_down = false;
         for entry in entries.flatten() {
-            let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() {
-                if path.join("up.sql").is_file() {
+            // The entry's type from the directory listing: no stat per file (a symlink is
+            // followed, as `is_dir` would).
+            let is_dir = entry
+                .file_type()
+                .is_ok_and(|t| t.is_dir() || (t.is_symlink() && entry.path().is_dir()));
+            if is_dir {
+                if entry.path().join("up.sql").is_file() {
                     return Layout::Diesel;
                 }
                 continue;
@@ -96,15 +100,21 @@ impl Layout {
             if name.ends_with(".up.sql") || name.ends_with(".down.sql") {
                 up_down = true;
             } else if name.ends_with(".sql") {
-                sql_files.push(path);
+                sql_files.push(name);
             }
         }
         if up_down {
             return Layout::GolangMigrate;
         }
-        sql_files.sort();
-        for path in sql_files.iter().take(20) {
-            let Ok(text) = std::fs::read_to_string(path) else {
+        // The first 20 by name (names compare as strings: cheaper than paths, same order here).
+        let first = sql_files.len().min(20);
+        if first > 0 && first < sql_files.len() {
+            sql_files.select_nth_unstable(first - 1);
+        }
+        sql_files.truncate(first);
+        sql_files.sort_unstable();
+        for name in &sql_files {
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
                 continue;
             };
             if let Some(layout) = super::tools::section_layout(&text) {

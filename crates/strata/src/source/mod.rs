@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 use crate::sql::{self, LineIndex, Statement};
 
+pub mod cache;
 pub mod layout;
 pub mod tools;
 
@@ -45,24 +46,30 @@ impl Version {
 
     /// Each group without leading zeros (`0` for a group of zeros).
     fn groups(&self) -> impl Iterator<Item = &str> {
-        self.0.split('.').map(|g| {
-            let t = g.trim_start_matches('0');
-            if t.is_empty() {
-                "0"
-            } else {
-                t
-            }
-        })
+        self.0.split('.').map(trim_zeros)
     }
 
     /// The version without leading zeros in any group: `001` and `1` are one migration slot.
     pub fn key(&self) -> String {
+        if !self.0.contains('.') {
+            return trim_zeros(&self.0).to_string();
+        }
         self.groups().collect::<Vec<_>>().join(".")
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
+        // The common case, one group each (timestamps, counters): no splitting.
+        if !self.0.contains('.') && !other.0.contains('.') {
+            let x = trim_zeros(&self.0);
+            let y = trim_zeros(&other.0);
+            return x
+                .len()
+                .cmp(&y.len())
+                .then_with(|| x.cmp(y))
+                .then_with(|| self.0.len().cmp(&other.0.len()));
+        }
         let mut a = self.groups();
         let mut b = other.groups();
         loop {
@@ -93,9 +100,19 @@ impl fmt::Display for Version {
     }
 }
 
+/// A group of digits without leading zeros (`0` for a group of zeros).
+fn trim_zeros(g: &str) -> &str {
+    let t = g.trim_start_matches('0');
+    if t.is_empty() {
+        "0"
+    } else {
+        t
+    }
+}
+
 /// Versions that differ only by leading zeros (`001` and `1`) are the same migration slot.
 fn numerically_equal(a: &Version, b: &Version) -> bool {
-    a.key() == b.key()
+    a.groups().eq(b.groups())
 }
 
 /// The SHA-256 checksum of a file's text, normalised so that a checkout with other line endings
@@ -151,6 +168,9 @@ pub struct Migration {
     pub no_transaction: Option<String>,
     /// Split on first use; only a successful split is kept (a failing one is recomputed).
     statements: OnceLock<Vec<Statement>>,
+    /// The text was not read: the checksum came from the checksum cache ([`cache`]), which is
+    /// all a no-op push needs. [`MigrationSet::read_deferred`] reads it.
+    deferred: bool,
 }
 
 impl Clone for Migration {
@@ -164,6 +184,7 @@ impl Clone for Migration {
             rollback: self.rollback.clone(),
             no_transaction: self.no_transaction.clone(),
             statements: OnceLock::new(),
+            deferred: self.deferred,
         }
     }
 }
@@ -191,6 +212,7 @@ impl Migration {
             rollback: None,
             no_transaction: None,
             statements: OnceLock::new(),
+            deferred: false,
         }
     }
 
@@ -202,10 +224,28 @@ impl Migration {
             .unwrap_or_else(|| format!("{}_{}.sql", self.version, self.name))
     }
 
+    /// Whether the file's text was read ([`Migration::sql`] holds it). Only a set loaded with
+    /// a checksum cache ([`SourceOptions::checksum_cache`]) has migrations whose text was not
+    /// read; [`MigrationSet::read_deferred`] reads them.
+    pub fn is_read(&self) -> bool {
+        !self.deferred
+    }
+
     /// The file's statements, split with PostgreSQL's lexical rules (computed once).
+    ///
+    /// # Errors
+    /// [`Error::Scan`] for a file that cannot be split; [`Error::SourceFile`] when the text was
+    /// not read ([`Migration::is_read`]), so that nothing ever runs an unread file as empty.
     pub fn statements(&self) -> Result<&[Statement], Error> {
         if let Some(statements) = self.statements.get() {
             return Ok(statements);
+        }
+        if self.deferred {
+            return Err(Error::SourceFile {
+                path: self.path.clone(),
+                problem: "the file's text was not read (only its checksum, from the checksum cache in .strata/)".into(),
+                hint: Some("run the command again; if this repeats, set STRATA_NO_CHECKSUM_CACHE=1 and report it".into()),
+            });
         }
         let statements = split_file(&self.path, &self.sql)?;
         Ok(self.statements.get_or_init(|| statements))
@@ -291,6 +331,11 @@ pub struct FileNote {
 /// Options for reading a migrations directory.
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
+    /// The checksum cache file ([`cache::path_for`] in the project's `.strata/`): migration files whose
+    /// stat is unchanged since it was written are not read, only their checksums are taken from
+    /// it ([`cache`]); their text is read by [`MigrationSet::read_deferred`]. `None` (the
+    /// default): every file is read.
+    pub checksum_cache: Option<PathBuf>,
     /// The run order of files that do not follow `<version>_<name>.sql` (`legacy_order` in
     /// strata.toml). Listed files get versions `001`, `002`, … in list order; see
     /// [`legacy_versions`].
@@ -318,6 +363,10 @@ struct SourceText {
     checksum: String,
     /// What normalisation did to the text, if anything worth saying.
     note: Option<String>,
+    /// The text was not read: `checksum` is the checksum cache's.
+    deferred: bool,
+    /// The file's stat key when the checksum cache is in use.
+    key: Option<cache::StatKey>,
 }
 
 fn hashed(name: String, text: String) -> SourceText {
@@ -327,7 +376,50 @@ fn hashed(name: String, text: String) -> SourceText {
         name,
         text,
         note,
+        deferred: false,
+        key: None,
     }
+}
+
+/// Reads a file as UTF-8; the error names the line and column of the first invalid byte.
+fn read_text(path: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+        let (line, column) = LineIndex::new(&text).line_col(&text, valid);
+        Error::SourceFile {
+            path: path.to_path_buf(),
+            problem: format!("not valid UTF-8 at line {line}, column {column}"),
+            hint: Some("save the file as UTF-8".into()),
+        }
+    })
+}
+
+/// `f` over `items`, on up to four threads when there are many (reading and checksumming
+/// thousands of files is most of a no-op push), in order; the first error wins.
+fn par_map<T: Sync, U: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<U, Error> + Sync,
+) -> Result<Vec<U>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get().min(4))
+        .unwrap_or(1);
+    if threads < 2 || items.len() < 256 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let mut all = Vec::with_capacity(items.len());
+        for h in handles {
+            all.extend(h.join().expect("reader thread panicked")?);
+        }
+        Ok(all)
+    })
 }
 
 /// A file's text as Strata runs it: without a UTF-8 BOM, and without the `\restrict KEY` /
@@ -495,6 +587,41 @@ impl MigrationSet {
         }
     }
 
+    /// Reads the text of every migration whose text was not read ([`Migration::is_read`]; a
+    /// set loaded with a checksum cache). The checksum becomes the text's own: if the file
+    /// changed since its stat was taken, what is now in it is what the set holds.
+    ///
+    /// # Errors
+    /// A file that cannot be read, or is not UTF-8, names the file.
+    pub fn read_deferred(&mut self) -> Result<(), Error> {
+        let deferred: Vec<usize> = (0..self.migrations.len())
+            .filter(|&i| self.migrations[i].deferred)
+            .collect();
+        let paths: Vec<PathBuf> = deferred
+            .iter()
+            .map(|&i| self.migrations[i].path.clone())
+            .collect();
+        let texts = par_map(&paths, |p| read_text(p).map(|t| hashed(String::new(), t)))?;
+        for (i, source) in deferred.into_iter().zip(texts) {
+            let m = &mut self.migrations[i];
+            m.sql = source.text;
+            m.checksum = source.checksum;
+            m.deferred = false;
+            if let Some(note) = source.note {
+                self.notes.push(FileNote {
+                    path: m.path.clone(),
+                    note,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every migration's text was read ([`Migration::is_read`]).
+    pub fn is_read(&self) -> bool {
+        self.migrations.iter().all(Migration::is_read)
+    }
+
     /// Reads a migrations directory with default options.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<MigrationSet, Error> {
         Self::load(dir.as_ref(), &SourceOptions::default())
@@ -539,49 +666,56 @@ impl MigrationSet {
                 others.push(name.to_string());
             }
         }
-        let read = |name: &str| -> Result<String, Error> {
+        let cache = options
+            .checksum_cache
+            .as_deref()
+            .map(cache::ChecksumCache::read);
+        let read_at = std::time::SystemTime::now();
+        let read = |name: &String| -> Result<SourceText, Error> {
             let path = dir.join(name);
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            String::from_utf8(bytes).map_err(|e| {
-                let valid = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
-                let (line, column) = LineIndex::new(&text).line_col(&text, valid);
-                Error::SourceFile {
-                    path: path.clone(),
-                    problem: format!("not valid UTF-8 at line {line}, column {column}"),
-                    hint: Some("save the file as UTF-8".into()),
-                }
-            })
+            let Some(cache) = &cache else {
+                return read_text(&path).map(|text| hashed(name.clone(), text));
+            };
+            if !matches!(classify(name), FileKind::Migration { .. }) {
+                return read_text(&path).map(|text| hashed(name.clone(), text));
+            }
+            let key = std::fs::metadata(&path)
+                .ok()
+                .and_then(|md| cache::StatKey::of(&md));
+            if let Some(checksum) = key.as_ref().and_then(|k| cache.get(name, k)) {
+                return Ok(SourceText {
+                    name: name.clone(),
+                    text: String::new(),
+                    checksum: checksum.to_string(),
+                    note: None,
+                    deferred: true,
+                    key,
+                });
+            }
+            let mut source = hashed(name.clone(), read_text(&path)?);
+            // A file whose text normalisation changed (a note) is always read, so its note is
+            // always reported.
+            source.key = key.filter(|_| source.note.is_none());
+            Ok(source)
         };
-        // Reading and checksumming thousands of files is most of a no-op push: use the cores.
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get().min(4))
-            .unwrap_or(1);
-        let named: Vec<SourceText> = if threads > 1 && files.len() >= 256 {
-            let chunk = files.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = files
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(|| {
-                            part.iter()
-                                .map(|f| read(f).map(|text| hashed(f.clone(), text)))
-                                .collect::<Result<Vec<_>, _>>()
-                        })
+        let named = par_map(&files, read)?;
+        if let (Some(path), Some(cache)) = (&options.checksum_cache, &cache) {
+            let entries: Vec<cache::Entry> = named
+                .iter()
+                .filter_map(|s| {
+                    Some(cache::Entry {
+                        name: s.name.clone(),
+                        key: s.key?,
+                        checksum: s.checksum.clone(),
                     })
-                    .collect();
-                let mut all = Vec::with_capacity(files.len());
-                for h in handles {
-                    all.extend(h.join().expect("reader thread panicked")?);
-                }
-                Ok::<_, Error>(all)
-            })?
-        } else {
-            files
-                .into_iter()
-                .map(|f| read(&f).map(|text| hashed(f, text)))
-                .collect::<Result<_, _>>()?
-        };
+                })
+                .collect();
+            // Rewritten only when something was read that the cache did not have.
+            let all_hits = named.iter().all(|s| s.deferred || s.key.is_none());
+            if !(all_hits && cache.len() == entries.len()) {
+                cache::write(path, &entries, read_at);
+            }
+        }
         let mut set = Self::assemble(Some(dir), named, options, layout)?;
         for other in others {
             set.skipped.push(Skipped {
@@ -682,6 +816,8 @@ impl MigrationSet {
             text,
             checksum,
             note,
+            deferred,
+            ..
         } in files
         {
             if let Some(note) = note {
@@ -691,23 +827,23 @@ impl MigrationSet {
                 });
             }
             if let Some((version, name)) = legacy.get(&file) {
-                migrations.push(Migration::hashed(
+                let mut m = Migration::hashed(
                     version.clone(),
                     name.clone(),
                     path_of(&file),
                     text,
                     checksum,
-                ));
+                );
+                m.deferred = deferred;
+                migrations.push(m);
                 continue;
             }
             match classify(&file) {
-                FileKind::Migration { version, name } => migrations.push(Migration::hashed(
-                    version,
-                    name,
-                    path_of(&file),
-                    text,
-                    checksum,
-                )),
+                FileKind::Migration { version, name } => {
+                    let mut m = Migration::hashed(version, name, path_of(&file), text, checksum);
+                    m.deferred = deferred;
+                    migrations.push(m);
+                }
                 FileKind::Rollback { version, name } => {
                     if layout == Layout::Supabase {
                         notes.push(FileNote {
@@ -791,7 +927,11 @@ impl MigrationSet {
             }
         }
         let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, m) in migrations.iter().enumerate() {
+        for (i, m) in migrations
+            .iter()
+            .enumerate()
+            .filter(|_| !rollbacks.is_empty())
+        {
             by_file.insert(m.file_name(), i);
             by_file.insert(format!("{}_{}.sql", m.version, m.name), i);
         }
