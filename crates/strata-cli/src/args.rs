@@ -70,11 +70,11 @@ cannot hold the migration lock; use the session pooler (port 5432) or the direct
     pub linked: bool,
 
     /// lock_timeout for migration sessions, e.g. 5s: a migration waiting longer for a lock fails fast instead of blocking traffic
-    #[arg(long, global = true, value_name = "DURATION")]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
     pub lock_timeout: Option<String>,
 
     /// statement_timeout for migration sessions, e.g. 10min
-    #[arg(long, global = true, value_name = "DURATION")]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
     pub statement_timeout: Option<String>,
 
     /// Platform the migrations expect: supabase (emulate roles, auth, storage on plain PostgreSQL) or none [default: platform in strata.toml, else supabase for supabase/migrations]
@@ -284,7 +284,7 @@ pub struct PushArgs {
     pub reseed: bool,
 
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub lock_wait: Option<String>,
 
     /// Skip the lint gate (on a live target, push refuses on findings in pending files at or above push_fail_on, default [lint] fail_on, else error)
@@ -333,7 +333,7 @@ pub struct RollbackArgs {
     pub dry_run: bool,
 
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub lock_wait: Option<String>,
 }
 
@@ -355,7 +355,7 @@ pub struct RestoreArgs {
     pub yes: bool,
 
     /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub lock_wait: Option<String>,
 }
 
@@ -505,4 +505,13 @@ pub struct LinkArgs {
     /// The project's session pooler URL (the dashboard's Connect dialog; any password in it is dropped): --linked uses it when db.<REF>.supabase.co, which has only IPv6 addresses, cannot be reached [default: supabase/.temp/pooler-url written by `supabase link`]
     #[arg(long, value_name = "URL")]
     pub pooler_url: Option<String>,
+}
+
+/// A duration flag (`5s`, `500ms`, `2min`, `1h`, or milliseconds), checked when the command line
+/// is parsed, so a typo is a usage error before anything is read or started; kept as written
+/// (PostgreSQL receives timeouts as written).
+fn duration(value: &str) -> Result<String, String> {
+    strata::config::parse_duration("DURATION", value)
+        .map(|_| value.to_string())
+        .map_err(|e| e.to_string())
 }

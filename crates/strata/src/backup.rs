@@ -114,7 +114,8 @@ pub fn check_dump_version(tool: &Tool, server: PgVersion) -> Result<(), Error> {
 }
 
 /// Finds `name` (`pg_dump`, `pg_restore`): in `STRATA_PG_BINDIR` alone when set, else the newest
-/// of the local cluster's server binaries, the usual package directories and `PATH`.
+/// of the local cluster's server binaries, `pg_config --bindir`, the package directories
+/// ([`crate::local::well_known_candidates`], shared with the local cluster) and `PATH`.
 pub fn find_tool(name: &str) -> Result<Tool, Error> {
     if let Some(dir) = std::env::var_os(crate::local::BINDIR_ENV).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(dir).join(name);
@@ -138,21 +139,9 @@ pub fn find_tool(name: &str) -> Result<Tool, Error> {
     if let Ok(b) = crate::local::find_server_binaries() {
         dirs.push(b.bin_dir);
     }
-    // Package layouts: Debian/Ubuntu, RHEL (PGDG), Homebrew (Apple silicon and Intel).
-    for (parent, prefix) in [
-        ("/usr/lib/postgresql", ""),
-        ("/usr", "pgsql-"),
-        ("/opt/homebrew/opt", "postgresql"),
-        ("/usr/local/opt", "postgresql"),
-    ] {
-        if let Ok(entries) = std::fs::read_dir(parent) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(prefix) {
-                    dirs.push(e.path().join("bin"));
-                }
-            }
-        }
-    }
+    // The package directories the local cluster's binaries are looked for in (one list).
+    dirs.extend(crate::local::pg_config_candidate());
+    dirs.extend(crate::local::well_known_candidates());
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
@@ -173,7 +162,7 @@ pub fn find_tool(name: &str) -> Result<Tool, Error> {
     }
     best.ok_or_else(|| Error::Tool {
         tool: name.into(),
-        message: format!("{name} was not found (looked in the local cluster's binaries, /usr/lib/postgresql/*/bin and PATH)"),
+        message: format!("{name} was not found (looked in the local cluster's binaries, `pg_config --bindir`, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin, /usr/local/pgsql/bin, Homebrew and Postgres.app locations, and PATH)"),
         hint: Some(format!(
             "install the PostgreSQL client tools (e.g. apt-get install postgresql-client), or set {} to the directory holding {name}",
             crate::local::BINDIR_ENV

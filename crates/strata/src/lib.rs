@@ -68,10 +68,21 @@ pub mod sql;
 pub mod target;
 pub mod verify;
 
+// The types a service needs, at the crate root: load migrations, resolve a target, push, roll
+// back, verify. The modules stay public for the rest (catalog, diff, local clusters …).
 pub use apply::{Migrator, PushOptions, PushReport};
+pub use config::Project;
 pub use error::Error;
-pub use source::{EmbeddedFile, Migration, MigrationSet, RollbackFile, Version};
+pub use history::History;
+pub use plan::Plan;
+pub use platform::Platform;
+pub use rollback::{RollbackOptions, RollbackReport, Rollbacker};
+pub use source::{
+    EmbeddedFile, Layout, Migration, MigrationSet, RollbackFile, SourceOptions, Version,
+};
 pub use strata_macros::embed_migrations;
+pub use target::Target;
+pub use verify::{verify, VerifyReport};
 
 /// Strata's own version, recorded with every migration it applies.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

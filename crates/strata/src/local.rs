@@ -1246,7 +1246,8 @@ fn path_candidates() -> Vec<PathBuf> {
         .collect()
 }
 
-fn pg_config_candidate() -> Vec<PathBuf> {
+/// `pg_config --bindir` of the first `pg_config` on `PATH` (none when there is none or it fails).
+pub(crate) fn pg_config_candidate() -> Vec<PathBuf> {
     let Some(path) = std::env::var_os("PATH") else {
         return Vec::new();
     };
@@ -1295,7 +1296,12 @@ fn versioned_dirs(parent: &str, prefix: &str, suffix: &str) -> Vec<PathBuf> {
     found.into_iter().map(|(_, p)| p).collect()
 }
 
-fn well_known_candidates() -> Vec<PathBuf> {
+/// The places PostgreSQL packages install their binaries, newest version first: Debian/Ubuntu
+/// (`/usr/lib/postgresql/<v>/bin`), RHEL/PGDG (`/usr/pgsql-<v>/bin`), source builds
+/// (`/usr/local/pgsql/bin`), Homebrew (versioned and not, Apple silicon and Intel) and
+/// Postgres.app. The one list: the local cluster's server binaries and `backup`'s
+/// `pg_dump`/`pg_restore` are both looked for here.
+pub(crate) fn well_known_candidates() -> Vec<PathBuf> {
     let mut dirs = versioned_dirs("/usr/lib/postgresql", "", "bin");
     dirs.extend(versioned_dirs("/usr", "pgsql-", "bin"));
     dirs.push(PathBuf::from("/usr/local/pgsql/bin"));
