@@ -1,0 +1,438 @@
+//! Drift: how a target's catalog differs from the one its migrations build, and the SQL that
+//! closes the gap.
+//!
+//! [`compare`] lists the [`Difference`]s between two [`Catalog`]s. [`sql`] writes the statements
+//! that turn one catalog into the other; [`fix`] gives both directions at once: the SQL that,
+//! appended as a new migration, makes the migrations build what the target has, and its
+//! rollback. Statements are ordered by dependency: every drop first (dependents before what they
+//! depend on), then creations and alterations in [`Kind`] order (schemas and types before
+//! tables, columns, constraints, indexes, views, triggers and policies). What cannot be undone
+//! exactly (dropped data, enum labels removed) is said in an SQL comment.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Kind, Object, ObjectId};
+use crate::error::Error;
+use crate::history::quote_literal;
+use crate::platform::Platform;
+use crate::scratch::ScratchDb;
+use crate::source::MigrationSet;
+use crate::target::Target;
+
+mod acl;
+mod alter;
+mod create;
+mod order;
+mod text;
+use acl::*;
+use text::*;
+
+/// Which objects a comparison covers.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Leave out what the Supabase platform owns ([`Catalog::retain_user_objects`]); set for
+    /// Supabase projects, whose scratch database has Strata's emulation and whose target has the
+    /// real platform.
+    pub exclude_platform: bool,
+    /// Only these schemas (all when empty).
+    pub schemas: Vec<String>,
+}
+
+impl Scope {
+    /// The default scope for migrations written for `platform`.
+    pub fn for_platform(platform: Platform) -> Scope {
+        Scope {
+            exclude_platform: platform == Platform::Supabase,
+            schemas: Vec::new(),
+        }
+    }
+
+    /// Removes what is out of scope from `catalog`.
+    pub fn apply(&self, catalog: &mut Catalog) {
+        if self.exclude_platform {
+            catalog.retain_user_objects();
+        }
+        if !self.schemas.is_empty() {
+            catalog.retain_schemas(&self.schemas);
+        }
+    }
+}
+
+/// What `strata diff` finds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub differences: Vec<Difference>,
+    #[serde(flatten)]
+    pub fix: Fix,
+}
+
+/// Builds `set` on a scratch database on `server`, captures its catalog and `target`'s, and
+/// compares them within `scope`. The scratch database is dropped whatever happens. Roles: the
+/// scratch database's migrating role is renamed to the target's in owners and grants.
+pub async fn drift(
+    set: MigrationSet,
+    platform: Platform,
+    server: &Target,
+    target: &Target,
+    scope: &Scope,
+) -> Result<Drift, Error> {
+    let scratch = ScratchDb::create(server, "diff").await?;
+    let built = async {
+        scratch.build(set, platform).await?;
+        let client = scratch.target().connect().await?;
+        Catalog::capture(&client).await
+    };
+    let actual = async {
+        let client = target.connect().await?;
+        Catalog::capture(&client).await
+    };
+    let (built, actual) = tokio::join!(built, actual);
+    let dropped = scratch.drop_now().await;
+    let (mut expected, mut actual) = (built?, actual?);
+    dropped?;
+    for schema in &scope.schemas {
+        let exists = |c: &Catalog| {
+            c.objects
+                .iter()
+                .any(|(id, o)| id.kind == Kind::Schema && o.schema.as_deref() == Some(schema))
+        };
+        if !exists(&expected) && !exists(&actual) {
+            return Err(Error::Setting {
+                setting: "--schema".into(),
+                message: format!(
+                    "schema `{schema}` exists neither in what the migrations build nor in {}",
+                    target.display()
+                ),
+                hint: Some("pass a schema's name as PostgreSQL stores it (unquoted, usually lower case), e.g. --schema public".into()),
+            });
+        }
+    }
+    let role = actual.role.clone();
+    expected.rename_role(&expected.role.clone(), &role);
+    scope.apply(&mut expected);
+    scope.apply(&mut actual);
+    Ok(Drift {
+        differences: compare(&expected, &actual),
+        fix: fix(&expected, &actual),
+    })
+}
+
+/// Where an object differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The migrations create it; the target does not have it.
+    OnlyInMigrations,
+    /// The target has it; the migrations do not create it.
+    OnlyInTarget,
+    /// Both have it, with different properties.
+    Changed,
+}
+
+/// One property's two values (`None`: unset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PropertyChange {
+    pub property: String,
+    pub migrations: Option<String>,
+    pub target: Option<String>,
+}
+
+/// One object that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub kind: Kind,
+    pub name: String,
+    pub status: Status,
+    /// For [`Status::Changed`]: the properties that differ.
+    pub changes: Vec<PropertyChange>,
+}
+
+/// How to name the two sides of a comparison in messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    /// The left side (`migrations`; `before` for verify).
+    pub left: &'a str,
+    /// The right side (`target`; `after the rollback`).
+    pub right: &'a str,
+    /// Said of an object only on the left (`only in the migrations`).
+    pub only_left: &'a str,
+    /// Said of an object only on the right (`only in the target`).
+    pub only_right: &'a str,
+}
+
+/// The sides of `strata diff`.
+pub const DIFF_SIDES: Sides<'static> = Sides {
+    left: "migrations",
+    right: "target",
+    only_left: "only in the migrations",
+    only_right: "only in the target",
+};
+
+impl Difference {
+    /// The difference in words, with the sides named by `sides`; several lines when
+    /// properties changed.
+    pub fn describe(&self, sides: Sides<'_>) -> String {
+        struct D<'a>(&'a Difference, Sides<'a>);
+        impl fmt::Display for D<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, self.1)
+            }
+        }
+        D(self, sides).to_string()
+    }
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, DIFF_SIDES)
+    }
+}
+
+impl Difference {
+    fn write(&self, f: &mut fmt::Formatter<'_>, sides: Sides<'_>) -> fmt::Result {
+        let what = format!("{} {}", self.kind, self.name);
+        let Sides {
+            left,
+            right,
+            only_left,
+            only_right,
+        } = sides;
+        match self.status {
+            Status::OnlyInMigrations => write!(f, "- {what} ({only_left})"),
+            Status::OnlyInTarget => write!(f, "+ {what} ({only_right})"),
+            Status::Changed => {
+                write!(f, "~ {what}")?;
+                for c in &self.changes {
+                    let a = c.migrations.as_deref().unwrap_or("(none)");
+                    let b = c.target.as_deref().unwrap_or("(none)");
+                    if c.property == "acl" {
+                        let (ia, ib) = (
+                            acl_items(c.migrations.as_deref()),
+                            acl_items(c.target.as_deref()),
+                        );
+                        let only = |x: &BTreeSet<String>, y: &BTreeSet<String>| {
+                            x.difference(y).cloned().collect::<Vec<_>>().join(", ")
+                        };
+                        write!(f, "\n    grants:")?;
+                        let (gone, new) = (only(&ia, &ib), only(&ib, &ia));
+                        if !gone.is_empty() {
+                            write!(f, " {only_left}: {gone};")?;
+                        }
+                        if !new.is_empty() {
+                            write!(f, " {only_right}: {new};")?;
+                        }
+                    } else if a.contains('\n') || b.contains('\n') {
+                        write!(f, "\n    {} (- {left}, + {right}):", c.property)?;
+                        let diff = similar::TextDiff::from_lines(a, b);
+                        for change in diff.iter_all_changes() {
+                            let sign = match change.tag() {
+                                similar::ChangeTag::Delete => '-',
+                                similar::ChangeTag::Insert => '+',
+                                similar::ChangeTag::Equal => continue,
+                            };
+                            write!(f, "\n      {sign} {}", change.value().trim_end())?;
+                        }
+                    } else {
+                        write!(f, "\n    {}: {a} ({left}) → {b} ({right})", c.property)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The differences between what the migrations build (`expected`) and what a database has
+/// (`actual`), in [`Kind`] order.
+pub fn compare(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let ids: BTreeSet<&ObjectId> = expected
+        .objects
+        .keys()
+        .chain(actual.objects.keys())
+        .collect();
+    // A table on one side only is one difference, not one per column as well.
+    let whole_table = |o: &Object| {
+        o.parent.as_ref().is_some_and(|p| {
+            let table = ObjectId {
+                kind: Kind::Table,
+                name: p.clone(),
+            };
+            expected.objects.contains_key(&table) != actual.objects.contains_key(&table)
+        })
+    };
+    for id in ids {
+        if id.kind == Kind::Column
+            && expected
+                .objects
+                .get(id)
+                .or(actual.objects.get(id))
+                .is_some_and(whole_table)
+        {
+            continue;
+        }
+        let diff = match (expected.objects.get(id), actual.objects.get(id)) {
+            (Some(_), None) => Difference {
+                kind: id.kind,
+                name: id.name.clone(),
+                status: Status::OnlyInMigrations,
+                changes: Vec::new(),
+            },
+            (None, Some(_)) => Difference {
+                kind: id.kind,
+                name: id.name.clone(),
+                status: Status::OnlyInTarget,
+                changes: Vec::new(),
+            },
+            (Some(a), Some(b)) => {
+                let keys: BTreeSet<&String> = a.props.keys().chain(b.props.keys()).collect();
+                let changes: Vec<PropertyChange> = keys
+                    .into_iter()
+                    .filter_map(|k| {
+                        let va = a.props.get(k).cloned().flatten();
+                        let vb = b.props.get(k).cloned().flatten();
+                        (va != vb).then(|| PropertyChange {
+                            property: k.clone(),
+                            migrations: va,
+                            target: vb,
+                        })
+                    })
+                    .collect();
+                if changes.is_empty() {
+                    continue;
+                }
+                Difference {
+                    kind: id.kind,
+                    name: id.name.clone(),
+                    status: Status::Changed,
+                    changes,
+                }
+            }
+            (None, None) => continue,
+        };
+        out.push(diff);
+    }
+    out
+}
+
+/// The SQL in both directions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fix {
+    /// Brings the migrations up to the target: appended as a new migration, the migrations
+    /// build what the target has.
+    pub sql: String,
+    /// Its rollback: back to what the migrations built before.
+    pub rollback_sql: String,
+}
+
+/// [`sql`] in both directions between what the migrations build and what the target has.
+pub fn fix(expected: &Catalog, actual: &Catalog) -> Fix {
+    Fix {
+        sql: sql(expected, actual),
+        rollback_sql: sql(actual, expected),
+    }
+}
+
+/// The statements that turn a database with catalog `from` into one with catalog `to`, one
+/// per line group, ending in `;`; empty when they are equal.
+pub fn sql(from: &Catalog, to: &Catalog) -> String {
+    let mut g = Gen {
+        from,
+        to,
+        drops: Vec::new(),
+        creates: Vec::new(),
+        dropped_parents: BTreeSet::new(),
+        inlined: BTreeSet::new(),
+    };
+    // Tables and views that go: their columns, constraints, indexes, triggers, policies and
+    // comments go with them.
+    for (id, _) in from.objects.iter() {
+        if matches!(id.kind, Kind::Table | Kind::View) && !to.objects.contains_key(id) {
+            g.dropped_parents.insert(id.name.clone());
+        }
+    }
+    for (id, o) in from.objects.iter() {
+        if o.parent
+            .as_ref()
+            .is_some_and(|p| g.dropped_parents.contains(p))
+        {
+            continue;
+        }
+        match to.objects.get(id) {
+            None => g.drop(id, o),
+            Some(t) if t != o => g.alter(id, o, t),
+            Some(_) => {}
+        }
+    }
+    for (id, o) in to.objects.iter() {
+        if !from.objects.contains_key(id) && !g.inlined.contains(id) {
+            g.create(id, o);
+        }
+    }
+    let mut drops = g.drops;
+    drops.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let mut creates = g.creates;
+    creates.sort_by_key(|c| c.0);
+    let mut out = String::new();
+    for (_, s) in drops.into_iter().chain(creates) {
+        out.push_str(&s);
+        out.push('\n');
+    }
+    out
+}
+
+/// Sort key: kind, a rank within the kind (foreign keys after other constraints), order of
+/// generation.
+type Key = (Kind, u8, usize);
+
+struct Gen<'a> {
+    from: &'a Catalog,
+    to: &'a Catalog,
+    drops: Vec<(Key, String)>,
+    creates: Vec<(Key, String)>,
+    dropped_parents: BTreeSet<String>,
+    inlined: BTreeSet<ObjectId>,
+}
+
+fn rank(id: &ObjectId, o: &Object) -> u8 {
+    match id.kind {
+        Kind::Constraint if o.prop("type") == Some("f") => 1,
+        Kind::View if o.prop("kind") == Some("materialized view") => 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_delta_groups_by_grantee_and_keeps_privileges_when_only_the_option_goes() {
+        let from = acl_items(Some("anon:SELECT, bob:INSERT*, bob:SELECT"));
+        let to = acl_items(Some("anon:SELECT, anon:UPDATE, bob:INSERT"));
+        let d = grant_sql("ON TABLE t", &from, &to);
+        assert_eq!(
+            d,
+            vec![
+                "REVOKE SELECT ON TABLE t FROM bob;",
+                "REVOKE GRANT OPTION FOR INSERT ON TABLE t FROM bob;",
+                "GRANT UPDATE ON TABLE t TO anon;",
+            ]
+        );
+    }
+
+    #[test]
+    fn enum_labels_are_added_in_place_and_removals_explained() {
+        assert_eq!(
+            enum_changes("s", Some("'a', 'c'"), Some("'a', 'b', 'c', 'it''s'")),
+            vec![
+                "ALTER TYPE s ADD VALUE IF NOT EXISTS 'b' AFTER 'a';",
+                "ALTER TYPE s ADD VALUE IF NOT EXISTS 'it''s' AFTER 'c';"
+            ]
+        );
+        assert!(enum_changes("s", Some("'a', 'b'"), Some("'a'"))[0].starts_with("-- enum s"));
+    }
+}
