@@ -104,7 +104,7 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
         out.warn(note);
         warnings.push(note.clone());
     }
-    strata::local::recreate_database(&info, &database).await?;
+    strata::scratch::recreate_database(&info, &database).await?;
     let target = ctx.local_target()?;
     out.target(&target);
     let progress = Arc::new(out.progress());

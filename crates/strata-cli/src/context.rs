@@ -13,7 +13,7 @@ use strata::local::LocalCluster;
 use strata::platform::Platform;
 use strata::session::Session;
 use strata::source::SourceOptions;
-use strata::target::{self, Resolved, Target, TargetRequest, TargetSource};
+use strata::target::{self, Resolved, Target, TargetRequest};
 use strata::{Error, MigrationSet};
 
 use crate::args::Cli;
@@ -366,16 +366,4 @@ fn register_project_secrets(project: &Project) {
         }
     }
     render::register_secrets(secrets);
-}
-
-/// How the `Target:` line names where a target came from.
-pub(crate) fn source_label(source: &TargetSource) -> String {
-    match source {
-        TargetSource::DbUrl => "--db-url".to_string(),
-        TargetSource::Environment { name } => format!("environment {name}"),
-        TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
-        TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
-        TargetSource::Local => "local database".to_string(),
-        TargetSource::Scratch => "scratch database server".to_string(),
-    }
 }

@@ -209,7 +209,7 @@ impl Renderer {
         eprintln!(
             "Target: {} ({})",
             target.display(),
-            crate::context::source_label(&target.source)
+            source_label(&target.source)
         );
         for note in target.notes() {
             eprintln!("  {note}");
@@ -1043,5 +1043,18 @@ impl Renderer {
             o.push_str("hint: fix the rollback files named above so each undoes its migration exactly, or mark one `-- strata:irreversible <reason>` if it cannot\n");
         }
         print!("{o}");
+    }
+}
+
+/// How the `Target:` line names where a target came from.
+fn source_label(source: &strata::target::TargetSource) -> String {
+    use strata::target::TargetSource;
+    match source {
+        TargetSource::DbUrl => "--db-url".to_string(),
+        TargetSource::Environment { name } => format!("environment {name}"),
+        TargetSource::Linked { project_ref } => format!("linked project {project_ref}"),
+        TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
+        TargetSource::Local => "local database".to_string(),
+        TargetSource::Scratch => "scratch database server".to_string(),
     }
 }

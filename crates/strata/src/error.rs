@@ -86,11 +86,13 @@ pub enum Error {
     Migration(Box<MigrationError>),
 
     #[error("refusing to push: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
-    Refused { problems: Vec<crate::plan::Problem> },
+    Refused {
+        problems: Vec<crate::problem::Problem>,
+    },
 
     #[error("refusing to roll back: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
     RollbackRefused {
-        problems: Vec<crate::rollback::RollbackProblem>,
+        problems: Vec<crate::problem::RollbackProblem>,
     },
 
     /// A PostgreSQL client program (`pg_dump`, `pg_restore`) is missing, too old, or failed.
@@ -114,7 +116,7 @@ pub enum Error {
     LockWait {
         target: String,
         waited: Duration,
-        holders: Vec<crate::lock::LockHolder>,
+        holders: Vec<crate::problem::LockHolder>,
     },
 
     #[error("{context}: {message}")]
@@ -299,7 +301,7 @@ pub struct MigrationError {
     /// Whether the migration ran outside a transaction (so earlier statements of it stay applied).
     pub transactional: bool,
     /// For a lock timeout: the sessions that held conflicting locks.
-    pub lock_holders: Vec<crate::lock::LockHolder>,
+    pub lock_holders: Vec<crate::problem::LockHolder>,
     /// What the server said while the file ran, up to the failure (`RAISE NOTICE`, warnings).
     pub notices: Vec<crate::session::Notice>,
 }

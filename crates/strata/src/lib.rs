@@ -59,6 +59,7 @@ pub mod local;
 pub mod lock;
 pub mod plan;
 pub mod platform;
+pub mod problem;
 pub mod quote;
 pub mod rollback;
 pub mod scratch;

@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::error::Error;
@@ -17,50 +16,7 @@ use crate::error::Error;
 /// Constant across versions so old and new Strata binaries exclude each other.
 pub const LOCK_KEY: i64 = 0x2f1c_5a7e_9b3d_4c61;
 
-/// A session that holds (or held) a lock Strata needed.
-#[derive(Debug, Clone, Serialize)]
-pub struct LockHolder {
-    pub pid: i32,
-    pub user: Option<String>,
-    pub application_name: Option<String>,
-    pub client: Option<String>,
-    pub state: Option<String>,
-    /// Seconds since its transaction (or, without one, its session) began.
-    pub seconds: Option<i64>,
-    /// The relations it holds locks on (for lock timeouts).
-    pub relations: Option<String>,
-    /// Its current or last query, shortened.
-    pub query: Option<String>,
-}
-
-impl std::fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pid {}", self.pid)?;
-        if let Some(u) = &self.user {
-            write!(f, " user {u}")?;
-        }
-        if let Some(a) = self.application_name.as_deref().filter(|a| !a.is_empty()) {
-            write!(f, " app {a}")?;
-        }
-        if let Some(c) = &self.client {
-            write!(f, " from {c}")?;
-        }
-        if let Some(s) = &self.state {
-            write!(f, " ({s}")?;
-            if let Some(secs) = self.seconds {
-                write!(f, " for {secs}s")?;
-            }
-            write!(f, ")")?;
-        }
-        if let Some(r) = &self.relations {
-            write!(f, " holding {r}")?;
-        }
-        if let Some(q) = &self.query {
-            write!(f, ": {q}")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::problem::LockHolder;
 
 /// The migration lock, taken.
 #[derive(Debug, Clone, Copy)]

@@ -9,33 +9,7 @@ use serde::Serialize;
 use crate::history::History;
 use crate::source::{MigrationSet, Version};
 
-/// The state of one version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Applied, and the local file is unchanged.
-    Applied,
-    /// Not applied yet; will be applied in order.
-    Pending,
-    /// Applied, but the local file has changed since.
-    Modified,
-    /// Applied on the target, but there is no local file.
-    MissingLocally,
-    /// Not applied, and older than the newest applied version.
-    OutOfOrder,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Applied => "applied",
-            State::Pending => "pending",
-            State::Modified => "modified",
-            State::MissingLocally => "missing locally",
-            State::OutOfOrder => "out of order",
-        }
-    }
-}
+pub use crate::problem::{Problem, State};
 
 /// One version, local and/or remote.
 #[derive(Debug, Clone, Serialize)]
@@ -58,19 +32,6 @@ pub struct Row {
     pub source: Option<String>,
     /// Read from the other tool's history and not yet copied into Strata's (a push copies it).
     pub adopted: bool,
-}
-
-/// Why a push refuses to run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    pub kind: State,
-    pub version: Version,
-    pub file: Option<PathBuf>,
-    pub message: String,
-    /// The command or action that fixes it.
-    pub fix: Option<String>,
-    /// For a modified file: what changed (unified diff of recorded vs local statements).
-    pub diff: Option<String>,
 }
 
 /// Options that change what counts as a problem.

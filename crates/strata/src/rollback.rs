@@ -118,16 +118,7 @@ pub struct RollbackReport {
     pub lock_waited_ms: u64,
 }
 
-/// Why a migration cannot be rolled back; a rollback with any problem changes nothing.
-#[derive(Debug, Clone, Serialize)]
-pub struct RollbackProblem {
-    pub version: String,
-    /// The file at fault or expected (rollback file, or migration file).
-    pub file: Option<PathBuf>,
-    pub message: String,
-    /// What to do about it.
-    pub fix: Option<String>,
-}
+pub use crate::problem::RollbackProblem;
 
 /// Rolls back applied migrations with their rollback files. Cheap to build; holds the set.
 pub struct Rollbacker {

@@ -18,9 +18,7 @@ use crate::platform::Platform;
 use crate::source::MigrationSet;
 use crate::target::{SessionSettings, Target, TargetSource};
 
-/// Environment variable naming the server for scratch databases (a URL whose user may
-/// `CREATE DATABASE`); default: the project's local cluster.
-pub const SCRATCH_URL_VAR: &str = "STRATA_SCRATCH_URL";
+pub use crate::target::SCRATCH_URL_VAR;
 
 const PREFIX: &str = "strata_scratch_";
 
@@ -164,4 +162,26 @@ fn process_alive(pid: i32) -> bool {
     // SAFETY: kill with signal 0 only checks whether the process exists.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Drops (disconnecting its sessions) and recreates `database` on the running local cluster
+/// `info`: `strata db reset`. (Here, not in `local`, so that `local` does not depend on the
+/// error type: `Error` wraps `LocalError`.) Each statement runs alone: neither may run in a transaction block.
+pub async fn recreate_database(
+    info: &crate::local::RunningInfo,
+    database: &str,
+) -> Result<(), crate::Error> {
+    let admin = crate::target::Target::local(&info.url("template1"), Default::default())?;
+    let client = admin.connect().await?;
+    let quoted = crate::quote::ident(database);
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"),
+        format!("CREATE DATABASE {quoted}"),
+    ] {
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| crate::Error::db(format!("recreating database {database}"), e))?;
+    }
+    Ok(())
 }

@@ -30,6 +30,11 @@ use crate::conninfo::{self, ConnInfo, ConnInfoError, Endpoint, Passfile};
 use crate::error::Error;
 use crate::session::{self, Session};
 
+/// Environment variable naming the server for scratch databases (a URL whose user may
+/// `CREATE DATABASE`); default: the project's local cluster. (Defined here, where targets name
+/// their source; `scratch` re-exports it.)
+pub const SCRATCH_URL_VAR: &str = "STRATA_SCRATCH_URL";
+
 /// Where a target came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -57,7 +62,7 @@ impl TargetSource {
             TargetSource::Linked { .. } => "--linked".into(),
             TargetSource::DatabaseUrl => "DATABASE_URL".into(),
             TargetSource::Local => "local cluster".into(),
-            TargetSource::Scratch => crate::scratch::SCRATCH_URL_VAR.into(),
+            TargetSource::Scratch => SCRATCH_URL_VAR.into(),
         }
     }
 
@@ -71,7 +76,7 @@ impl TargetSource {
             TargetSource::Linked { .. } => "the linked project's URL".into(),
             TargetSource::DatabaseUrl => "DATABASE_URL".into(),
             TargetSource::Local => "the local cluster's URL".into(),
-            TargetSource::Scratch => crate::scratch::SCRATCH_URL_VAR.into(),
+            TargetSource::Scratch => SCRATCH_URL_VAR.into(),
         }
     }
 }

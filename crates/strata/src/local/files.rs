@@ -91,21 +91,3 @@ pub(super) fn now_rfc3339() -> String {
         rem % 60
     )
 }
-
-/// Drops (disconnecting its sessions) and recreates `database` on the running local cluster
-/// `info`: `strata db reset`. Each statement runs alone: neither may run in a transaction block.
-pub async fn recreate_database(info: &RunningInfo, database: &str) -> Result<(), crate::Error> {
-    let admin = crate::target::Target::local(&info.url("template1"), Default::default())?;
-    let client = admin.connect().await?;
-    let quoted = crate::quote::ident(database);
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"),
-        format!("CREATE DATABASE {quoted}"),
-    ] {
-        client
-            .batch_execute(&statement)
-            .await
-            .map_err(|e| crate::Error::db(format!("recreating database {database}"), e))?;
-    }
-    Ok(())
-}

@@ -120,7 +120,6 @@ mod root;
 use binaries::*;
 pub(crate) use binaries::{pg_config_candidate, well_known_candidates};
 use create::*;
-pub use files::recreate_database;
 use files::*;
 use ports::*;
 use probe::*;

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -20,95 +20,11 @@ use crate::sql::{self, LineIndex, Statement};
 pub mod cache;
 pub mod layout;
 pub mod tools;
+pub(crate) mod version;
 
 pub use layout::{Layout, VersionOrder};
 pub use tools::Repeatable;
-
-/// A migration version: the leading digits of its file name, or — for Flyway's `V1.2.3__` — dot-
-/// separated groups of digits. Ordered by numeric value, group by group (`2` < `10` < `100`,
-/// `1.2` < `1.10`, as Flyway compares), so 14-digit timestamps, the seed's 8-digit dates, plain
-/// counters and dotted versions all sort as people expect.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Version(String);
-
-impl Version {
-    /// Parses a version: one or more groups of ASCII digits separated by single dots.
-    pub fn parse(s: &str) -> Option<Version> {
-        s.split('.')
-            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| Version(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Each group without leading zeros (`0` for a group of zeros).
-    fn groups(&self) -> impl Iterator<Item = &str> {
-        self.0.split('.').map(trim_zeros)
-    }
-
-    /// The version without leading zeros in any group: `001` and `1` are one migration slot.
-    pub fn key(&self) -> String {
-        if !self.0.contains('.') {
-            return trim_zeros(&self.0).to_string();
-        }
-        self.groups().collect::<Vec<_>>().join(".")
-    }
-}
-
-impl Ord for Version {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // The common case, one group each (timestamps, counters): no splitting.
-        if !self.0.contains('.') && !other.0.contains('.') {
-            let x = trim_zeros(&self.0);
-            let y = trim_zeros(&other.0);
-            return x
-                .len()
-                .cmp(&y.len())
-                .then_with(|| x.cmp(y))
-                .then_with(|| self.0.len().cmp(&other.0.len()));
-        }
-        let mut a = self.groups();
-        let mut b = other.groups();
-        loop {
-            match (a.next(), b.next()) {
-                (Some(x), Some(y)) => {
-                    let c = x.len().cmp(&y.len()).then_with(|| x.cmp(y));
-                    if c != Ordering::Equal {
-                        return c;
-                    }
-                }
-                (None, Some(_)) => return Ordering::Less,
-                (Some(_), None) => return Ordering::Greater,
-                (None, None) => return self.0.len().cmp(&other.0.len()),
-            }
-        }
-    }
-}
-
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A group of digits without leading zeros (`0` for a group of zeros).
-fn trim_zeros(g: &str) -> &str {
-    let t = g.trim_start_matches('0');
-    if t.is_empty() {
-        "0"
-    } else {
-        t
-    }
-}
+pub use version::Version;
 
 /// Versions that differ only by leading zeros (`001` and `1`) are the same migration slot.
 fn numerically_equal(a: &Version, b: &Version) -> bool {
