@@ -141,9 +141,9 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
     let live = r.db_url.is_some() || r.env.is_some() || r.linked;
     let mut deployed = config.deployed();
     if let Some(reference) = &args.changed_since {
-        let changed = changed_files(&ctx.project.root, reference)?;
+        let changed = lint::git::changed_files(&ctx.project.root, reference)?;
         report.retain(|p| changed.contains(p));
-        let existing = files_at(&ctx.project.root, reference)?;
+        let existing = lint::git::files_at(&ctx.project.root, reference)?;
         deployed = Deployed::Files(origins.iter().map(|(p, _)| existing.contains(p)).collect());
     }
     let target = if live {
@@ -365,87 +365,6 @@ fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
         }
     }
     Ok(g)
-}
-
-/// Files changed since `reference` (committed on this branch since it forked, uncommitted, or
-/// untracked), as absolute paths.
-fn changed_files(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Error> {
-    let git = |args: &[&str]| -> Result<String, Error> {
-        let output = std::process::Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .output()
-            .map_err(|e| Error::Setting {
-                setting: "--changed-since".into(),
-                message: format!("cannot run git: {e}"),
-                hint: Some("install git, or lint without --changed-since".into()),
-            })?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let hint = if stderr.contains("not a git repository") {
-                "--changed-since needs the project to be in a git repository"
-            } else {
-                "pass a branch, tag or commit git knows (fetch it first in CI: actions/checkout with fetch-depth: 0)"
-            };
-            return Err(Error::Setting {
-                setting: "--changed-since".into(),
-                message: format!("git {}: {}", args.join(" "), stderr.trim()),
-                hint: Some(hint.into()),
-            });
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    };
-    let top = git(&["rev-parse", "--show-toplevel"])?;
-    let top = PathBuf::from(top.trim());
-    git(&["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")]).map_err(|_| {
-        Error::Setting {
-            setting: "--changed-since".into(),
-            message: format!("git does not know the revision `{reference}`"),
-            hint: Some("pass a branch, tag or commit git knows (fetch it first in CI: actions/checkout with fetch-depth: 0)".into()),
-        }
-    })?;
-    let mut names = git(&["diff", "--name-only", &format!("{reference}...HEAD")])?;
-    names.push_str(&git(&["diff", "--name-only", "HEAD"])?);
-    names.push_str(&git(&["ls-files", "--others", "--exclude-standard"])?);
-    Ok(names
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| absolute(&top.join(l)))
-        .collect())
-}
-
-/// The files that exist at git revision `reference` (absolute paths): the migrations deployed
-/// as of that revision, for `--changed-since`.
-fn files_at(root: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, Error> {
-    let run = |args: &[&str]| -> Result<String, Error> {
-        let output = std::process::Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .output()
-            .map_err(|e| Error::Setting {
-                setting: "--changed-since".into(),
-                message: format!("cannot run git: {e}"),
-                hint: Some("install git, or lint without --changed-since".into()),
-            })?;
-        if !output.status.success() {
-            return Err(Error::Setting {
-                setting: "--changed-since".into(),
-                message: format!(
-                    "git {}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-                hint: Some("pass a branch, tag or commit git knows".into()),
-            });
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    };
-    let top = PathBuf::from(run(&["rev-parse", "--show-toplevel"])?.trim());
-    Ok(run(&["ls-tree", "-r", "--name-only", reference])?
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| absolute(&top.join(l)))
-        .collect())
 }
 
 /// `--explain RULE`.

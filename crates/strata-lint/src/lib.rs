@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod engine;
 pub mod format;
 pub mod gate;
+pub mod git;
 pub mod parse;
 pub mod rules;
 
