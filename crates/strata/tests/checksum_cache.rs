@@ -94,9 +94,16 @@ fn unchanged_files_are_not_read_and_edits_are_always_seen() {
         assert_eq!(l.statements().unwrap().len(), 1);
     }
 
-    // Turned off: everything is read.
+    // Turned off: everything is read, and nothing is written (not even a new cache).
+    let elsewhere = project.path().join("other-state");
+    let off_opts = options(&elsewhere, &dir);
     std::env::set_var(cache::DISABLE_VAR, "1");
     let off = MigrationSet::load(&dir, &opts).unwrap();
+    let off_elsewhere = MigrationSet::load(&dir, &off_opts).unwrap();
+    // `0` and `false` do not turn it off.
+    std::env::set_var(cache::DISABLE_VAR, "0");
+    assert!(!cache::disabled());
     std::env::remove_var(cache::DISABLE_VAR);
-    assert!(off.is_read());
+    assert!(off.is_read() && off_elsewhere.is_read());
+    assert!(!elsewhere.exists(), "a disabled cache must not be written");
 }

@@ -32,8 +32,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// stored (see the module documentation).
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 
-/// The environment variable that turns the cache off (any non-empty value).
+/// The environment variable that turns the cache off: neither read nor written (any value but
+/// empty, `0` or `false`).
 pub const DISABLE_VAR: &str = "STRATA_NO_CHECKSUM_CACHE";
+
+/// Whether [`DISABLE_VAR`] turns the cache off.
+pub fn disabled() -> bool {
+    std::env::var(DISABLE_VAR).is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
 
 /// The cache file for the migrations directory `dir` in the state directory `state_dir`
 /// (`.strata/`): `checksums-<16 hex digits of the SHA-256 of the directory's absolute path>`, so
@@ -105,7 +111,7 @@ impl ChecksumCache {
     /// Reads the cache at `path`; empty when it is absent, unreadable, from another version of
     /// Strata, or corrupt, or when [`DISABLE_VAR`] is set.
     pub fn read(path: &Path) -> ChecksumCache {
-        if std::env::var_os(DISABLE_VAR).is_some_and(|v| !v.is_empty()) {
+        if disabled() {
             return ChecksumCache::default();
         }
         let Ok(text) = std::fs::read_to_string(path) else {

@@ -582,9 +582,11 @@ impl MigrationSet {
                 others.push(name.to_string());
             }
         }
+        // Off (STRATA_NO_CHECKSUM_CACHE): every file read, nothing written.
         let cache = options
             .checksum_cache
             .as_deref()
+            .filter(|_| !cache::disabled())
             .map(cache::ChecksumCache::read);
         let read_at = std::time::SystemTime::now();
         let read = |name: &String| -> Result<SourceText, Error> {
