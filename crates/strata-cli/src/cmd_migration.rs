@@ -17,7 +17,9 @@ pub(crate) async fn run(
 ) -> Result<Outcome, Error> {
     match cmd {
         MigrationCommand::List { check_drift } => {
-            let (mut set, target, session, history) = ctx.load_and_connect(out, true).await?;
+            let (mut set, target, session, history) = ctx
+                .load_and_connect(out, crate::context::Need::History)
+                .await?;
             let warnings = if *check_drift {
                 set.read_deferred()?;
                 cmd_diff::check_drift(ctx, &set, &history, &target, out).await?

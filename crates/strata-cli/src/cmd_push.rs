@@ -23,7 +23,9 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     };
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
-    let (mut set, target, mut session, history) = ctx.load_and_connect(out, true).await?;
+    let (mut set, target, mut session, history) = ctx
+        .load_and_connect(out, crate::context::Need::Plan)
+        .await?;
     if a.check_drift {
         // The drift check builds the migrations on a scratch database.
         set.read_deferred()?;

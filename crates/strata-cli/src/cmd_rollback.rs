@@ -28,7 +28,9 @@ pub(crate) async fn run(ctx: &Context, a: &RollbackArgs, out: &Renderer) -> Resu
         lock_wait: ctx.lock_wait(a.lock_wait.as_deref())?,
         rollbacks_dir: ctx.rollbacks_dir(),
     };
-    let (set, target, mut session, _) = ctx.load_and_connect(out, false).await?;
+    let (set, target, mut session, _) = ctx
+        .load_and_connect(out, crate::context::Need::Everything)
+        .await?;
     let progress = Arc::new(out.progress());
     let report = Rollbacker::new(set)
         .with_options(options)

@@ -229,54 +229,92 @@ impl Context {
     /// The `Target:` line is printed as soon as the target is known, before connecting. For
     /// another tool's layout, the history includes that tool's ([`strata::adopt`]).
     ///
-    /// With `cached`, files unchanged since the last run are not read: their checksums come from
-    /// `.strata/checksums-*` ([`strata::source::cache`]), and their text is read only when the
-    /// plan has something to do (a pending, modified or missing migration) — a no-op push and
-    /// `migration list` read no file they have seen before.
+    /// Unless `need` is [`Need::Everything`], files unchanged since the last run are not read:
+    /// their checksums come from `.strata/checksums-*` ([`strata::source::cache`]), and their
+    /// text is read only when the plan has something to do (a pending, modified or missing
+    /// migration) — a no-op push and `migration list` read no file they have seen before. With
+    /// [`Need::Plan`], the history is first read as a digest ([`History::digest`]); the rows are
+    /// read only when it does not prove that every migration is applied unchanged.
     pub(crate) async fn load_and_connect(
         &self,
         out: &render::Renderer,
-        cached: bool,
+        need: Need,
     ) -> Result<(MigrationSet, Target, Session, History), Error> {
         let dir = self.migrations_dir()?;
         let mut options = self.source_options();
-        if cached {
+        if need != Need::Everything {
             options.checksum_cache = Some(strata::source::cache::path_for(
                 &self.project.state_dir(),
                 &dir,
             ));
         }
-        if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
-            let set = MigrationSet::load(&dir, &options)?;
-            out.source_facts(&set.skipped, &set.notes);
-            let target = self.target()?;
-            out.target(&target);
-            let session = target.session().await?;
-            let mut history = History::read(&*session).await?;
-            strata::adopt::adopt_into(&*session, &set, &mut history).await?;
-            let set = read_if_needed(set, &history)?;
-            return Ok((set, target, session, history));
-        }
-        let target = self.target()?;
-        out.target(&target);
-        let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
-        let remote = async {
-            let session = target.session().await?;
-            let history = History::read(&*session).await?;
-            Ok::<_, Error>((session, history))
+        let (set, target, session, digest) =
+            if matches!(self.resolve()?, Resolved::Local { .. }) && self.target.get().is_none() {
+                let set = MigrationSet::load(&dir, &options)?;
+                out.source_facts(&set.skipped, &set.notes);
+                let target = self.target()?;
+                out.target(&target);
+                let session = target.session().await?;
+                let remote = Remote::read(&session, need).await?;
+                (set, target, session, remote)
+            } else {
+                let target = self.target()?;
+                out.target(&target);
+                let load = tokio::task::spawn_blocking(move || MigrationSet::load(&dir, &options));
+                let remote = async {
+                    let session = target.session().await?;
+                    let remote = Remote::read(&session, need).await?;
+                    Ok::<_, Error>((session, remote))
+                };
+                let (set, remote) = tokio::join!(load, remote);
+                let set = set.map_err(|e| Error::Setting {
+                    setting: "migrations".into(),
+                    message: format!("reading migrations failed: {e}"),
+                    hint: None,
+                })??;
+                let (session, remote) = remote?;
+                out.source_facts(&set.skipped, &set.notes);
+                (set, target, session, remote)
+            };
+        let mut history = match digest {
+            Remote::History(h) => h,
+            Remote::Digest(d) => match d.and_then(|d| History::proven_by(&d, &set)) {
+                Some(h) if !set.layout.is_tool() => h,
+                _ => History::read(&*session).await?,
+            },
         };
-        let (set, remote) = tokio::join!(load, remote);
-        let set = set.map_err(|e| Error::Setting {
-            setting: "migrations".into(),
-            message: format!("reading migrations failed: {e}"),
-            hint: None,
-        })??;
-        let (session, mut history) = remote?;
-        out.source_facts(&set.skipped, &set.notes);
         // Another tool's history counts as applied (its versions, from its table).
         strata::adopt::adopt_into(&*session, &set, &mut history).await?;
         let set = read_if_needed(set, &history)?;
         Ok((set, target, session, history))
+    }
+}
+
+/// How much of the migrations and the history a command needs ([`Context::load_and_connect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Every file read and the whole history (rollback runs the files' rollbacks).
+    Everything,
+    /// Files through the checksum cache, and the whole history (list shows when each version
+    /// was applied).
+    History,
+    /// Files through the checksum cache, and the history only as far as a push's plan needs
+    /// it: a digest that proves a no-op push reads one row instead of every row.
+    Plan,
+}
+
+/// What was read of the history while the directory was read.
+enum Remote {
+    History(History),
+    Digest(Option<strata::history::HistoryDigest>),
+}
+
+impl Remote {
+    async fn read(client: &tokio_postgres::Client, need: Need) -> Result<Remote, Error> {
+        Ok(match need {
+            Need::Plan => Remote::Digest(History::digest(client).await?),
+            Need::Everything | Need::History => Remote::History(History::read(client).await?),
+        })
     }
 }
 

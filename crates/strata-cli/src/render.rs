@@ -367,10 +367,15 @@ impl Renderer {
                 "  {:<16} {:<16} {:<21} {}{}{from}",
                 state,
                 r.version.as_str(),
-                r.applied_at.as_deref().unwrap_or(match r.state {
-                    State::Applied | State::Modified | State::MissingLocally => "(by another tool)",
-                    _ => "-",
-                }),
+                r.applied_at.map_or_else(
+                    || match r.state {
+                        State::Applied | State::Modified | State::MissingLocally => {
+                            "(by another tool)".to_string()
+                        }
+                        _ => "-".to_string(),
+                    },
+                    |t| t.to_string()
+                ),
                 r.name.as_deref().unwrap_or(""),
                 if r.has_rollback { "  [rollback]" } else { "" }
             );

@@ -211,6 +211,10 @@ impl Gate {
         history: &History,
         (fail_on, setting): (Level, String),
     ) -> Result<Option<Gate>, strata::Error> {
+        // Every migration applied unchanged: nothing pending (checked without a map).
+        if strata::plan::is_clean_noop(set, history) {
+            return Ok(None);
+        }
         // Versions compare numerically (as the plan does): `001` is `1`.
         let applied: std::collections::HashSet<String> =
             history.applied.iter().map(|a| a.version.key()).collect();

@@ -60,8 +60,8 @@ const KNOWN: &[(&str, Layout)] = &[
 pub struct ToolApplied {
     pub version: Version,
     pub name: Option<String>,
-    /// When the tool ran it (UTC, RFC 3339), where it records that.
-    pub applied_at: Option<String>,
+    /// When the tool ran it, where it records that.
+    pub applied_at: Option<crate::history::Timestamp>,
 }
 
 /// What another tool's history table says is applied.
@@ -155,7 +155,7 @@ async fn read_table(
     let has = |c: &str| columns.iter().any(|x| x == c);
     let q = quoted(table);
     let db = |e| Error::db(format!("reading {table}"), e);
-    let epoch = |v: Option<f64>| v.and_then(crate::history::rfc3339_of);
+    let epoch = |v: Option<f64>| v.and_then(crate::history::Timestamp::from_epoch);
     let local_upto = |max: &Version| -> Vec<ToolApplied> {
         set.migrations
             .iter()
@@ -417,7 +417,7 @@ pub fn merge(history: &mut History, tool: &ToolHistory) {
             name: a.name.clone(),
             checksum: None,
             statements: None,
-            applied_at: a.applied_at.clone(),
+            applied_at: a.applied_at,
             duration_ms: None,
             applied_by: None,
             source: Some(tool.source()),
@@ -522,8 +522,7 @@ pub fn adopt_sql(history: &History, set: &MigrationSet) -> Result<String, Error>
             s = quote_literal(&source),
             at = a
                 .applied_at
-                .as_deref()
-                .map(quote_literal)
+                .map(|t| quote_literal(&t.to_string()))
                 .unwrap_or_else(|| "NULL".into()),
             v = quote_literal(m.version.as_str()),
         ));

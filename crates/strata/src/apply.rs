@@ -432,6 +432,14 @@ impl Migrator {
             adopted: Vec::new(),
             repeatables: Vec::new(),
         };
+        // The common no-op push, proven by checksums alone on the history already read: no
+        // plan to build, no lock, nothing written.
+        if let Some(h) = &history {
+            if self.is_clean_noop(h) {
+                report.already_applied = h.applied.len();
+                return Ok(report);
+            }
+        }
         // Look first without the lock: the common no-op push is one query, and a push that must
         // be refused is refused before it waits for anyone or writes anything.
         let (history, plan) = match history {
@@ -487,6 +495,19 @@ impl Migrator {
         result?;
         released?;
         Ok(report)
+    }
+
+    /// Whether a push onto `history` (read and adopted by the caller) has nothing to do and
+    /// nothing to refuse: every migration applied with its checksum ([`plan::is_clean_noop`]),
+    /// no seed, no repeatable migration, no other tool's history to copy (another tool's
+    /// layout always takes the full path).
+    fn is_clean_noop(&self, history: &History) -> bool {
+        !self.set.layout.is_tool()
+            && self.options.seeds.is_empty()
+            && self.set.repeatables.is_empty()
+            && history.rolled_back_by_tool.is_empty()
+            && !history.applied.iter().any(|a| a.adopted)
+            && crate::plan::is_clean_noop(&self.set, history)
     }
 
     async fn lock(&self, client: &Client, target: &str) -> Result<lock::Acquired, Error> {

@@ -18,7 +18,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, GenericClient};
 
 use crate::error::Error;
-use crate::source::{Migration, Version, CHECKSUM_ALGORITHM};
+use crate::source::{Migration, MigrationSet, Version, CHECKSUM_ALGORITHM};
+use sha2::{Digest, Sha256};
 
 /// The Supabase CLI's history schema.
 pub const SCHEMA: &str = "supabase_migrations";
@@ -34,8 +35,8 @@ pub struct AppliedMigration {
     /// The statements as recorded, loaded only where there is no checksum to compare.
     #[serde(skip)]
     pub statements: Option<Vec<String>>,
-    /// When Strata applied it (UTC, RFC 3339).
-    pub applied_at: Option<String>,
+    /// When Strata applied it (shown and serialised as RFC 3339, UTC).
+    pub applied_at: Option<Timestamp>,
     pub duration_ms: Option<i64>,
     pub applied_by: Option<String>,
     /// Where the row came from when another tool applied the version: `dbmate
@@ -84,6 +85,87 @@ impl History {
             }
             Err(e) => Err(Error::db("reading the migration history", e)),
         }
+    }
+
+    /// The history in its most compact form: one row that says how many versions are applied,
+    /// how many of them Strata recorded with a checksum, and the SHA-256 of their `version
+    /// checksum` lines in byte order — 100 bytes whatever the history's length, where
+    /// [`History::read`] transfers and decodes every row. `None` when a table or column Strata
+    /// writes is missing (read the history instead).
+    pub async fn digest(client: &impl GenericClient) -> Result<Option<HistoryDigest>, Error> {
+        const DIGEST: &str = "select count(*), count(h.checksum), count(h.source), \
+             encode(sha256(convert_to(coalesce(string_agg(s.version || ' ' || \
+             coalesce(h.checksum, ''), E'\\n' order by s.version collate \"C\"), ''), 'UTF8')), 'hex') \
+             from supabase_migrations.schema_migrations s \
+             left join supabase_migrations.strata_history h on h.version = s.version";
+        match client.query_one(DIGEST, &[]).await {
+            Ok(row) => Ok(Some(HistoryDigest {
+                rows: row.get(0),
+                with_checksum: row.get(1),
+                sha256: row.get(3),
+            })),
+            Err(e)
+                if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+                    || e.code() == Some(&SqlState::UNDEFINED_COLUMN)
+                    || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::db("reading the migration history", e)),
+        }
+    }
+
+    /// The history `digest` describes, when it proves that the target has applied exactly the
+    /// migrations of `set`, each with its current checksum: every applied version recorded by
+    /// Strata, the same versions spelled the same way, the same checksums. Rebuilt from `set`
+    /// (so without `applied_at`, `applied_by` or `duration_ms`); `None` whenever the digest
+    /// cannot prove it, and the caller reads the history.
+    pub fn proven_by(digest: &HistoryDigest, set: &MigrationSet) -> Option<History> {
+        let n = set.migrations.len() as i64;
+        if digest.rows != n || digest.with_checksum != n {
+            return None;
+        }
+        let mut lines: Vec<(&str, &str)> = set
+            .migrations
+            .iter()
+            .map(|m| (m.version.as_str(), m.checksum.as_str()))
+            .collect();
+        lines.sort_unstable();
+        let mut hasher = Sha256::new();
+        for (i, (version, checksum)) in lines.iter().enumerate() {
+            if i > 0 {
+                hasher.update(b"\n");
+            }
+            hasher.update(version.as_bytes());
+            hasher.update(b" ");
+            hasher.update(checksum.as_bytes());
+        }
+        if hex::encode(hasher.finalize()) != digest.sha256 {
+            return None;
+        }
+        let mut applied: Vec<AppliedMigration> = set
+            .migrations
+            .iter()
+            .map(|m| AppliedMigration {
+                version: m.version.clone(),
+                name: Some(m.name.clone()),
+                checksum: Some(m.checksum.clone()),
+                statements: None,
+                applied_at: None,
+                duration_ms: None,
+                applied_by: None,
+                source: None,
+                adopted: false,
+            })
+            .collect();
+        applied.sort_by(|a, b| a.version.cmp(&b.version));
+        Some(History {
+            exists: true,
+            side_table: true,
+            side_table_current: true,
+            applied,
+            rolled_back_by_tool: Vec::new(),
+        })
     }
 
     /// The slow path: some table or column is missing (nothing applied yet, a project pushed
@@ -169,7 +251,7 @@ impl History {
                     statements: r.get(3),
                     // Seconds since the epoch, formatted here: to_char on the server costs more
                     // than the rest of the query on large histories.
-                    applied_at: r.get::<_, Option<f64>>(4).and_then(rfc3339_of),
+                    applied_at: r.get::<_, Option<f64>>(4).and_then(Timestamp::from_epoch),
                     duration_ms: r.get(5),
                     applied_by: r.get(6),
                     source: r.get(7),
@@ -204,11 +286,54 @@ impl History {
     }
 }
 
-/// Seconds since the Unix epoch as RFC 3339 (UTC, whole seconds).
-pub(crate) fn rfc3339_of(epoch: f64) -> Option<String> {
-    let t = time::OffsetDateTime::from_unix_timestamp(epoch.floor() as i64).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
+/// A one-row summary of a target's history ([`History::digest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryDigest {
+    /// Versions in `supabase_migrations.schema_migrations`.
+    pub rows: i64,
+    /// Of those, the ones with a checksum in Strata's side table.
+    pub with_checksum: i64,
+    /// SHA-256 (hex) of the `version checksum` lines, sorted by bytes, joined by newlines.
+    pub sha256: String,
+}
+
+/// A moment a history table recorded, as seconds since the Unix epoch (read with
+/// `extract(epoch from …)`: formatting 10,000 timestamps on the server or while reading costs
+/// more than the rest of the read). Shown and serialised as RFC 3339 in UTC, whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Timestamp(f64);
+
+impl Timestamp {
+    /// `None` for a value that is not a finite moment `time` can represent (PostgreSQL's
+    /// `infinity`, years past 9999).
+    pub fn from_epoch(seconds: f64) -> Option<Timestamp> {
+        time::OffsetDateTime::from_unix_timestamp(seconds.floor() as i64)
+            .ok()
+            .filter(|_| seconds.is_finite())
+            .map(|_| Timestamp(seconds))
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn epoch_seconds(self) -> f64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = time::OffsetDateTime::from_unix_timestamp(self.0.floor() as i64)
+            .map_err(|_| std::fmt::Error)?;
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The recorded statements of some versions (for showing what changed in a modified file).

@@ -20,7 +20,7 @@ pub struct Row {
     pub file: Option<PathBuf>,
     pub state: State,
     /// When Strata applied it (absent when applied by another tool, or not applied).
-    pub applied_at: Option<String>,
+    pub applied_at: Option<crate::history::Timestamp>,
     pub applied_by: Option<String>,
     pub duration_ms: Option<i64>,
     /// Whether a `_rollback.sql` sibling exists.
@@ -60,6 +60,20 @@ pub struct Plan {
 pub fn is_clean_noop(set: &MigrationSet, history: &History) -> bool {
     if set.migrations.len() != history.applied.len() {
         return false;
+    }
+    // Both sides are usually in the same (numeric) order: compare pairwise, without a map.
+    let same_slot = |a: &Version, b: &Version| a.groups().eq(b.groups());
+    if set
+        .migrations
+        .iter()
+        .zip(&history.applied)
+        .all(|(m, a)| same_slot(&m.version, &a.version))
+    {
+        return set
+            .migrations
+            .iter()
+            .zip(&history.applied)
+            .all(|(m, a)| a.checksum.as_deref() == Some(m.checksum.as_str()));
     }
     let applied: HashMap<String, Option<&str>> = history
         .applied
@@ -165,7 +179,7 @@ impl Plan {
                 name: Some(m.name.clone()),
                 file: Some(m.path.clone()),
                 state,
-                applied_at: remote_row.and_then(|a| a.applied_at.clone()),
+                applied_at: remote_row.and_then(|a| a.applied_at),
                 applied_by: remote_row.and_then(|a| a.applied_by.clone()),
                 duration_ms: remote_row.and_then(|a| a.duration_ms),
                 has_rollback: m.rollback.is_some(),
@@ -203,7 +217,7 @@ impl Plan {
                 name: a.name.clone(),
                 file: None,
                 state: State::MissingLocally,
-                applied_at: a.applied_at.clone(),
+                applied_at: a.applied_at,
                 applied_by: a.applied_by.clone(),
                 duration_ms: a.duration_ms,
                 has_rollback: false,

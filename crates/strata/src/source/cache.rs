@@ -22,7 +22,6 @@
 //! algorithm, and is ignored when either differs. Only the migration files of Strata's and the
 //! Supabase CLI's layouts use it; rollback files and other tools' layouts are always read.
 
-use std::collections::HashMap;
 use std::fs::Metadata;
 use std::io::Write as _;
 use std::path::Path;
@@ -57,9 +56,9 @@ pub struct StatKey {
     dev: u64,
     ino: u64,
     size: u64,
-    /// Nanoseconds since the Unix epoch.
-    mtime_ns: i128,
-    ctime_ns: i128,
+    /// Nanoseconds since the Unix epoch (a file outside 1677–2262 gets no key).
+    mtime_ns: i64,
+    ctime_ns: i64,
 }
 
 impl StatKey {
@@ -71,8 +70,8 @@ impl StatKey {
             dev: md.dev(),
             ino: md.ino(),
             size: md.size(),
-            mtime_ns: i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
-            ctime_ns: i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec()),
+            mtime_ns: nanos(md.mtime(), md.mtime_nsec())?,
+            ctime_ns: nanos(md.ctime(), md.ctime_nsec())?,
         })
     }
 
@@ -82,14 +81,31 @@ impl StatKey {
         None
     }
 
+    /// The key's fields as a cache line holds them: `dev\tino\tsize\tmtime_ns\tctime_ns`.
+    fn write_fields(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        write!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            self.dev, self.ino, self.size, self.mtime_ns, self.ctime_ns
+        )
+    }
+
     /// Whether the file last changed at least [`RACY_WINDOW`] before `read_at`.
     fn settled(&self, read_at: SystemTime) -> bool {
         let Ok(since_epoch) = read_at.duration_since(UNIX_EPOCH) else {
             return false;
         };
         let limit = since_epoch.as_nanos() as i128 - RACY_WINDOW.as_nanos() as i128;
-        self.mtime_ns < limit && self.ctime_ns < limit
+        let (mtime_ns, ctime_ns) = (i128::from(self.mtime_ns), i128::from(self.ctime_ns));
+        mtime_ns < limit && ctime_ns < limit
     }
+}
+
+/// Seconds and nanoseconds as `stat` gives them, as nanoseconds since the epoch; `None` past
+/// what an `i64` holds.
+#[cfg(unix)]
+fn nanos(seconds: i64, nanoseconds: i64) -> Option<i64> {
+    seconds.checked_mul(1_000_000_000)?.checked_add(nanoseconds)
 }
 
 /// The header line: format, Strata's version, the checksum algorithm.
@@ -101,10 +117,15 @@ fn header() -> String {
     )
 }
 
-/// The cache as read from disk: file name → (key, checksum).
+/// The cache as read from disk. Lines are located, not parsed: a lookup compares the file's
+/// fresh key, written as the cache writes it, with the line's text, so that reading a cache of
+/// 10,000 entries costs one pass over its bytes.
 #[derive(Debug, Default)]
 pub struct ChecksumCache {
-    entries: HashMap<String, (StatKey, String)>,
+    text: String,
+    /// Per entry, sorted by name: byte offsets of the line's start, the tab after the name, the
+    /// tab before the checksum, and the line's end.
+    lines: Vec<[usize; 4]>,
 }
 
 impl ChecksumCache {
@@ -117,53 +138,104 @@ impl ChecksumCache {
         let Ok(text) = std::fs::read_to_string(path) else {
             return ChecksumCache::default();
         };
-        let mut lines = text.lines();
-        if lines.next() != Some(header().as_str()) {
-            return ChecksumCache::default();
+        Self::parse(text).unwrap_or_default()
+    }
+
+    /// Locates the entries of a cache file's text; `None` when it is from another version or
+    /// corrupt (a line without its seven tab-separated fields).
+    fn parse(text: String) -> Option<ChecksumCache> {
+        let header = header();
+        let body_start = text
+            .strip_prefix(header.as_str())
+            .and_then(|rest| rest.strip_prefix('\n'))
+            .map(|_| header.len() + 1)?;
+        let mut lines = Vec::with_capacity(text.len() / 160);
+        let mut start = body_start;
+        for line in text[body_start..].split_terminator('\n') {
+            let end = start + line.len();
+            if line.bytes().filter(|&b| b == b'\t').count() != 6 {
+                return None;
+            }
+            let name_end = start + line.find('\t')?;
+            let checksum_tab = start + line.rfind('\t')?;
+            lines.push([start, name_end, checksum_tab, end]);
+            start = end + 1;
         }
-        let mut entries = HashMap::new();
-        for line in lines {
-            let f: Vec<&str> = line.split('\t').collect();
-            let [name, dev, ino, size, mtime, ctime, checksum] = f[..] else {
-                return ChecksumCache::default();
-            };
-            let (Ok(dev), Ok(ino), Ok(size), Ok(mtime_ns), Ok(ctime_ns)) = (
-                dev.parse(),
-                ino.parse(),
-                size.parse(),
-                mtime.parse(),
-                ctime.parse(),
-            ) else {
-                return ChecksumCache::default();
-            };
-            let key = StatKey {
-                dev,
-                ino,
-                size,
-                mtime_ns,
-                ctime_ns,
-            };
-            entries.insert(name.to_string(), (key, checksum.to_string()));
+        let name = |l: &[usize; 4]| &text[l[0]..l[1]];
+        // Written in name order; sorted here in case another writer did not.
+        if !lines.is_sorted_by(|a, b| name(a) < name(b)) {
+            lines.sort_by(|a, b| name(a).cmp(name(b)));
+            lines.dedup_by(|a, b| name(a) == name(b));
         }
-        ChecksumCache { entries }
+        Some(ChecksumCache { text, lines })
     }
 
     /// The cached checksum of file `name`, if its key is unchanged.
     pub fn get(&self, name: &str, key: &StatKey) -> Option<&str> {
-        self.entries
-            .get(name)
-            .filter(|(k, _)| k == key)
-            .map(|(_, c)| c.as_str())
+        let i = self
+            .lines
+            .binary_search_by(|l| self.text[l[0]..l[1]].cmp(name))
+            .ok()?;
+        let [_, name_end, checksum_tab, end] = self.lines[i];
+        let mut buf = [0u8; 160];
+        let written = {
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            key.write_fields(&mut cursor).ok()?;
+            cursor.position() as usize
+        };
+        (self.text.as_bytes()[name_end + 1..checksum_tab] == buf[..written])
+            .then(|| &self.text[checksum_tab + 1..end])
     }
 
     /// How many entries the cache holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.lines.len()
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.lines.is_empty()
+    }
+}
+
+/// An open migrations directory, to `stat` its files relative to it (`fstatat(2)`): one path
+/// component to resolve per file instead of the whole path, and no path to build.
+pub(crate) struct DirHandle {
+    #[cfg(unix)]
+    dir: std::fs::File,
+}
+
+impl DirHandle {
+    /// Opens `dir`; `None` where it cannot be opened or the platform has no `fstatat`.
+    #[cfg(unix)]
+    pub(crate) fn open(dir: &Path) -> Option<DirHandle> {
+        std::fs::File::open(dir).ok().map(|dir| DirHandle { dir })
+    }
+
+    /// Opens `dir`; `None` where it cannot be opened or the platform has no `fstatat`.
+    #[cfg(not(unix))]
+    pub(crate) fn open(_dir: &Path) -> Option<DirHandle> {
+        None
+    }
+
+    /// The key of file `name` in the directory, following a symbolic link as `stat` does;
+    /// `None` when it cannot be stat'ed.
+    #[cfg(unix)]
+    pub(crate) fn stat(&self, name: &str) -> Option<StatKey> {
+        let st = rustix::fs::statat(&self.dir, name, rustix::fs::AtFlags::empty()).ok()?;
+        Some(StatKey {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            size: st.st_size as u64,
+            mtime_ns: nanos(st.st_mtime as i64, st.st_mtime_nsec as i64)?,
+            ctime_ns: nanos(st.st_ctime as i64, st.st_ctime_nsec as i64)?,
+        })
+    }
+
+    /// Never called: [`DirHandle::open`] gives none off Unix.
+    #[cfg(not(unix))]
+    pub(crate) fn stat(&self, _name: &str) -> Option<StatKey> {
+        None
     }
 }
 
@@ -198,12 +270,14 @@ pub(crate) fn write(path: &Path, entries: &[Entry], read_at: SystemTime) -> bool
     }
     let mut text = header();
     text.push('\n');
+    let mut text = text.into_bytes();
     for e in settled {
-        let k = &e.key;
-        text.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            e.name, k.dev, k.ino, k.size, k.mtime_ns, k.ctime_ns, e.checksum
-        ));
+        let line = write!(text, "{}\t", e.name)
+            .and_then(|()| e.key.write_fields(&mut text))
+            .and_then(|()| writeln!(text, "\t{}", e.checksum));
+        if line.is_err() {
+            return false;
+        }
     }
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
@@ -213,7 +287,7 @@ pub(crate) fn write(path: &Path, entries: &[Entry], read_at: SystemTime) -> bool
         std::process::id()
     ));
     let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|mut f| f.write_all(&text))
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -60,6 +60,43 @@ pub const LAYOUTS: &[Layout] = &[
     Layout::NodePgMigrate,
 ];
 
+/// `…/supabase/migrations`: the Supabase CLI's directory, whatever it holds.
+fn is_supabase_dir(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "migrations")
+        && dir
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "supabase")
+}
+
+/// A directory's entries as one `readdir` pass gives them: names and the types the listing
+/// reports (no `stat` per entry).
+pub(crate) struct Listing {
+    pub(crate) entries: Vec<ListedEntry>,
+}
+
+/// One entry of a [`Listing`].
+pub(crate) struct ListedEntry {
+    pub(crate) name: std::ffi::OsString,
+    /// `None` when the listing could not say (the entry vanished meanwhile).
+    pub(crate) file_type: Option<std::fs::FileType>,
+}
+
+impl Listing {
+    /// Lists `dir`. Errors: the directory cannot be read, or an entry cannot.
+    pub(crate) fn read(dir: &Path) -> std::io::Result<Listing> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            entries.push(ListedEntry {
+                file_type: entry.file_type().ok(),
+                name: entry.file_name(),
+            });
+        }
+        Ok(Listing { entries })
+    }
+}
+
 impl Layout {
     /// The layout of `dir` when strata.toml does not name one, read off the directory:
     /// `supabase` for `…/supabase/migrations`; `diesel` when a subdirectory holds `up.sql`;
@@ -68,28 +105,32 @@ impl Layout {
     /// `dbmate`, `goose` or `node-pg-migrate` when a file holds that tool's section marker; else
     /// `strata`.
     pub fn detect(dir: &Path) -> Layout {
-        let is_supabase = dir.file_name().is_some_and(|n| n == "migrations")
-            && dir
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|n| n == "supabase");
-        if is_supabase {
+        if is_supabase_dir(dir) {
             return Layout::Supabase;
         }
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Layout::Strata;
-        };
+        match Listing::read(dir) {
+            Ok(listing) => Layout::detect_listed(dir, &listing),
+            Err(_) => Layout::Strata,
+        }
+    }
+
+    /// [`Layout::detect`] on a listing of `dir` already read, so that loading a directory lists
+    /// it once.
+    pub(crate) fn detect_listed(dir: &Path, listing: &Listing) -> Layout {
+        if is_supabase_dir(dir) {
+            return Layout::Supabase;
+        }
         let mut sql_files = Vec::new();
         let mut up_down = false;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for entry in &listing.entries {
+            let name = entry.name.to_string_lossy();
             // The entry's type from the directory listing: no stat per file (a symlink is
             // followed, as `is_dir` would).
             let is_dir = entry
-                .file_type()
-                .is_ok_and(|t| t.is_dir() || (t.is_symlink() && entry.path().is_dir()));
+                .file_type
+                .is_some_and(|t| t.is_dir() || (t.is_symlink() && dir.join(&entry.name).is_dir()));
             if is_dir {
-                if entry.path().join("up.sql").is_file() {
+                if dir.join(&entry.name).join("up.sql").is_file() {
                     return Layout::Diesel;
                 }
                 continue;
@@ -114,7 +155,7 @@ impl Layout {
         sql_files.truncate(first);
         sql_files.sort_unstable();
         for name in &sql_files {
-            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            let Ok(text) = std::fs::read_to_string(dir.join(name.as_ref())) else {
                 continue;
             };
             if let Some(layout) = super::tools::section_layout(&text) {

@@ -546,23 +546,36 @@ impl MigrationSet {
     /// Reads a migrations directory: every `<version>_<name>.sql`, their `_rollback.sql`
     /// siblings, and (with `legacy_order`) files without a version.
     pub fn load(dir: &Path, options: &SourceOptions) -> Result<MigrationSet, Error> {
-        let layout = options.layout.unwrap_or_else(|| Layout::detect(dir));
+        // One listing serves both detecting the layout and finding the files; the checksum
+        // cache is read meanwhile. Off (STRATA_NO_CHECKSUM_CACHE): every file read, nothing
+        // written.
+        let (listing, cache) = std::thread::scope(|scope| {
+            let cache = options
+                .checksum_cache
+                .as_deref()
+                .filter(|_| !cache::disabled())
+                .map(|path| scope.spawn(|| cache::ChecksumCache::read(path)));
+            let listing = layout::Listing::read(dir);
+            let cache = cache.map(|h| h.join().unwrap_or_default());
+            (listing, cache)
+        });
+        let listing = listing.map_err(|e| Error::io("read directory", dir, e))?;
+        let layout = options
+            .layout
+            .unwrap_or_else(|| Layout::detect_listed(dir, &listing));
         if layout.is_tool() {
             let mut set = tools::load(dir, layout, options)?;
             set.tool_history_table = options.tool_history_table.clone();
             set.record_in_tool_history = options.record_in_tool_history;
             return Ok(set);
         }
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
         let mut files = Vec::new();
         let mut others = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                if name.to_string_lossy().ends_with(".sql") {
+        for entry in listing.entries {
+            let Some(name) = entry.name.to_str() else {
+                if entry.name.to_string_lossy().ends_with(".sql") {
                     return Err(Error::SourceFile {
-                        path: entry.path(),
+                        path: dir.join(&entry.name),
                         problem: "the file name is not valid UTF-8".into(),
                         hint: Some("rename the file to <version>_<name>.sql in UTF-8".into()),
                     });
@@ -570,9 +583,8 @@ impl MigrationSet {
                 continue;
             };
             let is_file = entry
-                .file_type()
-                .map(|t| t.is_file() || t.is_symlink())
-                .unwrap_or(false);
+                .file_type
+                .is_some_and(|t| t.is_file() || t.is_symlink());
             if !is_file {
                 continue;
             }
@@ -582,24 +594,26 @@ impl MigrationSet {
                 others.push(name.to_string());
             }
         }
-        // Off (STRATA_NO_CHECKSUM_CACHE): every file read, nothing written.
-        let cache = options
-            .checksum_cache
-            .as_deref()
-            .filter(|_| !cache::disabled())
-            .map(cache::ChecksumCache::read);
+        // In name order: migrations then usually come in version order already, and the cache
+        // is written (and looked up) in this order.
+        files.sort_unstable();
+        // The files are stat'ed relative to the directory: one path component to resolve each.
+        let dir_handle = cache.as_ref().and_then(|_| cache::DirHandle::open(dir));
         let read_at = std::time::SystemTime::now();
         let read = |name: &String| -> Result<SourceText, Error> {
-            let path = dir.join(name);
+            let path = || dir.join(name);
             let Some(cache) = &cache else {
-                return read_text(&path).map(|text| hashed(name.clone(), text));
+                return read_text(&path()).map(|text| hashed(name.clone(), text));
             };
             if !matches!(classify(name), FileKind::Migration { .. }) {
-                return read_text(&path).map(|text| hashed(name.clone(), text));
+                return read_text(&path()).map(|text| hashed(name.clone(), text));
             }
-            let key = std::fs::metadata(&path)
-                .ok()
-                .and_then(|md| cache::StatKey::of(&md));
+            let key = match &dir_handle {
+                Some(d) => d.stat(name),
+                None => std::fs::metadata(path())
+                    .ok()
+                    .and_then(|md| cache::StatKey::of(&md)),
+            };
             if let Some(checksum) = key.as_ref().and_then(|k| cache.get(name, k)) {
                 return Ok(SourceText {
                     name: name.clone(),
@@ -610,7 +624,7 @@ impl MigrationSet {
                     key,
                 });
             }
-            let mut source = hashed(name.clone(), read_text(&path)?);
+            let mut source = hashed(name.clone(), read_text(&path())?);
             // A file whose text normalisation changed (a note) is always read, so its note is
             // always reported.
             source.key = key.filter(|_| source.note.is_none());
@@ -713,8 +727,14 @@ impl MigrationSet {
             .into_iter()
             .map(|(file, v, n)| (file, (v, n)))
             .collect();
-        let present: std::collections::HashSet<String> =
-            files.iter().map(|f| f.name.clone()).collect();
+        // The files' names, for `legacy_order` and `<stem>_rollback.sql` siblings only.
+        let present: std::collections::HashSet<String> = if options.legacy_order.is_empty()
+            && !files.iter().any(|f| f.name.ends_with("_rollback.sql"))
+        {
+            Default::default()
+        } else {
+            files.iter().map(|f| f.name.clone()).collect()
+        };
         if let Some(missing) = options.legacy_order.iter().find(|f| !present.contains(*f)) {
             return Err(Error::setting(
                 "legacy_order",
@@ -725,7 +745,7 @@ impl MigrationSet {
             ));
         }
 
-        let mut migrations: Vec<Migration> = Vec::new();
+        let mut migrations: Vec<Migration> = Vec::with_capacity(files.len());
         let mut rollbacks: Vec<(String, String, String)> = Vec::new(); // (key, file, text)
         let mut unversioned = Vec::new();
         let mut notes = Vec::new();
@@ -830,11 +850,15 @@ impl MigrationSet {
                 VersionOrder::Numeric
             }
         };
-        migrations.sort_by(|a, b| {
+        let in_order = |a: &Migration, b: &Migration| {
             order
                 .cmp(&a.version, &b.version)
                 .then_with(|| a.path.cmp(&b.path))
-        });
+        };
+        // Usually in order already (the files were listed in name order).
+        if !migrations.is_sorted_by(|a, b| in_order(a, b) != Ordering::Greater) {
+            migrations.sort_by(in_order);
+        }
         for pair in migrations.windows(2) {
             if numerically_equal(&pair[0].version, &pair[1].version) {
                 return Err(Error::DuplicateVersion {
