@@ -8,14 +8,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::failure::exit_code;
 use serde_json::json;
 use strata::history::History;
 use strata::{Error, MigrationSet};
 use strata_lint::format::{self, Summary};
-use strata_lint::gate::{self, absolute, shown, Decision, FreshLint, Gate, Linter};
+use strata_lint::gate::{self, Decision, FreshLint, Gate, Linter};
+use strata_lint::input::Input;
 use strata_lint::{
     self as lint, Deployed, Finding, Level, LintConfig, LintConfigExt, Location, SourceText,
 };
@@ -123,15 +124,10 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
         .map(Level::from)
         .or(config.fail_on)
         .unwrap_or(Level::Error);
-    let Gathered {
-        sources: files,
-        origins,
-        mut report,
-        skipped,
-        notes,
-    } = gather(ctx, &args.paths)?;
-    out.source_facts(&skipped, &notes);
-    let texts: BTreeMap<PathBuf, String> = files
+    let mut input = Input::gather(&args.paths, || ctx.migrations_dir(), &ctx.source_options())?;
+    out.source_facts(&input.skipped, &input.notes);
+    let texts: BTreeMap<PathBuf, String> = input
+        .sources
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
         .collect();
@@ -141,31 +137,26 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
     let live = r.db_url.is_some() || r.env.is_some() || r.linked;
     let mut deployed = config.deployed();
     if let Some(reference) = &args.changed_since {
-        let changed = lint::git::changed_files(&ctx.project.root, reference)?;
-        report.retain(|p| changed.contains(p));
-        let existing = lint::git::files_at(&ctx.project.root, reference)?;
-        deployed = Deployed::Files(origins.iter().map(|(p, _)| existing.contains(p)).collect());
+        deployed = input.since(&ctx.project.root, reference)?;
     }
     let target = if live {
         let target = ctx.target()?;
         out.target(&target);
         let client = target.connect().await?;
-        let mut history = History::read(&client).await?;
-        if let Ok(set) = ctx.migrations() {
-            strata::adopt::adopt_into(&client, &set, &mut history).await?;
-        }
-        let applied: BTreeSet<&strata::Version> =
-            history.applied.iter().map(|a| &a.version).collect();
-        deployed = Deployed::Files(
-            origins
-                .iter()
-                .map(|(_, v)| v.as_ref().is_some_and(|v| applied.contains(v)))
-                .collect(),
-        );
+        deployed = input
+            .deployed_on(&client, ctx.migrations().ok().as_ref())
+            .await?;
         Some((target, client))
     } else {
         None
     };
+    let Input {
+        sources: files,
+        report,
+        skipped,
+        notes,
+        ..
+    } = input;
     let mut findings = collect_findings(ctx, files, &report, &deployed);
     lint::merge_catalog(
         &mut findings,
@@ -272,99 +263,6 @@ async fn catalog_findings(
             Some(f)
         })
         .collect())
-}
-
-/// The files to lint (in run order, with their set as context), the ones to report on
-/// (absolute paths), and what the directories' sets skipped and noticed.
-struct Gathered {
-    sources: Vec<SourceText>,
-    /// For each source: its absolute path and its version (files outside a set have none).
-    origins: Vec<(PathBuf, Option<strata::Version>)>,
-    report: BTreeSet<PathBuf>,
-    skipped: Vec<strata::source::Skipped>,
-    notes: Vec<strata::source::FileNote>,
-}
-
-fn gather(ctx: &Context, paths: &[PathBuf]) -> Result<Gathered, Error> {
-    let options = ctx.source_options();
-    // Directory → files asked for in it (None: all of it).
-    let mut wanted: BTreeMap<PathBuf, Option<BTreeSet<PathBuf>>> = BTreeMap::new();
-    if paths.is_empty() {
-        wanted.insert(absolute(&ctx.migrations_dir()?), None);
-    }
-    for p in paths {
-        if p.is_dir() {
-            wanted.insert(absolute(p), None);
-        } else if p.is_file() {
-            let full = absolute(p);
-            let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
-            if let Some(files) = wanted.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
-                files.insert(full);
-            }
-        } else {
-            return Err(Error::Setting {
-                setting: "PATHS".into(),
-                message: format!("{} does not exist", p.display()),
-                hint: Some(
-                    "pass migration files or directories (default: the migrations directory)"
-                        .into(),
-                ),
-            });
-        }
-    }
-    let mut g = Gathered {
-        sources: Vec::new(),
-        origins: Vec::new(),
-        report: BTreeSet::new(),
-        skipped: Vec::new(),
-        notes: Vec::new(),
-    };
-    for (dir, only) in wanted {
-        let set = MigrationSet::load(&dir, &options);
-        let in_set: Vec<PathBuf> = match &set {
-            Ok(set) => set.migrations.iter().map(|m| absolute(&m.path)).collect(),
-            Err(_) => Vec::new(),
-        };
-        match (set, &only) {
-            (Ok(set), _)
-                if only
-                    .as_ref()
-                    .is_none_or(|o| o.iter().all(|f| in_set.contains(f))) =>
-            {
-                g.skipped.extend(set.skipped);
-                g.notes.extend(set.notes);
-                for m in set.migrations {
-                    let full = absolute(&m.path);
-                    if only.as_ref().is_none_or(|o| o.contains(&full)) {
-                        g.report.insert(full.clone());
-                    }
-                    g.sources.push(SourceText {
-                        path: shown(&full),
-                        text: m.sql,
-                    });
-                    g.origins.push((full, Some(m.version)));
-                }
-            }
-            (Err(e), None) => return Err(e),
-            // Files outside a migration set (or that it does not hold): linted on their own.
-            (_, only) => {
-                for f in only.iter().flatten() {
-                    let text = std::fs::read_to_string(f).map_err(|e| Error::Io {
-                        action: "read",
-                        path: f.clone(),
-                        source: e,
-                    })?;
-                    g.report.insert(f.clone());
-                    g.sources.push(SourceText {
-                        path: shown(f),
-                        text,
-                    });
-                    g.origins.push((f.clone(), None));
-                }
-            }
-        }
-    }
-    Ok(g)
 }
 
 /// `--explain RULE`.

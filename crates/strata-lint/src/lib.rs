@@ -14,6 +14,7 @@ pub mod engine;
 pub mod format;
 pub mod gate;
 pub mod git;
+pub mod input;
 pub mod parse;
 pub mod rules;
 
