@@ -32,11 +32,7 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
     if let (Some(name), false) = (&args.write, drift.differences.is_empty()) {
         let dir = ctx.migrations_dir()?;
         let rollbacks = ctx.rollbacks_dir_for(&dir);
-        let layout = ctx
-            .project
-            .config
-            .layout
-            .unwrap_or_else(|| strata::source::Layout::detect(&dir));
+        let layout = ctx.project.layout_for(&dir);
         let created = if layout.is_tool() {
             // In the project's tool's own shape (sections, up/down files …).
             strata::author::new_in_layout(

@@ -44,11 +44,7 @@ pub(crate) async fn run(
                 Err(Error::NoMigrationsDir { .. }) => ctx.project.root.join("supabase/migrations"),
                 Err(e) => return Err(e),
             };
-            let layout = ctx
-                .project
-                .config
-                .layout
-                .unwrap_or_else(|| strata::source::Layout::detect(&dir));
+            let layout = ctx.project.layout_for(&dir);
             let created = if layout.is_tool() {
                 // Named and shaped as the project's tool writes them.
                 let set = ctx.migrations()?;

@@ -99,11 +99,7 @@ impl Context {
     /// Where rollback files of migrations in `dir` live and new ones go (see
     /// [`strata::source::layout::rollbacks_dir`]).
     pub(crate) fn rollbacks_dir_for(&self, dir: &std::path::Path) -> Option<PathBuf> {
-        let layout = self
-            .project
-            .config
-            .layout
-            .unwrap_or_else(|| strata::source::Layout::detect(dir));
+        let layout = self.project.layout_for(dir);
         strata::source::layout::rollbacks_dir(dir, self.rollbacks_dir().as_deref(), layout)
     }
 

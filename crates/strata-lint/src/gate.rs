@@ -57,13 +57,7 @@ impl Linter {
             api_schemas: crate::api_schemas(platform),
             root: project.root.canonicalize().unwrap_or(project.root.clone()),
             session_lock_timeout: session_lock_timeout || project.config.lock_timeout.is_some(),
-            tool_layout: migrations_dir.is_some_and(|dir| {
-                project
-                    .config
-                    .layout
-                    .unwrap_or_else(|| strata::source::Layout::detect(dir))
-                    .is_tool()
-            }),
+            tool_layout: migrations_dir.is_some_and(|dir| project.layout_for(dir).is_tool()),
         }
     }
 

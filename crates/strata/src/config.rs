@@ -195,6 +195,14 @@ impl Project {
         })
     }
 
+    /// The layout of migrations directory `dir`: `layout` in strata.toml, else read off the
+    /// directory ([`crate::source::Layout::detect`]).
+    pub fn layout_for(&self, dir: &Path) -> crate::source::Layout {
+        self.config
+            .layout
+            .unwrap_or_else(|| crate::source::Layout::detect(dir))
+    }
+
     /// `.strata/` in the project root: the local cluster, backups, link state.
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(".strata")
@@ -376,16 +384,12 @@ impl Config {
     /// Parses `strata.toml` text; `path` is used in errors only.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let idx = crate::sql::LineIndex::new(text);
-            let (line, column) = idx.line_col(text, offset.min(text.len()));
-            Error::Config {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.message().trim().to_string(),
-                hint: Some("see `strata init` for a commented example of every setting".into()),
-            }
+            toml_error(
+                path,
+                text,
+                &e,
+                "see `strata init` for a commented example of every setting",
+            )
         })?;
         for (setting, value) in [
             ("lock_timeout", &config.lock_timeout),
@@ -408,6 +412,21 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+/// A TOML parse or type error in `path` (holding `text`) as an [`Error::Config`] at the line and
+/// column toml reports, with `hint`.
+pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error, hint: &str) -> Error {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let idx = crate::sql::LineIndex::new(text);
+    let (line, column) = idx.line_col(text, offset.min(text.len()));
+    Error::Config {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().trim().to_string(),
+        hint: Some(hint.into()),
     }
 }
 

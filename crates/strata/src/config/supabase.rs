@@ -90,19 +90,12 @@ impl SupabaseConfig {
     /// Parses the text of `path` (used in errors only).
     pub fn parse(path: &Path, text: &str) -> Result<SupabaseConfig, Error> {
         let file: File = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let idx = crate::sql::LineIndex::new(text);
-            let (line, column) = idx.line_col(text, offset.min(text.len()));
-            Error::Config {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.message().trim().to_string(),
-                hint: Some(
-                    "Strata reads [db.migrations] and [db.seed] from the Supabase CLI's config.toml; fix the value, or set the same thing in strata.toml, which takes precedence"
-                        .into(),
-                ),
-            }
+            super::toml_error(
+                path,
+                text,
+                &e,
+                "Strata reads [db.migrations] and [db.seed] from the Supabase CLI's config.toml; fix the value, or set the same thing in strata.toml, which takes precedence",
+            )
         })?;
         Ok(SupabaseConfig {
             path: path.to_path_buf(),
