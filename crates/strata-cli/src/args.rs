@@ -232,6 +232,10 @@ there is none.",
     )]
     Diff(DiffArgs),
 
+    /// Schema as code: compare the declarative schema files with the migrations, write the migration
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+
     /// Prove the rollback files right: apply each migration, roll it back, compare, re-apply
     #[command(
         long_about = "Prove the rollback files right on a throwaway database.\n\n\
@@ -407,6 +411,43 @@ pub enum FailOn {
     Error,
     Warning,
     Info,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the SQL that turns what the migrations build into what the schema files describe
+    #[command(
+        long_about = "Compare the declarative schema files with the migrations.\n\n\
+The migrations are built on one throwaway database and the schema files (supabase/schemas/, \
+[db.migrations] schema_paths in supabase/config.toml, or schema_paths in strata.toml; applied in \
+lexical order) on another, on the local cluster or STRATA_SCRATCH_URL; both catalogs are compared \
+as `strata diff` compares them, and the SQL that turns the first into the second is printed with \
+its rollback. Exit code 4 when they differ, 0 when they do not.\n\n\
+Renames are never guessed: write `-- strata:renamed-from OLD` on the line of a renamed column \
+(or the line before it), or on the line before a renamed table's CREATE TABLE, and the change \
+renames instead of dropping and adding.\n\n\
+--write NAME proves the change before writing anything: on a third throwaway database the \
+migrations and the change must build exactly what the schema files build, and the rollback must \
+bring back exactly what the migrations build. Then <timestamp>_NAME.sql and its rollback are \
+written. A change that drops a table or column (its data) is refused without --allow-data-loss.",
+        after_help = "Examples:\n  strata schema diff                          what the schema files change\n  strata schema diff --write add_due_dates    write it as a proven migration and its rollback\n  strata schema diff -o json                  the differences, the SQL and its rollback as JSON"
+    )]
+    Diff(SchemaDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaDiffArgs {
+    /// Compare only this schema (repeatable) [default: every schema]
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+
+    /// Prove the change, then save it as <timestamp>_<NAME>.sql and its _rollback.sql
+    #[arg(long, value_name = "NAME")]
+    pub write: Option<String>,
+
+    /// Let --write drop tables and columns the schema files no longer have (their data is lost)
+    #[arg(long, requires = "write")]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,6 +106,7 @@ fn strata_exit_code(e: &Error) -> i32 {
         Error::Refused { .. }
         | Error::RollbackRefused { .. }
         | Error::ConfirmationRequired { .. }
+        | Error::Unproven { .. }
         | Error::ToolHistory { .. } => exit_code::REFUSED,
         Error::Migration(_) => exit_code::MIGRATION_FAILED,
         Error::Config { .. } | Error::Setting { .. } => exit_code::USAGE,
@@ -138,6 +139,7 @@ pub(crate) fn error_json(e: &Error) -> Value {
         Error::SourceFile { path, .. } => Some(json!({ "file": path })),
         Error::Setting { setting, .. } => Some(json!({ "setting": setting })),
         Error::Tool { tool, .. } => Some(json!({ "tool": tool })),
+        Error::Unproven { details, .. } => Some(json!({ "differences": details })),
         Error::Database { code, .. } => Some(json!({ "sqlstate": code })),
         Error::ToolHistory { table, .. } => Some(json!({ "table": table })),
         Error::ScratchBuild {

@@ -30,6 +30,7 @@ mod cmd_lint;
 mod cmd_migration;
 mod cmd_push;
 mod cmd_rollback;
+mod cmd_schema;
 mod cmd_sql;
 mod cmd_verify;
 mod context;
@@ -47,7 +48,7 @@ use crate::failure::exit_code;
 use clap::Parser;
 use serde_json::{json, Value};
 
-use args::{Cli, Command, DbCommand, MigrationCommand};
+use args::{Cli, Command, DbCommand, MigrationCommand, SchemaCommand};
 use context::Context;
 use failure::Failure;
 use render::Renderer;
@@ -143,6 +144,7 @@ async fn run(cli: &Cli, out: &Renderer) -> Result<Outcome, Failure> {
         Command::Sql(a) => cmd_sql::run(&ctx, a, out).await?,
         Command::Link(a) => cmd_link::run(&ctx, a, out)?,
         Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await?,
+        Command::Schema(SchemaCommand::Diff(a)) => cmd_schema::diff(&ctx, a, out).await?,
         Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await?,
     })
 }
@@ -192,6 +194,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Sql(_) => "sql",
         Command::Link(_) => "link",
         Command::Diff(_) => "diff",
+        Command::Schema(SchemaCommand::Diff(_)) => "schema diff",
         Command::Verify(_) => "verify",
     }
 }

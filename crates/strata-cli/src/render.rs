@@ -590,9 +590,15 @@ impl Renderer {
                 database,
                 error,
             } => {
+                // `strata schema` builds the schema files too: name what failed.
+                let what = if purpose.contains("schema files") {
+                    "the schema files"
+                } else {
+                    "the migrations"
+                };
                 let _ = writeln!(
                     err,
-                    "error: the migrations failed on a scratch database built for {purpose} ({database}, dropped); the target was not touched"
+                    "error: {what} failed on a scratch database built for {purpose} ({database}, dropped); the target was not touched"
                 );
                 match error.as_ref() {
                     Error::Migration(m) => {
@@ -608,7 +614,17 @@ impl Renderer {
                 }
                 let _ = writeln!(
                     err,
-                    "The migrations do not apply to a new, empty database (as `strata db reset` would show): fix that file and run again."
+                    "{} do not apply to a new, empty database{}: fix that file and run again.",
+                    if what == "the schema files" {
+                        "The schema files"
+                    } else {
+                        "The migrations"
+                    },
+                    if what == "the schema files" {
+                        " in the lexical order of their names"
+                    } else {
+                        " (as `strata db reset` would show)"
+                    }
                 );
             }
             Error::Refused { problems } => {
@@ -630,6 +646,15 @@ impl Renderer {
                     if let Some(f) = &p.fix {
                         let _ = writeln!(err, "  fix: {}", self.hint(f));
                     }
+                }
+            }
+            Error::Unproven { details, .. } => {
+                let _ = writeln!(err, "error: {e}");
+                for d in details {
+                    let _ = writeln!(err, "  {d}");
+                }
+                if let Some(h) = e.hint() {
+                    let _ = writeln!(err, "hint: {}", self.hint(&h).replace('\n', "\n      "));
                 }
             }
             Error::LockWait { holders, .. } => {
@@ -953,6 +978,54 @@ impl Renderer {
         o.push_str(&drift.fix.sql);
         o.push_str("\n-- Its rollback:\n");
         o.push_str(&drift.fix.rollback_sql);
+        print!("{o}");
+    }
+
+    /// `strata schema diff`: the differences, the renames and the SQL both ways (human mode).
+    pub fn schema_diff(&self, change: &strata::schema::SchemaDiff, suggest_write: bool) {
+        if !self.human() {
+            return;
+        }
+        if change.is_empty() {
+            println!("No difference: the schema files describe exactly what the migrations build.");
+            return;
+        }
+        let mut o = format!(
+            "{} difference(s) between the migrations (-) and the schema files (+):\n\n",
+            change.differences.len()
+        );
+        for d in &change.differences {
+            for line in d.describe(strata::schema::SCHEMA_SIDES).lines() {
+                o.push_str("  ");
+                o.push_str(line);
+                o.push('\n');
+            }
+        }
+        for r in &change.renames {
+            o.push_str(&format!(
+                "  renamed ({}:{}): {} {} → {}\n",
+                r.file.display(),
+                r.line,
+                r.kind,
+                r.from,
+                r.to
+            ));
+        }
+        if !change.data_loss.is_empty() {
+            o.push_str(&format!(
+                "\nData loss: the change drops {} (rename instead with `-- {} OLD_NAME`, or accept with --allow-data-loss)\n",
+                change.data_loss.join(", "),
+                strata::schema::RENAMED_FROM
+            ));
+        }
+        o.push_str(if suggest_write {
+            "\n-- SQL that turns the migrations' database into the schema files' (prove and save it with --write NAME):\n"
+        } else {
+            "\n-- SQL that turns the migrations' database into the schema files':\n"
+        });
+        o.push_str(&change.sql);
+        o.push_str("\n-- Its rollback:\n");
+        o.push_str(&change.rollback_sql);
         print!("{o}");
     }
 

@@ -1686,3 +1686,95 @@ fn a_dbmate_project_through_the_binary() {
         ["true"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// strata schema diff
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
+    let p = project(&[("20240101000000_create_notes.sql", DIFF_BASE)]);
+    // No schema files yet: a usage error that says where they go.
+    let run = strata_scratch(p.path(), &["schema", "diff"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no schema files"), "{run:?}");
+    assert!(run.stderr.contains("schemas"), "{run:?}");
+
+    write(p.path(), "schemas/10_notes.sql", DIFF_BASE);
+    let run = strata_scratch(p.path(), &["schema", "diff"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("No difference"), "{run:?}");
+
+    // A column renamed (with its hint), one added, and the table's RLS left as it was.
+    write(
+        p.path(),
+        "schemas/10_notes.sql",
+        "create table public.notes (\n  id int primary key,\n  content text not null, -- strata:renamed-from body\n  pinned boolean not null default false\n);\ncreate index notes_body on public.notes (content);\nalter table public.notes enable row level security;\n",
+    );
+    let run = strata_scratch(p.path(), &["schema", "diff", "-o", "json"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "schema diff");
+    assert_eq!(v["result"]["changed"], true);
+    let sql = v["result"]["sql"].as_str().unwrap();
+    assert!(
+        sql.starts_with("ALTER TABLE public.notes RENAME COLUMN body TO content;"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false NOT NULL"),
+        "{sql}"
+    );
+    assert_eq!(v["result"]["data_loss"], serde_json::json!([]));
+
+    let run = strata_scratch(
+        p.path(),
+        &["schema", "diff", "--write", "add_pinned_to_notes"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Proven on a scratch database"),
+        "{run:?}"
+    );
+    let written: Vec<String> = std::fs::read_dir(p.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("add_pinned_to_notes"))
+        .collect();
+    assert_eq!(written.len(), 2, "migration and rollback: {written:?}");
+    let run = strata_scratch(p.path(), &["schema", "diff"]);
+    assert_eq!(run.code, 0, "the written migration closes the gap: {run:?}");
+
+    // Dropping the table's column: refused without --allow-data-loss, nothing written.
+    write(
+        p.path(),
+        "schemas/10_notes.sql",
+        "create table public.notes (\n  id int primary key,\n  content text not null\n);\ncreate index notes_body on public.notes (content);\nalter table public.notes enable row level security;\n",
+    );
+    let count = || {
+        std::fs::read_dir(p.path().join("migrations"))
+            .unwrap()
+            .count()
+    };
+    let before = count();
+    let run = strata_scratch(
+        p.path(),
+        &["schema", "diff", "--write", "drop_pinned_from_notes"],
+    );
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(run.stderr.contains("column public.notes.pinned"), "{run:?}");
+    assert!(run.stderr.contains("--allow-data-loss"), "{run:?}");
+    assert_eq!(count(), before, "nothing written");
+    let run = strata_scratch(
+        p.path(),
+        &[
+            "schema",
+            "diff",
+            "--write",
+            "drop_pinned_from_notes",
+            "--allow-data-loss",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(count(), before + 2);
+}

@@ -81,6 +81,11 @@ pub fn template(name: &str, author: &str, date: &str, rollback: bool) -> String 
     )
 }
 
+/// The version a migration written at `now` gets: `yyyymmddHHMMSS` in UTC.
+pub fn version_at(now: OffsetDateTime) -> crate::source::Version {
+    crate::source::Version::parse(&stamp(now).0).expect("digits")
+}
+
 /// A new migration's version (`yyyymmddHHMMSS`, UTC) and the header's date (`yyyy-mm-dd`).
 fn stamp(now: OffsetDateTime) -> (String, String) {
     let now = now.to_offset(time::UtcOffset::UTC);

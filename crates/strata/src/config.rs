@@ -38,6 +38,12 @@ pub struct Config {
     /// Run order of files without a `<version>_` prefix (the seed's `projects.sql` …).
     #[serde(default)]
     pub legacy_order: Vec<String>,
+    /// The declarative schema files (`strata schema`): files, directories (every `.sql` file
+    /// under them) or glob patterns, relative to the project root, applied in this order.
+    /// Default: `[db.migrations] schema_paths` in supabase/config.toml, else `schemas/` beside
+    /// the migrations directory (`supabase/schemas/`).
+    #[serde(default)]
+    pub schema_paths: Vec<String>,
     /// Where `_rollback.sql` files live when not beside their migrations (default:
     /// `rollbacks/` beside the migrations directory, when it exists).
     pub rollbacks_dir: Option<PathBuf>,
@@ -106,6 +112,20 @@ pub struct Seeds {
     /// sql_paths`, or `default` (`seed.sql` beside the migrations directory).
     pub source: String,
     /// Patterns that matched nothing, and the like.
+    pub warnings: Vec<String>,
+}
+
+/// The declarative schema files and where their list came from ([`Project::schema_files`]).
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSources {
+    /// Existing files, in the order they apply.
+    pub files: Vec<PathBuf>,
+    /// Where the files are written when there are none yet (`strata schema dump`).
+    pub dir: PathBuf,
+    /// `schema_paths in strata.toml`, `[db.migrations] schema_paths in …/config.toml`, or
+    /// `default`.
+    pub source: String,
+    /// Patterns that matched nothing.
     pub warnings: Vec<String>,
 }
 
@@ -324,6 +344,94 @@ impl Project {
         })
     }
 
+    /// The declarative schema files, in the order they apply: `schema_paths` in strata.toml,
+    /// else `[db.migrations] schema_paths` in supabase/config.toml, else every `.sql` file under
+    /// `schemas/` beside the migrations directory. A directory stands for every `.sql` file
+    /// under it, in the lexical order of their paths; a pattern that matches nothing is a
+    /// warning. Errors: a pattern that is not a glob.
+    pub fn schema_files(&self, migrations_dir: &Path) -> Result<SchemaSources, Error> {
+        let default_dir = migrations_dir
+            .parent()
+            .unwrap_or(&self.root)
+            .join("schemas");
+        if !self.config.schema_paths.is_empty() {
+            let mut files = Vec::new();
+            let mut warnings = Vec::new();
+            let mut dir = None;
+            for p in &self.config.schema_paths {
+                let full = self.root.join(p.strip_prefix("./").unwrap_or(p));
+                let found = if full.is_dir() {
+                    dir.get_or_insert(full.clone());
+                    sql_files_under(&full)
+                } else {
+                    let text = full.to_string_lossy();
+                    let mut found: Vec<PathBuf> = glob::glob(&text)
+                        .map_err(|e| {
+                            Error::setting(
+                                "schema_paths",
+                                format!(
+                                    "schema_paths in {} holds {p:?}, which is not a file, a directory or a valid glob pattern: {}",
+                                    self.config_display(),
+                                    e.msg
+                                ),
+                            )
+                        })?
+                        .filter_map(Result::ok)
+                        .filter(|f| f.is_file())
+                        .collect();
+                    found.sort();
+                    found
+                };
+                if found.is_empty() {
+                    warnings.push(format!(
+                        "schema_paths in {}: {p:?} matches no file",
+                        self.config_display()
+                    ));
+                }
+                for f in found {
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                }
+            }
+            let dir = dir
+                .or_else(|| {
+                    files
+                        .first()
+                        .and_then(|f| f.parent().map(Path::to_path_buf))
+                })
+                .unwrap_or(default_dir);
+            return Ok(SchemaSources {
+                files,
+                dir,
+                source: format!("schema_paths in {}", self.config_display()),
+                warnings,
+            });
+        }
+        if let Some(c) = self
+            .supabase_config(migrations_dir)?
+            .filter(|c| !c.schema_paths.is_empty())
+        {
+            let (files, warnings) = c.schema_files()?;
+            let dir = files
+                .first()
+                .and_then(|f| f.parent().map(Path::to_path_buf))
+                .unwrap_or(default_dir);
+            return Ok(SchemaSources {
+                files,
+                dir,
+                source: format!("[db.migrations] schema_paths in {}", c.path.display()),
+                warnings,
+            });
+        }
+        Ok(SchemaSources {
+            files: sql_files_under(&default_dir),
+            dir: default_dir,
+            source: "default".into(),
+            warnings: Vec::new(),
+        })
+    }
+
     /// A variable from the process environment, else from `.env`.
     pub fn var(&self, name: &str) -> Option<String> {
         std::env::var(name)
@@ -413,6 +521,28 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// Every `.sql` file under `dir` (subdirectories included), in the lexical order of their
+/// paths; empty when `dir` does not exist.
+fn sql_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// A TOML parse or type error in `path` (holding `text`) as an [`Error::Config`] at the line and
@@ -527,6 +657,11 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # history_table = "public.schema_migrations"   # the other tool's table, when not its default
 # record_in_tool_history = false               # true: also keep the other tool's table up to
 #                                              # date, so the team can go back to it
+
+# Declarative schema files (`strata schema dump|diff`): files, directories or glob patterns,
+# applied in this order. Default: [db.migrations] schema_paths in supabase/config.toml, else
+# every .sql file under schemas/ beside the migrations directory (supabase/schemas/).
+# schema_paths = ["supabase/schemas"]
 
 # Version order: "numeric" (Strata's default) or "text" (the Supabase CLI's). They differ only for
 # versions of different lengths (8-digit dates beside 14-digit timestamps).

@@ -144,6 +144,16 @@ pub enum Error {
         error: Box<Error>,
     },
 
+    /// A generated change did not prove itself on scratch databases (`strata schema diff
+    /// --write`), or would drop data without `--allow-data-loss`: nothing was written.
+    #[error("{message}")]
+    Unproven {
+        message: String,
+        /// What differs, one line each (`table public.notes: only in …`).
+        details: Vec<String>,
+        hint: Option<String>,
+    },
+
     /// Another tool's history table says its last migration failed (golang-migrate `dirty`,
     /// sqlx or Flyway `success = false`), or is not a table Strata can read.
     #[error("{message}")]
@@ -179,6 +189,7 @@ impl Error {
             Error::LockWait { .. } => "lock_wait_timeout",
             Error::Database { .. } => "database",
             Error::ScratchBuild { .. } => "scratch_build_failed",
+            Error::Unproven { .. } => "unproven",
             Error::ToolHistory { .. } => "tool_history",
             Error::Local(_) => "local_cluster",
         }
@@ -193,7 +204,8 @@ impl Error {
             | Error::Connect { hint, .. }
             | Error::Database { hint, .. }
             | Error::Tool { hint, .. }
-            | Error::ConfirmationRequired { hint, .. } => hint.clone(),
+            | Error::ConfirmationRequired { hint, .. }
+            | Error::Unproven { hint, .. } => hint.clone(),
             Error::NoMigrationsDir { .. } => Some(
                 "run `strata init` to create one, pass --dir DIR, or set migrations_dir in strata.toml"
                     .into(),

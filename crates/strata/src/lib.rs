@@ -62,6 +62,7 @@ pub mod platform;
 pub mod problem;
 pub mod quote;
 pub mod rollback;
+pub mod schema;
 pub mod scratch;
 pub mod session;
 pub mod source;

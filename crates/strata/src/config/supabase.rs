@@ -120,17 +120,38 @@ impl SupabaseConfig {
             .seed_sql_paths
             .clone()
             .unwrap_or_else(|| vec!["./seed.sql".into()]);
+        self.matching("db.seed.sql_paths", &patterns)
+    }
+
+    /// `[db.migrations] schema_paths` expanded as `sql_paths` is: the declarative schema files
+    /// in order. Empty when the setting is.
+    pub fn schema_files(&self) -> Result<(Vec<PathBuf>, Vec<String>), Error> {
+        self.matching("db.migrations.schema_paths", &self.schema_paths)
+    }
+
+    /// The files `patterns` (globs relative to the `supabase/` directory) match: patterns in
+    /// order, each one's matches in name order, a file matched twice once; a pattern that
+    /// matches nothing is a warning. Errors: a pattern that is not a glob, named by `setting`.
+    fn matching(
+        &self,
+        setting: &str,
+        patterns: &[String],
+    ) -> Result<(Vec<PathBuf>, Vec<String>), Error> {
         let dir = self.dir();
+        let (section, key) = setting
+            .strip_prefix("db.")
+            .and_then(|s| s.rsplit_once('.'))
+            .unwrap_or(("db", setting));
         let mut files: Vec<PathBuf> = Vec::new();
         let mut warnings = Vec::new();
-        for pattern in &patterns {
+        for pattern in patterns {
             let relative = pattern.strip_prefix("./").unwrap_or(pattern);
             let full = dir.join(relative);
             let full_text = full.to_string_lossy();
             let matches = glob::glob(&full_text).map_err(|e| Error::Setting {
-                setting: "db.seed.sql_paths".into(),
+                setting: setting.into(),
                 message: format!(
-                    "{}: [db.seed] sql_paths holds {pattern:?}, which is not a valid glob pattern: {}",
+                    "{}: [db.{section}] {key} holds {pattern:?}, which is not a valid glob pattern: {}",
                     self.path.display(),
                     e.msg
                 ),
@@ -143,7 +164,7 @@ impl SupabaseConfig {
             found.sort();
             if found.is_empty() {
                 warnings.push(format!(
-                    "{}: [db.seed] sql_paths pattern {pattern:?} matches no file",
+                    "{}: [db.{section}] {key} pattern {pattern:?} matches no file",
                     self.path.display()
                 ));
             }

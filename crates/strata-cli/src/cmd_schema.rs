@@ -1,0 +1,92 @@
+//! `strata schema diff`: resolve the schema files, call `strata::schema`, render.
+
+use crate::failure::exit_code;
+use serde_json::json;
+use strata::diff::Scope;
+use strata::schema::{self, SchemaFiles, WriteOptions};
+use strata::Error;
+
+use crate::args::SchemaDiffArgs;
+use crate::context::Context;
+use crate::render::Renderer;
+use crate::Outcome;
+
+pub(crate) async fn diff(
+    ctx: &Context,
+    args: &SchemaDiffArgs,
+    out: &Renderer,
+) -> Result<Outcome, Error> {
+    // Inputs first: bad files, settings or names start nothing.
+    let dir = ctx.migrations_dir()?;
+    let set = ctx.migrations()?;
+    if let Some(name) = &args.write {
+        strata::author::check_name(name)?;
+    }
+    let sources = ctx.project.schema_files(&dir)?;
+    for w in &sources.warnings {
+        out.warn(w);
+    }
+    if sources.files.is_empty() {
+        return Err(Error::Setting {
+            setting: "schema_paths".into(),
+            message: format!(
+                "no schema files: {} names none ({} holds no .sql file)",
+                sources.source,
+                sources.dir.display()
+            ),
+            hint: Some(format!(
+                "write the state the database should have as .sql files in {} (applied in lexical order), or name them with schema_paths in strata.toml",
+                sources.dir.display()
+            )),
+        });
+    }
+    let files = SchemaFiles::read(&sources.files)?;
+    files.renames()?;
+    let platform = ctx.platform()?;
+    let mut scope = Scope::for_platform(platform);
+    scope.schemas = args.schemas.clone();
+    let server = strata::scratch::server(&ctx.project)?;
+    out.target(&server);
+    let change = schema::diff(&set, &files, platform, &server, &scope).await?;
+    out.schema_diff(&change, args.write.is_none());
+    let mut written = Vec::new();
+    let mut proof = None;
+    let mut exit = exit_code::SUCCESS;
+    match (&args.write, change.is_empty()) {
+        (_, true) => {}
+        (None, false) => exit = exit_code::DRIFT,
+        (Some(name), false) => {
+            let rollbacks = ctx.rollbacks_dir_for(&dir);
+            let options = WriteOptions {
+                dir: &dir,
+                rollbacks_dir: rollbacks.as_deref(),
+                name,
+                author: &strata::author::default_author(),
+                now: time::OffsetDateTime::now_utc(),
+                allow_data_loss: args.allow_data_loss,
+            };
+            let (p, created) =
+                schema::write_proven(&set, &change, platform, &server, &scope, &options).await?;
+            out.line(
+                "Proven on a scratch database: the migrations and the new file build what the schema files describe, and the rollback brings back what the migrations build.",
+            );
+            out.new_migration(&created);
+            proof = Some(p);
+            written.push(created.path.clone());
+            written.extend(created.rollback.clone());
+        }
+    }
+    let value = json!({
+        "schema_files": sources.files,
+        "schema_files_from": sources.source,
+        "changed": !change.is_empty(),
+        "differences": change.differences,
+        "renames": change.renames,
+        "data_loss": change.data_loss,
+        "sql": change.sql,
+        "rollback_sql": change.rollback_sql,
+        "proof": proof,
+        "written": written,
+    });
+    Ok(Outcome::with_exit(value, exit))
+}

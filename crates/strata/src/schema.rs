@@ -1,0 +1,911 @@
+//! Schema as code: declarative schema files (`supabase/schemas/*.sql`, or `schema_paths`) hold
+//! the state the database should have; the migrations stay the history of how it got there.
+//!
+//! [`diff`] builds the migrations on one scratch database and the schema files on another,
+//! captures both catalogs ([`crate::catalog`]) and writes the SQL that turns the first into the
+//! second, and its rollback ([`crate::diff::sql`]). Renames are never guessed: a
+//! `-- strata:renamed-from OLD` comment in a schema file says that a table or column was renamed
+//! ([`SchemaFiles::renames`]), and the rename runs before the rest of the change, so the data
+//! stays. A table or column the change would drop is listed in [`SchemaDiff::data_loss`].
+//!
+//! [`prove`] checks a change before anything is written: on a third scratch database it applies
+//! the migrations and the change as a push would, and the catalog must equal the one the schema
+//! files build (a second diff is empty); then it applies the rollback, and the catalog must
+//! equal the one the migrations build. Every scratch database is dropped whatever happens.
+//!
+//! Column order is not compared: PostgreSQL cannot move a column, so a column a schema file adds
+//! in the middle of a table is added at its end by any migration.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Kind};
+use crate::diff::{compare, Difference, Scope, Sides, Status};
+use crate::error::Error;
+use crate::platform::Platform;
+use crate::quote::ident;
+use crate::scratch::ScratchDb;
+use crate::source::{Migration, MigrationSet, Version};
+use crate::target::Target;
+
+/// The marker of a rename hint in a schema file: `-- strata:renamed-from OLD`.
+pub const RENAMED_FROM: &str = "strata:renamed-from";
+
+/// The sides of a schema diff, for messages.
+pub const SCHEMA_SIDES: Sides<'static> = Sides {
+    left: "migrations",
+    right: "schema files",
+    only_left: "only in the migrations",
+    only_right: "only in the schema files",
+};
+
+/// One schema file and its text.
+#[derive(Debug, Clone)]
+pub struct SchemaFile {
+    pub path: PathBuf,
+    pub sql: String,
+}
+
+/// The schema files, in the order they apply.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaFiles {
+    pub files: Vec<SchemaFile>,
+}
+
+/// A rename a schema file declares with `-- strata:renamed-from OLD`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rename {
+    /// `table` or `column`.
+    pub kind: Kind,
+    /// The table, schema-qualified, as the schema files name it (after any table rename).
+    pub table: String,
+    /// The old name: a table's (unqualified, same schema) or a column's.
+    pub from: String,
+    /// The new name.
+    pub to: String,
+    /// Where the hint is.
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl Rename {
+    /// The statement that performs it.
+    pub fn sql(&self) -> String {
+        let (schema, table) = split_qualified(&self.table);
+        match self.kind {
+            Kind::Table => format!(
+                "ALTER TABLE {}.{} RENAME TO {};",
+                ident(schema),
+                ident(&self.from),
+                ident(table)
+            ),
+            _ => format!(
+                "ALTER TABLE {}.{} RENAME COLUMN {} TO {};",
+                ident(schema),
+                ident(table),
+                ident(&self.from),
+                ident(&self.to)
+            ),
+        }
+    }
+
+    /// The statement that undoes it.
+    pub fn undo_sql(&self) -> String {
+        let (schema, table) = split_qualified(&self.table);
+        match self.kind {
+            Kind::Table => format!(
+                "ALTER TABLE {}.{} RENAME TO {};",
+                ident(schema),
+                ident(table),
+                ident(&self.from)
+            ),
+            _ => format!(
+                "ALTER TABLE {}.{} RENAME COLUMN {} TO {};",
+                ident(schema),
+                ident(table),
+                ident(&self.to),
+                ident(&self.from)
+            ),
+        }
+    }
+}
+
+/// Whether the migrations still have to carry out a rename.
+enum RenameState {
+    /// The old name exists and the new one does not.
+    Pending,
+    /// The new name exists and the old one does not: the migrations did it already.
+    Done,
+    /// Neither, or both.
+    Unknown,
+}
+
+impl Rename {
+    /// The catalog name of the object before the rename.
+    fn old_id(&self) -> String {
+        let (schema, table) = split_qualified(&self.table);
+        match self.kind {
+            Kind::Table => format!("{}.{}", ident(schema), ident(&self.from)),
+            _ => format!("{}.{}.{}", ident(schema), ident(table), ident(&self.from)),
+        }
+    }
+
+    /// The catalog name of the object after the rename.
+    fn new_id(&self) -> String {
+        let (schema, table) = split_qualified(&self.table);
+        match self.kind {
+            Kind::Table => format!("{}.{}", ident(schema), ident(table)),
+            _ => format!("{}.{}.{}", ident(schema), ident(table), ident(&self.to)),
+        }
+    }
+
+    /// Where the rename stands in what the migrations build; a column of a table that
+    /// `table_renames` renames too is looked up under the table's old name.
+    fn state_in(&self, catalog: &Catalog, table_renames: &[Rename]) -> RenameState {
+        let has = |name: String| {
+            catalog.objects.contains_key(&crate::catalog::ObjectId {
+                kind: self.kind,
+                name,
+            })
+        };
+        let old_id = match table_renames
+            .iter()
+            .find(|t| self.kind == Kind::Column && t.table == self.table)
+        {
+            Some(t) => {
+                let (schema, _) = split_qualified(&self.table);
+                format!("{}.{}.{}", ident(schema), ident(&t.from), ident(&self.from))
+            }
+            None => self.old_id(),
+        };
+        match (has(old_id), has(self.new_id())) {
+            (true, false) => RenameState::Pending,
+            (false, true) => RenameState::Done,
+            _ => RenameState::Unknown,
+        }
+    }
+}
+
+impl SchemaFiles {
+    /// Reads `paths`, in order. Errors: a file that cannot be read.
+    pub fn read(paths: &[PathBuf]) -> Result<SchemaFiles, Error> {
+        let files = paths
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io("read", p, e))?;
+                let (sql, _) = crate::source::normalize(text);
+                Ok(SchemaFile {
+                    path: p.clone(),
+                    sql,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(SchemaFiles { files })
+    }
+
+    /// The files as a migration set (versions 1, 2, … in their order), to build them on a
+    /// scratch database as a push would: statement by statement where a statement cannot run
+    /// in a transaction, errors located in the schema file.
+    pub fn as_set(&self) -> MigrationSet {
+        let width = self.files.len().to_string().len();
+        let migrations = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let stem = f
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Migration::new(
+                    Version::parse(&format!("{:0width$}", i + 1)).expect("digits"),
+                    stem,
+                    f.path.clone(),
+                    f.sql.clone(),
+                )
+            })
+            .collect();
+        set_of(migrations, None)
+    }
+
+    /// The rename hints, in file order. A hint inside a `CREATE TABLE`'s parentheses renames the
+    /// column defined on its line (a trailing comment) or on the next line that defines one; a
+    /// hint outside renames the table created on its line or by the next `CREATE TABLE`.
+    /// Errors: a hint without a name, or with nothing after it to rename.
+    pub fn renames(&self) -> Result<Vec<Rename>, Error> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            out.extend(renames_in(&f.path, &f.sql)?);
+        }
+        Ok(out)
+    }
+}
+
+/// What `strata schema diff` finds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaDiff {
+    /// How the schema files differ from what the migrations build (after the declared renames).
+    pub differences: Vec<Difference>,
+    /// The renames declared in the schema files, performed first.
+    pub renames: Vec<Rename>,
+    /// The SQL that turns the migrations' database into the schema files' (renames first).
+    pub sql: String,
+    /// Its rollback.
+    pub rollback_sql: String,
+    /// Tables and columns the change drops (their rows or values are lost).
+    pub data_loss: Vec<String>,
+    #[serde(skip)]
+    before: Catalog,
+    #[serde(skip)]
+    after: Catalog,
+}
+
+impl SchemaDiff {
+    /// Whether the schema files describe what the migrations build.
+    pub fn is_empty(&self) -> bool {
+        self.sql.trim().is_empty()
+    }
+}
+
+/// Builds `set` and `files` on two scratch databases on `server` and compares them within
+/// `scope`; runs the declared renames on the migrations' database first. Errors: either side
+/// fails to build ([`Error::ScratchBuild`], located in its file); a rename hint names a table or
+/// column the migrations do not have ([`Error::Unproven`]).
+pub async fn diff(
+    set: &MigrationSet,
+    files: &SchemaFiles,
+    platform: Platform,
+    server: &Target,
+    scope: &Scope,
+) -> Result<SchemaDiff, Error> {
+    let renames = files.renames()?;
+    let from = ScratchDb::create(server, "schemafrom").await?;
+    let to = ScratchDb::create(server, "schemato").await?;
+    let built = async {
+        let (a, b) = tokio::join!(
+            build_and_capture(&from, set.clone(), platform, "the migrations"),
+            build_and_capture(&to, files.as_set(), platform, "the schema files"),
+        );
+        let (before, after) = (a?, b?);
+        // A hint the migrations already carried out (the old name gone, the new one there) is
+        // done; one that names nothing the migrations have is an error.
+        let mut renames = renames.clone();
+        let mut stale = Vec::new();
+        let table_renames: Vec<Rename> = renames
+            .iter()
+            .filter(|r| {
+                r.kind == Kind::Table && matches!(r.state_in(&before, &[]), RenameState::Pending)
+            })
+            .cloned()
+            .collect();
+        renames.retain(|r| match r.state_in(&before, &table_renames) {
+            RenameState::Pending => true,
+            RenameState::Done => false,
+            RenameState::Unknown => {
+                stale.push(r.clone());
+                false
+            }
+        });
+        if let Some(r) = stale.first() {
+            return Err(Error::Unproven {
+                message: format!(
+                    "{}:{}: the {RENAMED_FROM} hint renames {} {}, which the migrations do not build (nor {})",
+                    r.file.display(),
+                    r.line,
+                    r.kind,
+                    r.old_id(),
+                    r.new_id()
+                ),
+                details: stale
+                    .iter()
+                    .map(|r| format!("{}:{}: {}", r.file.display(), r.line, r.sql()))
+                    .collect(),
+                hint: Some("the hint names the table's or column's old name, as the migrations create it; fix or remove it".into()),
+            });
+        }
+        let mut extra: Vec<(String, String)> = Vec::new();
+        let renamed = if renames.is_empty() {
+            before.clone()
+        } else {
+            let client = from.target().connect().await?;
+            let sql: String = renames.iter().map(|r| r.sql() + "\n").collect();
+            if let Err(e) = client.batch_execute(&sql).await {
+                let r = renames.first().expect("not empty");
+                return Err(Error::Unproven {
+                    message: format!(
+                        "a {RENAMED_FROM} hint does not apply to what the migrations build: {}",
+                        e.as_db_error()
+                            .map(|d| d.message().to_string())
+                            .unwrap_or_else(|| e.to_string())
+                    ),
+                    details: renames
+                        .iter()
+                        .map(|r| format!("{}:{}: {}", r.file.display(), r.line, r.sql()))
+                        .collect(),
+                    hint: Some(format!(
+                        "a hint names the old name of a table or column the migrations create (e.g. {}:{}); fix or remove it",
+                        r.file.display(),
+                        r.line
+                    )),
+                });
+            }
+            let renamed = Catalog::capture(&client).await?;
+            // The names PostgreSQL derived from a renamed table's name (`notes_pkey`) follow it
+            // where the schema files use the new table's derived name (`memos_pkey`).
+            let derived = derived_renames(&renames, &renamed, &after);
+            if derived.is_empty() {
+                renamed
+            } else {
+                let sql: String = derived.iter().map(|(s, _)| format!("{s}\n")).collect();
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(|e| Error::db("renaming what a renamed table's name named", e))?;
+                extra = derived;
+                Catalog::capture(&client).await?
+            }
+        };
+        Ok::<_, Error>((before, renamed, after, renames, extra))
+    }
+    .await;
+    let dropped = (from.drop_now().await, to.drop_now().await);
+    let (mut before, mut renamed, mut after, renames, derived) = built?;
+    dropped.0?;
+    dropped.1?;
+    for c in [&mut before, &mut renamed, &mut after] {
+        scope.apply(c);
+        forget_column_order(c);
+    }
+    let differences = compare(&renamed, &after);
+    let renames_sql: String = renames
+        .iter()
+        .map(|r| r.sql() + "\n")
+        .chain(derived.iter().map(|(sql, _)| format!("{sql}\n")))
+        .collect();
+    let undo_sql: String = derived
+        .iter()
+        .rev()
+        .map(|(_, undo)| format!("{undo}\n"))
+        .chain(renames.iter().rev().map(|r| r.undo_sql() + "\n"))
+        .collect();
+    let forward = crate::diff::sql(&renamed, &after);
+    let backward = crate::diff::sql(&after, &renamed);
+    let join = |a: &str, b: &str| match (a.trim().is_empty(), b.trim().is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{}\n{}", a.trim_end(), b),
+    };
+    let dropped_tables: Vec<&str> = differences
+        .iter()
+        .filter(|d| d.kind == Kind::Table && d.status == Status::OnlyInMigrations)
+        .map(|d| d.name.as_str())
+        .collect();
+    let data_loss = differences
+        .iter()
+        .filter(|d| d.status == Status::OnlyInMigrations)
+        .filter(|d| match d.kind {
+            Kind::Table => true,
+            Kind::Column => !dropped_tables
+                .iter()
+                .any(|t| d.name.starts_with(&format!("{t}."))),
+            _ => false,
+        })
+        .map(|d| format!("{} {}", d.kind, d.name))
+        .collect();
+    Ok(SchemaDiff {
+        differences,
+        sql: join(&renames_sql, &forward),
+        rollback_sql: join(&backward, &undo_sql),
+        renames,
+        data_loss,
+        before,
+        after,
+    })
+}
+
+/// What [`prove`] checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Proof {
+    /// The migrations plus the change build what the schema files build.
+    pub converges: bool,
+    /// The rollback brings back what the migrations build.
+    pub rolls_back: bool,
+}
+
+/// Proves `change` on a scratch database on `server`: the migrations of `set`, then the change
+/// as migration `version` (applied as a push applies it), must build what the schema files
+/// build; then its rollback must bring back what the migrations build. Errors: a step fails
+/// ([`Error::ScratchBuild`]) or a catalog differs ([`Error::Unproven`], listing the
+/// differences); the scratch database is dropped either way.
+pub async fn prove(
+    set: &MigrationSet,
+    change: &SchemaDiff,
+    version: &Version,
+    platform: Platform,
+    server: &Target,
+    scope: &Scope,
+) -> Result<Proof, Error> {
+    let scratch = ScratchDb::create(server, "schemaproof").await?;
+    let result = async {
+        let mut with_change = set.clone();
+        with_change.migrations.push(Migration::new(
+            version.clone(),
+            "schema_change",
+            PathBuf::from(format!("{version}_schema_change.sql")),
+            change.sql.clone(),
+        ));
+        let mut applied =
+            build_and_capture(&scratch, with_change, platform, "the migrations and the change")
+                .await?;
+        scope.apply(&mut applied);
+        forget_column_order(&mut applied);
+        let left = compare(&change.after, &applied);
+        if !left.is_empty() {
+            return Err(unproven(
+                "the generated migration does not build what the schema files describe; nothing was written",
+                &left,
+                Sides {
+                    left: "schema files",
+                    right: "migrations + change",
+                    only_left: "only in the schema files",
+                    only_right: "only after the change",
+                },
+            ));
+        }
+        let client = scratch.target().connect().await?;
+        let rollback = format!("BEGIN;\n{}\nCOMMIT;", change.rollback_sql);
+        client
+            .batch_execute(&rollback)
+            .await
+            .map_err(|e| Error::Unproven {
+                message: format!(
+                    "the generated rollback fails on a scratch database: {}; nothing was written",
+                    e.as_db_error()
+                        .map(|d| d.message().to_string())
+                        .unwrap_or_else(|| e.to_string())
+                ),
+                details: Vec::new(),
+                hint: Some(
+                    "report this with the schema files: the rollback should undo the change".into(),
+                ),
+            })?;
+        let mut rolled_back = Catalog::capture(&client).await?;
+        scope.apply(&mut rolled_back);
+        forget_column_order(&mut rolled_back);
+        let back = compare(&change.before, &rolled_back);
+        if !back.is_empty() {
+            return Err(unproven(
+                "the generated rollback does not bring back what the migrations build; nothing was written",
+                &back,
+                Sides {
+                    left: "migrations",
+                    right: "after the rollback",
+                    only_left: "only before the change",
+                    only_right: "only after the rollback",
+                },
+            ));
+        }
+        Ok(Proof {
+            converges: true,
+            rolls_back: true,
+        })
+    }
+    .await;
+    let dropped = scratch.drop_now().await;
+    let proof = result?;
+    dropped?;
+    Ok(proof)
+}
+
+/// Where and how [`write_proven`] writes the change.
+#[derive(Debug, Clone)]
+pub struct WriteOptions<'a> {
+    /// The migrations directory.
+    pub dir: &'a Path,
+    /// Where the rollback file goes (`None`: beside the migration).
+    pub rollbacks_dir: Option<&'a Path>,
+    /// The migration's name (`[action]_[subject]`).
+    pub name: &'a str,
+    /// The header's author line.
+    pub author: &'a str,
+    /// The moment that gives the version.
+    pub now: time::OffsetDateTime,
+    /// Whether a change that drops tables or columns may be written.
+    pub allow_data_loss: bool,
+}
+
+/// Writes `change` as `<timestamp>_<name>.sql` and its rollback, after refusing data loss
+/// without [`WriteOptions::allow_data_loss`] and proving it ([`prove`]). Nothing is written
+/// when either fails. Errors: [`Error::Unproven`] (data loss, or a proof that fails), an
+/// invalid name ([`crate::author::check_name`]), the files cannot be written.
+pub async fn write_proven(
+    set: &MigrationSet,
+    change: &SchemaDiff,
+    platform: Platform,
+    server: &Target,
+    scope: &Scope,
+    options: &WriteOptions<'_>,
+) -> Result<(Proof, crate::author::NewMigration), Error> {
+    crate::author::check_name(options.name)?;
+    if !change.data_loss.is_empty() && !options.allow_data_loss {
+        return Err(Error::Unproven {
+            message: format!(
+                "the change drops {} table(s) or column(s) and their data; nothing was written",
+                change.data_loss.len()
+            ),
+            details: change.data_loss.clone(),
+            hint: Some(format!(
+                "if it is a rename, say so in the schema file: `-- {RENAMED_FROM} OLD_NAME`; if the data may go, run again with --allow-data-loss"
+            )),
+        });
+    }
+    let version = crate::author::version_at(options.now);
+    if let Some(newest) = set.migrations.last().filter(|m| m.version >= version) {
+        return Err(Error::setting(
+            "--write",
+            format!(
+                "the new migration's version {version} would not come after {} ({}): is the clock behind?",
+                newest.version,
+                newest.path.display()
+            ),
+        ));
+    }
+    let proof = prove(set, change, &version, platform, server, scope).await?;
+    let written = crate::author::write_migration(
+        options.dir,
+        options.rollbacks_dir,
+        options.name,
+        options.author,
+        options.now,
+        &change.sql,
+        &change.rollback_sql,
+    )?;
+    Ok((proof, written))
+}
+
+fn unproven(message: &str, differences: &[Difference], sides: Sides<'_>) -> Error {
+    Error::Unproven {
+        message: message.into(),
+        details: differences.iter().map(|d| d.describe(sides)).collect(),
+        hint: Some(
+            "an object kind the differ does not model, or a change it writes wrongly: write this part of the migration by hand (`strata migration new`)"
+                .into(),
+        ),
+    }
+}
+
+async fn build_and_capture(
+    scratch: &ScratchDb,
+    set: MigrationSet,
+    platform: Platform,
+    what: &str,
+) -> Result<Catalog, Error> {
+    scratch.build(set, platform).await.map_err(|e| match e {
+        Error::ScratchBuild {
+            database, error, ..
+        } => Error::ScratchBuild {
+            purpose: format!("strata schema ({what})"),
+            database,
+            error,
+        },
+        other => other,
+    })?;
+    let client = scratch.target().connect().await?;
+    Catalog::capture(&client).await
+}
+
+/// For each table `renames` renames: its constraints and indexes named after the old table
+/// (`notes_pkey`, `notes_heading_idx`) that the schema files (`after`) name after the new one
+/// (`memos_pkey`), as (rename, undo) statements. Other names are left as they are.
+fn derived_renames(
+    renames: &[Rename],
+    renamed: &Catalog,
+    after: &Catalog,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in renames.iter().filter(|r| r.kind == Kind::Table) {
+        let (schema, _) = split_qualified(&t.table);
+        let table = format!("{}.{}", ident(schema), ident(&t.to));
+        let prefix = format!("{}_", t.from);
+        for (id, o) in &renamed.objects {
+            if o.parent.as_deref() != Some(table.as_str())
+                || !matches!(id.kind, Kind::Constraint | Kind::Index)
+            {
+                continue;
+            }
+            let local = normalize_ident(&o.local);
+            let Some(suffix) = local.strip_prefix(&prefix) else {
+                continue;
+            };
+            let wanted = format!("{}_{suffix}", t.to);
+            let wanted_id = crate::catalog::ObjectId {
+                kind: id.kind,
+                name: match id.kind {
+                    Kind::Constraint => format!("{table}.{}", ident(&wanted)),
+                    _ => format!("{}.{}", ident(schema), ident(&wanted)),
+                },
+            };
+            if !after.objects.contains_key(&wanted_id) || renamed.objects.contains_key(&wanted_id) {
+                continue;
+            }
+            out.push(match id.kind {
+                Kind::Constraint => (
+                    format!(
+                        "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};",
+                        ident(&local),
+                        ident(&wanted)
+                    ),
+                    format!(
+                        "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};",
+                        ident(&wanted),
+                        ident(&local)
+                    ),
+                ),
+                _ => (
+                    format!(
+                        "ALTER INDEX {}.{} RENAME TO {};",
+                        ident(schema),
+                        ident(&local),
+                        ident(&wanted)
+                    ),
+                    format!(
+                        "ALTER INDEX {}.{} RENAME TO {};",
+                        ident(schema),
+                        ident(&wanted),
+                        ident(&local)
+                    ),
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Leaves columns' positions out of `catalog`: PostgreSQL cannot move a column, so a column
+/// added in the middle of a table in a schema file is added at the end by any migration; schema
+/// files describe columns, not their order.
+fn forget_column_order(catalog: &mut Catalog) {
+    for (id, o) in catalog.objects.iter_mut() {
+        if id.kind == Kind::Column {
+            o.props.remove("position");
+        }
+    }
+}
+
+/// A migration set of `migrations` (in order), as [`MigrationSet::load`] would build one.
+fn set_of(migrations: Vec<Migration>, dir: Option<&Path>) -> MigrationSet {
+    MigrationSet {
+        dir: dir.map(Path::to_path_buf),
+        migrations,
+        order: crate::source::VersionOrder::Numeric,
+        skipped: Vec::new(),
+        notes: Vec::new(),
+        rollbacks_dir: None,
+        layout: crate::source::Layout::Strata,
+        repeatables: Vec::new(),
+        tool_history_table: None,
+        record_in_tool_history: false,
+    }
+}
+
+/// `schema.table` → (`schema`, `table`); a bare name is in `public`.
+fn split_qualified(name: &str) -> (&str, &str) {
+    name.split_once('.').unwrap_or(("public", name))
+}
+
+/// An identifier as PostgreSQL stores it: unquoted → lower case; `"Quoted"` → as written.
+fn normalize_ident(word: &str) -> String {
+    match word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => word.to_ascii_lowercase(),
+    }
+}
+
+/// The table a `CREATE TABLE` line creates, schema-qualified, if the line starts one.
+fn created_table(line: &str) -> Option<String> {
+    let lower = line.trim_start().to_ascii_lowercase();
+    let mut rest = lower.strip_prefix("create")?.trim_start();
+    for prefix in ["unlogged", "temporary", "temp"] {
+        if let Some(r) = rest.strip_prefix(prefix) {
+            rest = r.trim_start();
+        }
+    }
+    rest = rest.strip_prefix("table")?.trim_start();
+    if let Some(r) = rest.strip_prefix("if not exists") {
+        rest = r.trim_start();
+    }
+    // The name, as written in the original line (quoted parts keep their case).
+    let start = line.len() - rest.len();
+    let original = &line[start..];
+    let name: String = original
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '(')
+        .collect();
+    if name.is_empty() {
+        return None;
+    }
+    let mut parts = name.splitn(2, '.').map(normalize_ident);
+    let first = parts.next()?;
+    Some(match parts.next() {
+        Some(table) => format!("{first}.{table}"),
+        None => format!("public.{first}"),
+    })
+}
+
+/// The column a line of a `CREATE TABLE` body defines (its first word), unless the line starts
+/// a table constraint.
+fn defined_column(line: &str) -> Option<String> {
+    let t = line.trim_start().trim_start_matches(',').trim_start();
+    let word: String = if let Some(quoted) = t.strip_prefix('"') {
+        let end = quoted.find('"')? + 2;
+        t[..end].to_string()
+    } else {
+        t.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    if word.is_empty() || word.starts_with("--") {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "constraint" | "primary" | "unique" | "check" | "foreign" | "exclude" | "like"
+    ) {
+        return None;
+    }
+    Some(normalize_ident(&word))
+}
+
+fn renames_in(path: &Path, sql: &str) -> Result<Vec<Rename>, Error> {
+    let mut out = Vec::new();
+    // (line number, old name) of a hint waiting for what it renames.
+    let mut pending: Option<(usize, String)> = None;
+    let mut table: Option<String> = None;
+    let mut depth: i32 = 0;
+    let bad = |line: usize, problem: &str| {
+        Error::SourceFile {
+        path: path.to_path_buf(),
+        problem: format!("line {line}: {problem}"),
+        hint: Some(format!(
+            "write `-- {RENAMED_FROM} OLD_NAME` on the line of the renamed column (or the line before it), or on the line before the renamed table's CREATE TABLE"
+        )),
+    }
+    };
+    for (i, line) in sql.lines().enumerate() {
+        let n = i + 1;
+        let (code, comment) = match line.find("--") {
+            Some(at) => (&line[..at], Some(&line[at + 2..])),
+            None => (line, None),
+        };
+        let hint = comment
+            .and_then(|c| c.trim().strip_prefix(RENAMED_FROM))
+            .map(|old| {
+                old.split_whitespace()
+                    .next()
+                    .map(normalize_ident)
+                    .unwrap_or_default()
+            });
+        if let Some(old) = &hint {
+            if old.is_empty() {
+                return Err(bad(n, "the rename hint names no old name"));
+            }
+            if let Some((at, _)) = &pending {
+                return Err(bad(
+                    *at,
+                    "this rename hint is followed by another before what it renames",
+                ));
+            }
+            pending = Some((n, old.clone()));
+        }
+        if depth == 0 {
+            if let Some(t) = created_table(code) {
+                table = Some(t.clone());
+                if let Some((at, old)) = pending.take() {
+                    let old = old.rsplit('.').next().unwrap_or(&old).to_string();
+                    let (_, new) = split_qualified(&t);
+                    out.push(Rename {
+                        kind: Kind::Table,
+                        table: t.clone(),
+                        from: old,
+                        to: new.to_string(),
+                        file: path.to_path_buf(),
+                        line: at,
+                    });
+                }
+            }
+        } else if let (Some(t), Some(column)) = (&table, defined_column(code)) {
+            if depth == 1 {
+                if let Some((at, old)) = pending.take() {
+                    out.push(Rename {
+                        kind: Kind::Column,
+                        table: t.clone(),
+                        from: old,
+                        to: column,
+                        file: path.to_path_buf(),
+                        line: at,
+                    });
+                }
+            }
+        }
+        let before = depth;
+        for c in code.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        // A hint on the line that opens a CREATE TABLE renames the table (handled above); a
+        // table's body ends when its parentheses close.
+        if before > 0 && depth <= 0 {
+            depth = 0;
+            table = None;
+        }
+    }
+    if let Some((at, _)) = pending {
+        return Err(bad(at, "nothing follows this rename hint to rename"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_hints_name_tables_and_columns() {
+        let sql = "-- strata:renamed-from notes\ncreate table public.memos (\n  id bigint primary key,\n  -- strata:renamed-from body\n  content text not null,\n  title text -- strata:renamed-from heading\n);\n";
+        let r = renames_in(Path::new("s.sql"), sql).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(
+            (
+                r[0].kind,
+                r[0].table.as_str(),
+                r[0].from.as_str(),
+                r[0].to.as_str()
+            ),
+            (Kind::Table, "public.memos", "notes", "memos")
+        );
+        assert_eq!(
+            (r[1].kind, r[1].from.as_str(), r[1].to.as_str(), r[1].line),
+            (Kind::Column, "body", "content", 4)
+        );
+        assert_eq!((r[2].from.as_str(), r[2].to.as_str()), ("heading", "title"));
+        assert_eq!(r[0].sql(), "ALTER TABLE public.notes RENAME TO memos;");
+        assert_eq!(
+            r[1].undo_sql(),
+            "ALTER TABLE public.memos RENAME COLUMN content TO body;"
+        );
+    }
+
+    #[test]
+    fn a_hint_without_a_target_is_an_error_at_its_line() {
+        let e = renames_in(
+            Path::new("s.sql"),
+            "select 1;\n-- strata:renamed-from old\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = renames_in(
+            Path::new("s.sql"),
+            "-- strata:renamed-from\ncreate table t (a int);\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn quoted_and_qualified_names() {
+        let sql = "-- strata:renamed-from \"Old\"\nCREATE TABLE IF NOT EXISTS app.\"New\" (\n  \"Col\" int -- strata:renamed-from \"OldCol\"\n);\n";
+        let r = renames_in(Path::new("s.sql"), sql).unwrap();
+        assert_eq!(r[0].table, "app.New");
+        assert_eq!(r[0].from, "Old");
+        assert_eq!((r[1].from.as_str(), r[1].to.as_str()), ("OldCol", "Col"));
+        assert_eq!(r[0].sql(), "ALTER TABLE app.\"Old\" RENAME TO \"New\";");
+    }
+}

@@ -1,0 +1,225 @@
+//! Schema as code (`strata::schema`): the SQL from what the migrations build to what the schema
+//! files describe, renames declared in the schema files, data loss refused, and every written
+//! change proven on a scratch database (forward converges, rollback restores).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use strata::catalog::Kind;
+use strata::diff::{Scope, Status};
+use strata::platform::Platform;
+use strata::schema::{self, SchemaFiles, WriteOptions};
+use strata::target::{SessionSettings, Target, TargetSource};
+use strata::{Error, MigrationSet};
+use support::migrations_dir;
+
+fn server() -> Target {
+    Target::from_url(
+        &support::admin_url(),
+        TargetSource::Scratch,
+        SessionSettings::default(),
+    )
+    .unwrap()
+}
+
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20240101000000_create_notes.sql",
+        "create table public.notes (\n  id bigint generated always as identity primary key,\n  body text not null,\n  heading text\n);\ncreate index notes_heading on public.notes (heading);\n",
+    ),
+    (
+        "20240102000000_create_tags.sql",
+        "create table public.tags (id bigint primary key, note_id bigint references public.notes (id), label text);\n",
+    ),
+];
+
+/// Schema files in a temporary directory, in the order given.
+fn schema_files(files: &[(&str, &str)]) -> (tempfile::TempDir, SchemaFiles) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|(name, sql)| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, sql).unwrap();
+            p
+        })
+        .collect();
+    let files = SchemaFiles::read(&paths).unwrap();
+    (dir, files)
+}
+
+async fn diff(set: &MigrationSet, files: &SchemaFiles) -> Result<schema::SchemaDiff, Error> {
+    schema::diff(set, files, Platform::None, &server(), &Scope::default()).await
+}
+
+fn options<'a>(dir: &'a Path, name: &'a str, allow_data_loss: bool) -> WriteOptions<'a> {
+    WriteOptions {
+        dir,
+        rollbacks_dir: None,
+        name,
+        author: "test",
+        now: time::OffsetDateTime::now_utc(),
+        allow_data_loss,
+    }
+}
+
+#[tokio::test]
+async fn the_same_state_is_no_difference() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    // One schema file holding everything, written differently (column order, case, no
+    // identity shorthand differences): what matters is the catalog.
+    let (_d, files) = schema_files(&[(
+        "00_all.sql",
+        "CREATE TABLE public.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL, heading text);\nCREATE INDEX notes_heading ON public.notes (heading);\nCREATE TABLE public.tags (id bigint PRIMARY KEY, note_id bigint REFERENCES public.notes (id), label text);\n",
+    )]);
+    let d = diff(&set, &files).await.unwrap();
+    assert!(d.is_empty(), "{}", d.sql);
+    assert!(d.differences.is_empty());
+}
+
+#[tokio::test]
+async fn a_renamed_column_and_table_keep_their_data_and_the_change_is_proven() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let (_d, files) = schema_files(&[
+        (
+            "10_notes.sql",
+            "-- strata:renamed-from notes\ncreate table public.memos (\n  id bigint generated always as identity primary key,\n  content text not null, -- strata:renamed-from body\n  heading text,\n  due date\n);\ncreate index notes_heading on public.memos (heading);\n",
+        ),
+        (
+            "20_tags.sql",
+            "create table public.tags (id bigint primary key, note_id bigint references public.memos (id), label text);\n",
+        ),
+    ]);
+    let d = diff(&set, &files).await.unwrap();
+    assert_eq!(d.renames.len(), 2);
+    assert!(
+        d.sql.starts_with("ALTER TABLE public.notes RENAME TO memos;\nALTER TABLE public.memos RENAME COLUMN body TO content;\nALTER TABLE public.memos RENAME CONSTRAINT notes_pkey TO memos_pkey;"),
+        "{}",
+        d.sql
+    );
+    assert!(!d.sql.contains("DROP TABLE"), "{}", d.sql);
+    assert!(!d.sql.to_lowercase().contains("drop column"), "{}", d.sql);
+    assert!(d.data_loss.is_empty(), "{:?}", d.data_loss);
+    assert_eq!(
+        d.differences
+            .iter()
+            .map(|x| (x.kind, x.name.as_str(), x.status))
+            .collect::<Vec<_>>(),
+        vec![(Kind::Column, "public.memos.due", Status::OnlyInTarget)]
+    );
+    // Proven and written: the files exist, and the migrations with the new file build the
+    // schema files' state (diff again: empty).
+    let (proof, written) = schema::write_proven(
+        &set,
+        &d,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &options(dir.path(), "rename_notes_to_memos", false),
+    )
+    .await
+    .unwrap();
+    assert!(proof.converges && proof.rolls_back);
+    assert!(written.path.is_file());
+    assert!(written.rollback.as_ref().unwrap().is_file());
+    let after = MigrationSet::load_dir(dir.path()).unwrap();
+    assert_eq!(after.migrations.len(), 3);
+    let again = diff(&after, &files).await.unwrap();
+    assert!(again.is_empty(), "a second diff is empty:\n{}", again.sql);
+    assert!(again.renames.is_empty(), "carried-out renames are done");
+}
+
+#[tokio::test]
+async fn dropping_a_column_or_table_is_refused_without_allow_data_loss() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let (_d, files) = schema_files(&[(
+        "10_notes.sql",
+        "create table public.notes (\n  id bigint generated always as identity primary key,\n  body text not null\n);\ncreate index notes_heading on public.notes (id);\n",
+    )]);
+    let d = diff(&set, &files).await.unwrap();
+    assert_eq!(
+        d.data_loss,
+        vec![
+            "table public.tags".to_string(),
+            "column public.notes.heading".to_string()
+        ]
+    );
+    let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let e = schema::write_proven(
+        &set,
+        &d,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &options(dir.path(), "drop_heading", false),
+    )
+    .await
+    .unwrap_err();
+    match &e {
+        Error::Unproven { details, hint, .. } => {
+            assert_eq!(details.len(), 2);
+            assert!(hint.as_deref().unwrap().contains("--allow-data-loss"));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        before.len(),
+        "nothing written"
+    );
+    // Allowed: written, and proven (the rollback brings the column and the table back).
+    let (proof, _) = schema::write_proven(
+        &set,
+        &d,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &options(dir.path(), "drop_heading", true),
+    )
+    .await
+    .unwrap();
+    assert!(proof.rolls_back);
+}
+
+#[tokio::test]
+async fn a_rename_hint_that_names_nothing_is_refused_at_its_line() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let (_d, files) = schema_files(&[(
+        "10_notes.sql",
+        "create table public.notes (\n  id bigint generated always as identity primary key,\n  content text not null, -- strata:renamed-from no_such_column\n  heading text\n);\ncreate table public.tags (id bigint primary key, note_id bigint references public.notes (id), label text);\n",
+    )]);
+    let e = diff(&set, &files).await.unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, Error::Unproven { .. }), "{e:?}");
+    assert!(text.contains("10_notes.sql:3"), "{text}");
+    assert!(text.contains("no_such_column"), "{text}");
+}
+
+#[tokio::test]
+async fn a_schema_file_that_fails_is_located_in_that_file() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    // Lexical order matters: the foreign key's table comes later.
+    let (_d, files) = schema_files(&[
+        (
+            "10_tags.sql",
+            "create table public.tags (id bigint primary key,\n  note_id bigint references public.notes (id));\n",
+        ),
+        ("20_notes.sql", "create table public.notes (id bigint primary key);\n"),
+    ]);
+    let e = diff(&set, &files).await.unwrap_err();
+    let Error::ScratchBuild { purpose, error, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(purpose.contains("schema files"), "{purpose}");
+    let Error::Migration(m) = error.as_ref() else {
+        panic!("{error:?}")
+    };
+    assert!(m.file.ends_with("10_tags.sql"), "{:?}", m.file);
+    assert_eq!(m.line, 1, "the failing statement starts on line 1");
+}
