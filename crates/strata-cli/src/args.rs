@@ -433,6 +433,30 @@ written. A change that drops a table or column (its data) is refused without --a
         after_help = "Examples:\n  strata schema diff                          what the schema files change\n  strata schema diff --write add_due_dates    write it as a proven migration and its rollback\n  strata schema diff -o json                  the differences, the SQL and its rollback as JSON"
     )]
     Diff(SchemaDiffArgs),
+
+    /// Write what the migrations build (or a database has) as schema files, one per table
+    #[command(
+        long_about = "Write the state the migrations build as declarative schema files.\n\n\
+The migrations are built on a throwaway database (local cluster, or STRATA_SCRATCH_URL); with \
+--db-url, --env or --linked that database's catalog is read instead. The files go to the schema \
+directory (supabase/schemas/, or where schema_paths points): one file per table with its columns, \
+constraints, indexes, triggers, grants, comments and own policies, plus files for schemas and \
+extensions, types, functions, views, cross-table references (foreign keys, policies that read \
+other tables) and storage buckets, named so that they apply with plain `psql -f` in lexical \
+order. For Supabase projects, what the platform owns stays out; the project's policies on \
+storage.objects, triggers on auth.users and bucket rows are in.\n\n\
+Proven before anything is written: the files are built on a scratch database and must give the \
+same catalog. A directory that already holds .sql files is refused unless --force.",
+        after_help = "Examples:\n  strata schema dump                      from the migrations\n  strata schema dump --env production     from production's catalog\n  strata schema dump --force              replace the files that are there"
+    )]
+    Dump(SchemaDumpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaDumpArgs {
+    /// Replace the .sql files already in the schema directory
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `strata schema diff`: resolve the schema files, call `strata::schema`, render.
+//! `strata schema diff` and `strata schema dump`: resolve the schema files, call
+//! `strata::schema`, render.
 
 use crate::failure::exit_code;
 use serde_json::json;
@@ -6,7 +7,7 @@ use strata::diff::Scope;
 use strata::schema::{self, SchemaFiles, WriteOptions};
 use strata::Error;
 
-use crate::args::SchemaDiffArgs;
+use crate::args::{SchemaDiffArgs, SchemaDumpArgs};
 use crate::context::Context;
 use crate::render::Renderer;
 use crate::Outcome;
@@ -89,4 +90,70 @@ pub(crate) async fn diff(
         "written": written,
     });
     Ok(Outcome::with_exit(value, exit))
+}
+
+pub(crate) async fn dump(
+    ctx: &Context,
+    args: &SchemaDumpArgs,
+    out: &Renderer,
+) -> Result<Outcome, Error> {
+    let dir = ctx.migrations_dir()?;
+    let sources = ctx.project.schema_files(&dir)?;
+    let platform = ctx.platform()?;
+    let scope = Scope::for_platform(platform);
+    let r = &ctx.request;
+    let from_target = r.db_url.is_some() || r.env.is_some() || r.linked;
+    // Inputs first: a directory that would be overwritten is refused before anything starts.
+    if !args.force && !sources.files.is_empty() {
+        return Err(Error::Setting {
+            setting: "schema_paths".into(),
+            message: format!(
+                "{} already names {} schema file(s) ({}); dumping would replace them",
+                sources.source,
+                sources.files.len(),
+                sources.dir.display()
+            ),
+            hint: Some(
+                "`strata schema diff` compares them with the migrations; pass --force to replace them with a fresh dump".into(),
+            ),
+        });
+    }
+    let server = strata::scratch::server(&ctx.project)?;
+    let (catalog, source) = if from_target {
+        let target = ctx.target()?;
+        out.target(&target);
+        let client = target.connect().await?;
+        let mut catalog = strata::catalog::Catalog::capture(&client).await?;
+        scope.apply(&mut catalog);
+        (catalog, target.display())
+    } else {
+        let set = ctx.migrations()?;
+        out.target(&server);
+        (
+            schema::built_catalog(&set, platform, &server, &scope).await?,
+            "the migrations".to_string(),
+        )
+    };
+    let written = schema::dump(
+        &catalog,
+        &sources.dir,
+        args.force,
+        platform,
+        &server,
+        &scope,
+    )
+    .await?;
+    out.line(&format!(
+        "Wrote {} schema file(s) to {} from {source}; proven: built on a scratch database in lexical order, they give the same catalog.",
+        written.len(),
+        sources.dir.display()
+    ));
+    for w in &written {
+        out.line(&format!("  {}", w.display()));
+    }
+    Ok(Outcome::ok(json!({
+        "source": source,
+        "dir": sources.dir,
+        "written": written,
+    })))
 }

@@ -145,6 +145,7 @@ async fn run(cli: &Cli, out: &Renderer) -> Result<Outcome, Failure> {
         Command::Link(a) => cmd_link::run(&ctx, a, out)?,
         Command::Diff(a) => cmd_diff::diff(&ctx, a, out).await?,
         Command::Schema(SchemaCommand::Diff(a)) => cmd_schema::diff(&ctx, a, out).await?,
+        Command::Schema(SchemaCommand::Dump(a)) => cmd_schema::dump(&ctx, a, out).await?,
         Command::Verify(a) => cmd_verify::verify(&ctx, a, out).await?,
     })
 }
@@ -195,6 +196,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Link(_) => "link",
         Command::Diff(_) => "diff",
         Command::Schema(SchemaCommand::Diff(_)) => "schema diff",
+        Command::Schema(SchemaCommand::Dump(_)) => "schema dump",
         Command::Verify(_) => "verify",
     }
 }

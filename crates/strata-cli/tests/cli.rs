@@ -1778,3 +1778,26 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(count(), before + 2);
 }
+
+#[test]
+fn schema_dump_writes_proven_files_that_diff_clean_and_keeps_existing_ones_without_force() {
+    let p = project(&[("20240101000000_create_notes.sql", DIFF_BASE)]);
+    let run = strata_scratch(p.path(), &["schema", "dump", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["command"], "schema dump");
+    let written = v["result"]["written"].as_array().unwrap();
+    assert!(
+        written
+            .iter()
+            .any(|w| w.as_str().unwrap().ends_with("schemas/10_public.notes.sql")),
+        "{written:?}"
+    );
+    let run = strata_scratch(p.path(), &["schema", "diff"]);
+    assert_eq!(run.code, 0, "a fresh dump diffs clean: {run:?}");
+    let run = strata_scratch(p.path(), &["schema", "dump"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--force"), "{run:?}");
+    let run = strata_scratch(p.path(), &["schema", "dump", "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -596,6 +596,254 @@ async fn build_and_capture(
     Catalog::capture(&client).await
 }
 
+/// One schema file [`dump_files`] writes: its name (no directory) and text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpFile {
+    pub name: String,
+    pub sql: String,
+}
+
+/// The header of every dumped file.
+const DUMP_HEADER: &str = "-- Written by `strata schema dump`: the state the database should have. Edit it, then\n-- `strata schema diff --write NAME` writes (and proves) the migration that gets there.\n";
+
+/// `catalog` as schema files that apply with plain `psql -f` in the lexical order of their
+/// names, foreign-key cycles included:
+///
+/// - `00_schemas.sql` (schemas, extensions, default privileges: in place before the objects
+///   they apply to), `01_types.sql` (types, sequences),
+///   `02_functions.sql` (functions and procedures, with `check_function_bodies` off as
+///   `pg_dump` does, so a function may name tables created later);
+/// - `10_<schema>.<table>.sql`, one per table: its columns, constraints other than foreign
+///   keys, indexes, triggers, grants, comments, and the policies that read only that table —
+///   also for a platform table (`storage.objects`, `auth.users`) that only has the project's
+///   policies or triggers;
+/// - `30_views.sql`, then `40_references.sql`: foreign keys, sequence ownership, and policies
+///   that read other tables, once every table exists;
+/// - `50_other.sql` (publications, event triggers, other comments),
+///   `60_storage_buckets.sql` (Supabase storage buckets).
+///
+/// Files are left out when they would be empty.
+pub fn dump_files(catalog: &Catalog) -> Vec<DumpFile> {
+    let tables: std::collections::BTreeSet<&str> = catalog
+        .objects
+        .iter()
+        .filter(|(id, _)| id.kind == Kind::Table)
+        .map(|(id, _)| id.name.as_str())
+        .collect();
+    let relations: Vec<(&str, String)> = catalog
+        .objects
+        .iter()
+        .filter(|(id, _)| matches!(id.kind, Kind::Table | Kind::View))
+        .map(|(id, o)| (id.name.as_str(), normalize_ident(&o.local)))
+        .collect();
+    let mut files: std::collections::BTreeMap<String, String> = Default::default();
+    for (id, sql) in crate::diff::create_statements(catalog) {
+        let o = catalog.objects.get(&id);
+        let parent = o.and_then(|o| o.parent.as_deref());
+        let table_file = |t: &str| format!("10_{}.sql", file_safe(t));
+        let file = match id.kind {
+            Kind::Schema | Kind::Extension => "00_schemas.sql".to_string(),
+            Kind::Type => "01_types.sql".to_string(),
+            Kind::Sequence if sql.contains(" OWNED BY ") => "40_references.sql".to_string(),
+            Kind::Sequence => "01_types.sql".to_string(),
+            Kind::Function => "02_functions.sql".to_string(),
+            Kind::Table | Kind::Column => table_file(
+                parent
+                    .filter(|_| id.kind == Kind::Column)
+                    .unwrap_or(&id.name),
+            ),
+            Kind::Constraint if o.and_then(|o| o.prop("type")) == Some("f") => {
+                "40_references.sql".to_string()
+            }
+            Kind::Policy => {
+                let own = parent.unwrap_or("");
+                let reads_others = o.is_some_and(|o| {
+                    [o.prop("using"), o.prop("with_check")]
+                        .into_iter()
+                        .flatten()
+                        .any(|expr| {
+                            relations
+                                .iter()
+                                .any(|(q, local)| *q != own && mentions(expr, local))
+                        })
+                });
+                if reads_others {
+                    "40_references.sql".to_string()
+                } else {
+                    table_file(own)
+                }
+            }
+            Kind::Constraint | Kind::Index | Kind::Trigger | Kind::Comment => match parent {
+                Some(t) if tables.contains(t) || !relations.iter().any(|(q, _)| *q == t) => {
+                    if id.kind == Kind::Comment && !tables.contains(t) {
+                        "50_other.sql".to_string()
+                    } else {
+                        table_file(t)
+                    }
+                }
+                Some(_) => "30_views.sql".to_string(),
+                None if id.kind == Kind::Comment && is_early_comment(&id.name) => {
+                    "00_schemas.sql".to_string()
+                }
+                None => "50_other.sql".to_string(),
+            },
+            Kind::View => "30_views.sql".to_string(),
+            Kind::Bucket => "60_storage_buckets.sql".to_string(),
+            // Before anything they apply to is created, as the catalog's grants assume.
+            Kind::DefaultPrivileges => "00_schemas.sql".to_string(),
+            Kind::Publication | Kind::EventTrigger => "50_other.sql".to_string(),
+        };
+        let text = files.entry(file.clone()).or_insert_with(|| {
+            let mut t = DUMP_HEADER.to_string();
+            if file == "02_functions.sql" {
+                t.push_str("-- Bodies are checked when they run: a function may name a table created later.\nSET check_function_bodies = off;\n");
+            }
+            t
+        });
+        text.push('\n');
+        text.push_str(&sql);
+        text.push('\n');
+    }
+    files
+        .into_iter()
+        .map(|(name, sql)| DumpFile { name, sql })
+        .collect()
+}
+
+/// Whether a comment belongs with the schemas and extensions (`SCHEMA x`, `EXTENSION x`).
+fn is_early_comment(name: &str) -> bool {
+    name.starts_with("SCHEMA ") || name.starts_with("EXTENSION ")
+}
+
+/// A qualified name as a file name: quotes dropped, anything but letters, digits, `_`, `-` and
+/// `.` as `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '"')
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Whether `expr` names `word` as an identifier (not as part of a longer one).
+fn mentions(expr: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    expr.match_indices(word).any(|(at, _)| {
+        let before = expr[..at].chars().next_back();
+        let after = expr[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// Writes [`dump_files`] of `catalog` into `dir` after proving them: built on a scratch
+/// database in lexical order (as `psql -f` would apply them, with the platform emulation the
+/// migrations expect), they must give `catalog` again. With `replace`, the `.sql` files already
+/// in `dir` are removed first; without it, a `dir` that holds any is refused. Nothing is
+/// written when the proof fails ([`Error::Unproven`], listing the differences).
+pub async fn dump(
+    catalog: &Catalog,
+    dir: &Path,
+    replace: bool,
+    platform: Platform,
+    server: &Target,
+    scope: &Scope,
+) -> Result<Vec<PathBuf>, Error> {
+    let existing: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !existing.is_empty() && !replace {
+        return Err(Error::Setting {
+            setting: "schema_paths".into(),
+            message: format!(
+                "{} already holds {} schema file(s); dumping would replace them",
+                dir.display(),
+                existing.len()
+            ),
+            hint: Some(
+                "`strata schema diff` compares them with the migrations; pass --force to replace them with a fresh dump".into(),
+            ),
+        });
+    }
+    let files = dump_files(catalog);
+    let as_schema = SchemaFiles {
+        files: files
+            .iter()
+            .map(|f| SchemaFile {
+                path: dir.join(&f.name),
+                sql: f.sql.clone(),
+            })
+            .collect(),
+    };
+    let scratch = ScratchDb::create(server, "schemadump").await?;
+    let built = build_and_capture(
+        &scratch,
+        as_schema.as_set(),
+        platform,
+        "the dumped schema files",
+    )
+    .await;
+    let dropped = scratch.drop_now().await;
+    let mut built = built?;
+    dropped?;
+    let mut expected = catalog.clone();
+    for c in [&mut expected, &mut built] {
+        scope.apply(c);
+        forget_column_order(c);
+    }
+    let differences = compare(&expected, &built);
+    if !differences.is_empty() {
+        return Err(unproven(
+            "the dumped schema files do not build the same schema; nothing was written",
+            &differences,
+            Sides {
+                left: "source",
+                right: "dumped files",
+                only_left: "only in the source",
+                only_right: "only in the dumped files",
+            },
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    for p in &existing {
+        std::fs::remove_file(p).map_err(|e| Error::io("remove", p, e))?;
+    }
+    let mut written = Vec::new();
+    for f in &files {
+        let path = dir.join(&f.name);
+        std::fs::write(&path, &f.sql).map_err(|e| Error::io("write", &path, e))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// What the migrations of `set` build, captured on a scratch database on `server` (within
+/// `scope`): the source of `strata schema dump`.
+pub async fn built_catalog(
+    set: &MigrationSet,
+    platform: Platform,
+    server: &Target,
+    scope: &Scope,
+) -> Result<Catalog, Error> {
+    let scratch = ScratchDb::create(server, "schemasource").await?;
+    let built = build_and_capture(&scratch, set.clone(), platform, "the migrations").await;
+    let dropped = scratch.drop_now().await;
+    let mut catalog = built?;
+    dropped?;
+    scope.apply(&mut catalog);
+    Ok(catalog)
+}
+
 /// For each table `renames` renames: its constraints and indexes named after the old table
 /// (`notes_pkey`, `notes_heading_idx`) that the schema files (`after`) name after the new one
 /// (`memos_pkey`), as (rename, undo) statements. Other names are left as they are.

@@ -196,7 +196,7 @@ impl Gen<'_> {
             }
         }
         for s in after {
-            self.push_after(id.kind, s);
+            self.push_after(id.kind, id, s);
         }
     }
 
@@ -272,7 +272,7 @@ impl Gen<'_> {
                 ));
             }
             for g in grants {
-                self.push_after(Kind::Column, g);
+                self.push_after(Kind::Column, id, g);
             }
             let mut s = format!(
                 "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)",
@@ -297,6 +297,7 @@ impl Gen<'_> {
             Some("DEFAULT") | None => {}
             Some(r) => self.push_after(
                 Kind::Index,
+                id,
                 format!("ALTER TABLE {name} REPLICA IDENTITY {r};"),
             ),
         }

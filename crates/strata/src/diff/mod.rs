@@ -377,11 +377,41 @@ pub fn sql(from: &Catalog, to: &Catalog) -> String {
     let mut creates = g.creates;
     creates.sort_by_key(|c| c.0);
     let mut out = String::new();
-    for (_, s) in drops.into_iter().chain(creates) {
+    for s in drops
+        .into_iter()
+        .map(|(_, s)| s)
+        .chain(creates.into_iter().map(|(_, _, s)| s))
+    {
         out.push_str(&s);
         out.push('\n');
     }
     out
+}
+
+/// The statements that create every object of `catalog` on an empty database, in the order
+/// [`sql`] writes them, each with the object it belongs to (a table's column grants and
+/// replica identity belong to the table). For `strata schema dump`, which files them by object.
+pub fn create_statements(catalog: &Catalog) -> Vec<(ObjectId, String)> {
+    let empty = Catalog {
+        objects: Default::default(),
+        role: catalog.role.clone(),
+    };
+    let mut g = Gen {
+        from: &empty,
+        to: catalog,
+        drops: Vec::new(),
+        creates: Vec::new(),
+        dropped_parents: BTreeSet::new(),
+        inlined: BTreeSet::new(),
+    };
+    for (id, o) in catalog.objects.iter() {
+        if !g.inlined.contains(id) {
+            g.create(id, o);
+        }
+    }
+    let mut creates = g.creates;
+    creates.sort_by_key(|c| c.0);
+    creates.into_iter().map(|(_, id, s)| (id, s)).collect()
 }
 
 /// Sort key: kind, a rank within the kind (foreign keys after other constraints), order of
@@ -392,7 +422,8 @@ struct Gen<'a> {
     from: &'a Catalog,
     to: &'a Catalog,
     drops: Vec<(Key, String)>,
-    creates: Vec<(Key, String)>,
+    /// Each statement with the object it creates (or grants on).
+    creates: Vec<(Key, ObjectId, String)>,
     dropped_parents: BTreeSet<String>,
     inlined: BTreeSet<ObjectId>,
 }

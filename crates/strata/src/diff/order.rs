@@ -11,12 +11,15 @@ impl Gen<'_> {
 
     pub(super) fn push_create(&mut self, id: &ObjectId, o: &Object, sql: String) {
         let n = self.creates.len();
-        self.creates.push(((id.kind, rank(id, o), n), sql));
+        self.creates
+            .push(((id.kind, rank(id, o), n), id.clone(), sql));
     }
 
-    pub(super) fn push_after(&mut self, kind: Kind, sql: String) {
+    /// A statement that runs after every creation of `kind` (grants, ownership), belonging to
+    /// object `owner`.
+    pub(super) fn push_after(&mut self, kind: Kind, owner: &ObjectId, sql: String) {
         let n = self.creates.len();
-        self.creates.push(((kind, 9, n), sql));
+        self.creates.push(((kind, 9, n), owner.clone(), sql));
     }
 
     pub(super) fn drop(&mut self, id: &ObjectId, o: &Object) {
