@@ -534,9 +534,19 @@ pub enum DbCommand {
 then apply every migration and the seed files.\n\n\
 Only ever the local database: --db-url, --env and --linked are refused, and an application's \
 DATABASE_URL (environment or .env) is not its target — it is left untouched, and said so. The \
-files and settings are checked before anything is started or dropped."
+files and settings are checked before anything is started or dropped.\n\n\
+--from-schemas builds the database from the declarative schema files instead (see `strata schema \
+diff`), in lexical order, then the seed: to try a schema change before writing its migration. No \
+migration is recorded as applied there; a plain `strata db reset` builds from the migrations again."
     )]
-    Reset,
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Build from the schema files (supabase/schemas/ or schema_paths) instead of the migrations
+    #[arg(long)]
+    pub from_schemas: bool,
 }
 
 #[derive(Debug, Args)]

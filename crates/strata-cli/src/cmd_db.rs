@@ -54,12 +54,13 @@ pub(crate) async fn run(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Resul
             out.url(&url);
             Ok(Outcome::ok(json!({ "url": url })))
         }
-        DbCommand::Reset => reset(ctx, out).await,
+        DbCommand::Reset(a) => reset(ctx, a.from_schemas, out).await,
     }
 }
 
-/// Drops and recreates the local database, then applies every migration and the seed.
-async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
+/// Drops and recreates the local database, then applies every migration (or, `from_schemas`,
+/// every schema file, recording no migration as applied) and the seed.
+async fn reset(ctx: &Context, from_schemas: bool, out: &Renderer) -> Result<Outcome, Error> {
     let req = &ctx.request;
     if req.db_url.is_some() || req.env.is_some() || req.linked {
         let flag = if req.db_url.is_some() {
@@ -92,8 +93,31 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
     });
     let started = std::time::Instant::now();
     // Inputs first: nothing is started or dropped when the files or settings are wrong.
-    let set = ctx.migrations()?;
+    let mut set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
+    let schema_files = if from_schemas {
+        let sources = ctx.project.schema_files(&ctx.migrations_dir()?)?;
+        for w in &sources.warnings {
+            out.warn(w);
+        }
+        if sources.files.is_empty() {
+            return Err(Error::Setting {
+                setting: "--from-schemas".into(),
+                message: format!(
+                    "no schema files: {} names none ({} holds no .sql file)",
+                    sources.source,
+                    sources.dir.display()
+                ),
+                hint: Some(
+                    "`strata schema dump` writes them from the migrations; or reset from the migrations without --from-schemas".into(),
+                ),
+            });
+        }
+        set = strata::schema::SchemaFiles::read(&sources.files)?.as_set();
+        Some(sources.files)
+    } else {
+        None
+    };
     let (seeds, mut warnings) = ctx.seeds(false, out)?;
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
@@ -120,14 +144,27 @@ async fn reset(ctx: &Context, out: &Renderer) -> Result<Outcome, Error> {
     progress.finish();
     let report = report?;
     out.push(&report, migrator.migrations().migrations.len());
-    out.line(&format!(
-        "Reset {database} in {} ms.",
-        started.elapsed().as_millis()
-    ));
+    if let Some(files) = &schema_files {
+        // The schema files are not migrations: the database holds their state, and no
+        // migration is recorded as applied.
+        let client = target.connect().await?;
+        strata::history::clear(&client).await?;
+        out.line(&format!(
+            "Reset {database} from {} schema file(s) in {} ms. No migration is recorded as applied: `strata db reset` builds from the migrations again.",
+            files.len(),
+            started.elapsed().as_millis()
+        ));
+    } else {
+        out.line(&format!(
+            "Reset {database} in {} ms.",
+            started.elapsed().as_millis()
+        ));
+    }
     let mut value = crate::context::with_source_facts(
         serde_json::to_value(&report).unwrap_or_default(),
         migrator.migrations(),
     );
     value["warnings"] = json!(warnings);
+    value["from_schemas"] = json!(schema_files);
     Ok(Outcome::ok(value))
 }

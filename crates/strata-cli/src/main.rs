@@ -190,7 +190,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Db(DbCommand::Stop) => "db stop",
         Command::Db(DbCommand::Status) => "db status",
         Command::Db(DbCommand::Url) => "db url",
-        Command::Db(DbCommand::Reset) => "db reset",
+        Command::Db(DbCommand::Reset(_)) => "db reset",
         Command::Init(_) => "init",
         Command::Sql(_) => "sql",
         Command::Link(_) => "link",

@@ -925,10 +925,22 @@ impl Observer for Progress {
                 }
             }
             Event::Platform { report } => {
-                for n in &report.notices {
+                // The emulation's statements are idempotent (the upstream projects' own
+                // `IF NOT EXISTS` steps): their "…, skipping" notices say nothing to the user.
+                let (skipping, shown): (Vec<_>, Vec<_>) = report
+                    .notices
+                    .iter()
+                    .partition(|n| n.severity == "NOTICE" && n.message.ends_with(", skipping"));
+                for n in shown {
                     self.print(&format!(
                         "{}: {} (Supabase platform emulation)",
                         n.severity, n.message
+                    ));
+                }
+                if !skipping.is_empty() {
+                    self.print(&format!(
+                        "({} \"already exists, skipping\" notices of the emulation's idempotent steps not shown)",
+                        skipping.len()
                     ));
                 }
                 match report.status {

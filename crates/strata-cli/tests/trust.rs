@@ -349,6 +349,38 @@ fn db_reset_works_on_the_local_database_whatever_database_url_says() {
     let run = strata(p.path(), &["db", "reset", "--db-url", &app.url]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("--db-url"), "{run:?}");
+
+    // --from-schemas: no schema files is a usage error, the database untouched.
+    let run = strata(p.path(), &["db", "reset", "--from-schemas"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no schema files"), "{run:?}");
+    assert_eq!(
+        strings(&local, "select (to_regclass('a') is not null)::text"),
+        ["true"]
+    );
+    // Built from the schema files, with no migration recorded as applied.
+    write(
+        p.path(),
+        "schemas/10_b.sql",
+        "create table b (id int primary key);\n",
+    );
+    let run = strata(p.path(), &["db", "reset", "--from-schemas"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("from 1 schema file(s)"), "{run:?}");
+    assert_eq!(
+        strings(
+            &local,
+            "select (to_regclass('a') is null and to_regclass('b') is not null)::text"
+        ),
+        ["true"]
+    );
+    assert_eq!(
+        strings(
+            &local,
+            "select count(*)::text from supabase_migrations.schema_migrations"
+        ),
+        ["0"]
+    );
     let _ = strata(p.path(), &["db", "stop"]);
     let _ = strata::local::LocalCluster::new(p.path().join(".strata")).destroy();
 }

@@ -336,6 +336,26 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Removes every history row — the Supabase CLI's table and Strata's — in one transaction, for
+/// a database built from schema files (`strata db reset --from-schemas`), which applied no
+/// migration. Missing tables are nothing to remove. Returns the rows removed.
+pub async fn clear(client: &Client) -> Result<u64, Error> {
+    let history = History::read(client).await?;
+    if !history.exists {
+        return Ok(0);
+    }
+    let tables = if history.side_table {
+        "supabase_migrations.schema_migrations, supabase_migrations.strata_history"
+    } else {
+        "supabase_migrations.schema_migrations"
+    };
+    client
+        .batch_execute(&format!("TRUNCATE {tables}"))
+        .await
+        .map_err(|e| Error::db("clearing the migration history", e))?;
+    Ok(history.applied.len() as u64)
+}
+
 /// The recorded statements of some versions (for showing what changed in a modified file).
 pub async fn recorded_statements(
     client: &impl GenericClient,
