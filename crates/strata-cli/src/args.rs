@@ -504,6 +504,29 @@ pub enum MigrationCommand {
         #[arg(required = true, value_name = "VERSION")]
         versions: Vec<String>,
     },
+    /// Replace the migrations up to VERSION by one proven baseline that keeps their rows
+    #[command(
+        long_about = "Replace the migrations up to VERSION (inclusive) by one baseline, <VERSION>_baseline.sql, \
+and its rollback.\n\n\
+The squashed migrations are built on a throwaway database (local cluster, or STRATA_SCRATCH_URL); \
+the baseline creates the schema they build and keeps the rows they wrote (reference data, cron \
+jobs, storage buckets), with every sequence where they left it. Proven before anything is \
+written: the baseline and the later migrations must build the same catalog and the same rows as \
+the original migrations, and the baseline's rollback must undo it.\n\n\
+Databases that applied the squashed migrations record them, not the baseline: with --db-url, \
+--env or --linked, their history rows are replaced by the baseline's in one transaction, so the \
+next push there is a no-op. Run it once per database; after the files are squashed, the same \
+command only rewrites the history of the database it names.",
+        after_help = "Examples:\n  strata migration squash --to 20240107000000 --dry-run   show the baseline, change nothing\n  strata migration squash --to 20240107000000 --env production\n  strata migration squash --to 20240107000000 --env staging   (files squashed already: history only)"
+    )]
+    Squash {
+        /// The newest migration to squash
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// Prove and print the baseline; write and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rename the files of legacy_order to versioned names (001_…), rollback siblings too
     Adopt {
         /// Show the renames without doing them

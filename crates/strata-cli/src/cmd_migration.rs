@@ -97,6 +97,7 @@ pub(crate) async fn run(
                 json!({ "target": target.display(), "changes": changes }),
             ))
         }
+        MigrationCommand::Squash { to, dry_run } => squash(ctx, to, *dry_run, out).await,
         MigrationCommand::Adopt { dry_run } => {
             let dir = ctx.migrations_dir()?;
             let renames = strata::author::adopt(&dir, &ctx.project.config.legacy_order, *dry_run)?;
@@ -106,4 +107,151 @@ pub(crate) async fn run(
             ))
         }
     }
+}
+
+/// `strata migration squash --to VERSION`: plan, prove, write, then rewrite the named
+/// database's history; with the files squashed already, only the history.
+async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Result<Outcome, Error> {
+    use strata::squash::{self, HistoryFit};
+    let set = ctx.migrations()?;
+    let Some(version) = strata::Version::parse(to) else {
+        return Err(Error::Setting {
+            setting: "--to".into(),
+            message: format!("`{to}` is not a version (digits, or digit groups separated by dots)"),
+            hint: Some(
+                "pass the version of a migration file (`strata migration list` shows them)".into(),
+            ),
+        });
+    };
+    let r = &ctx.request;
+    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
+    let already = set
+        .migrations
+        .first()
+        .filter(|m| m.version == version && m.name == squash::BASELINE_NAME)
+        .cloned();
+    // Inputs first: the named database must fit the squash before anything is written.
+    let connection = if live {
+        let target = ctx.target()?;
+        out.target(&target);
+        let client = target.connect().await?;
+        let history = strata::History::read(&client).await?;
+        Some((target, client, history))
+    } else {
+        None
+    };
+    let platform = ctx.platform()?;
+    let scope = strata::diff::Scope::for_platform(platform);
+    let (baseline, squashed, plan) = match already {
+        Some(baseline) => {
+            if connection.is_none() {
+                return Err(Error::Setting {
+                    setting: "--to".into(),
+                    message: format!(
+                        "{} is a baseline already: the files are squashed",
+                        baseline.path.display()
+                    ),
+                    hint: Some(
+                        "to record it on a database that applied the squashed migrations, name it: --db-url, --env or --linked".into(),
+                    ),
+                });
+            }
+            (baseline, None, None)
+        }
+        None => {
+            let server = strata::scratch::server(&ctx.project)?;
+            let plan = squash::plan(&set, &version, platform, &server, &scope).await?;
+            let baseline = squash::squashed_set(&set, &plan).migrations[0].clone();
+            if let Some((_, _, history)) = &connection {
+                squash::history_fit(history, &baseline, Some(&plan.versions))?;
+            }
+            squash::prove(&set, &plan, platform, &server, &scope).await?;
+            out.line(&format!(
+                "Proven on scratch databases: the baseline and the later migrations build the same schema and rows as the {} original migrations; its rollback undoes it.",
+                set.migrations.len()
+            ));
+            (baseline, Some(plan.versions.clone()), Some(plan))
+        }
+    };
+    if dry_run {
+        if let Some(plan) = &plan {
+            out.line(&format!(
+                "Would replace {} file(s) by {}_{}.sql; rows kept: {}",
+                plan.replaced.len(),
+                plan.version,
+                squash::BASELINE_NAME,
+                if plan.data.is_empty() {
+                    "none".to_string()
+                } else {
+                    plan.data
+                        .iter()
+                        .map(|(t, n)| format!("{t} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+            out.line("-- The baseline:");
+            out.line(&plan.sql);
+        }
+        return Ok(Outcome::ok(json!({ "dry_run": true, "squash": plan })));
+    }
+    let mut written = None;
+    if let Some(plan) = &plan {
+        let created = squash::write(
+            &set,
+            plan,
+            &strata::author::default_author(),
+            time::OffsetDateTime::now_utc(),
+        )?;
+        out.line(&format!(
+            "Squashed {} migration(s) into {} (rollback: {}); removed {} file(s).",
+            plan.versions.len(),
+            created.path.display(),
+            created
+                .rollback
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            plan.replaced.len()
+        ));
+        written = Some(created);
+    }
+    // The baseline as written (its header included): the history records that file.
+    let baseline = if plan.is_some() {
+        ctx.migrations()?
+            .migrations
+            .into_iter()
+            .find(|m| m.version == version)
+            .unwrap_or(baseline)
+    } else {
+        baseline
+    };
+    let mut history = None;
+    if let Some((target, mut client, h)) = connection {
+        let replaced = match squash::history_fit(&h, &baseline, squashed.as_deref())? {
+            HistoryFit::Done => 0,
+            HistoryFit::Replace(versions) => {
+                squash::replace_history(
+                    &mut client,
+                    &target.display(),
+                    ctx.lock_wait(None)?,
+                    &baseline,
+                    &versions,
+                    &strata::history::applied_by(),
+                )
+                .await?
+            }
+        };
+        out.line(&format!(
+            "{}: {} history row(s) replaced by the baseline's; the next push there has nothing to do.",
+            target.display(),
+            replaced
+        ));
+        history = Some(json!({ "target": target.display(), "replaced": replaced }));
+    }
+    Ok(Outcome::ok(json!({
+        "squash": plan,
+        "written": written.map(|w| json!({ "path": w.path, "rollback": w.rollback })),
+        "history": history,
+    })))
 }

@@ -186,6 +186,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Migration(MigrationCommand::List { .. }) => "migration list",
         Command::Migration(MigrationCommand::Repair { .. }) => "migration repair",
         Command::Migration(MigrationCommand::Adopt { .. }) => "migration adopt",
+        Command::Migration(MigrationCommand::Squash { .. }) => "migration squash",
         Command::Db(DbCommand::Start) => "db start",
         Command::Db(DbCommand::Stop) => "db stop",
         Command::Db(DbCommand::Status) => "db status",

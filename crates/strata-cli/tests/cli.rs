@@ -1801,3 +1801,92 @@ fn schema_dump_writes_proven_files_that_diff_clean_and_keeps_existing_ones_witho
     let run = strata_scratch(p.path(), &["schema", "dump", "--force"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn migration_squash_proves_writes_and_rewrites_the_named_database_history() {
+    let db = TestDb::new("squashcli");
+    let other = TestDb::new("squashother");
+    let p = project(&[
+        (
+            "20240101000000_create_notes.sql",
+            "create table public.notes (id int primary key, body text);\ninsert into public.notes values (1, 'hello');\n",
+        ),
+        (
+            "20240102000000_add_pinned.sql",
+            "alter table public.notes add column pinned boolean not null default false;\n",
+        ),
+        (
+            "20240103000000_create_tags.sql",
+            "create table public.tags (id int primary key);\n",
+        ),
+    ]);
+    for d in [&db, &other] {
+        let run = strata(p.path(), &["push", "--db-url", &d.url, "-q"]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let files = || {
+        let mut f: Vec<String> = std::fs::read_dir(p.path().join("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        f.sort();
+        f
+    };
+    let before = files();
+    // A dry run proves and shows, and changes nothing.
+    let run = strata_scratch(
+        p.path(),
+        &["migration", "squash", "--to", "20240102000000", "--dry-run"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("public.notes (1)"), "{run:?}");
+    assert_eq!(files(), before);
+
+    let run = strata_scratch(
+        p.path(),
+        &[
+            "migration",
+            "squash",
+            "--to",
+            "20240102000000",
+            "--db-url",
+            &db.url,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        files(),
+        [
+            "20240102000000_baseline.sql",
+            "20240102000000_baseline_rollback.sql",
+            "20240103000000_create_tags.sql"
+        ]
+    );
+    let run = strata(p.path(), &["push", "--db-url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Nothing to push"), "{run:?}");
+
+    // The other database still records the squashed versions: its push refuses, until the
+    // same command rewrites its history (the files are squashed already).
+    let run = strata(p.path(), &["push", "--db-url", &other.url]);
+    assert_eq!(run.code, 7, "{run:?}");
+    let run = strata_scratch(
+        p.path(),
+        &[
+            "migration",
+            "squash",
+            "--to",
+            "20240102000000",
+            "--db-url",
+            &other.url,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = strata(p.path(), &["push", "--db-url", &other.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Nothing to push"), "{run:?}");
+    // Without a database, squashed files are a usage error that says what to do.
+    let run = strata_scratch(p.path(), &["migration", "squash", "--to", "20240102000000"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--db-url"), "{run:?}");
+}

@@ -284,8 +284,34 @@ pub fn write_migration(
     sql: &str,
     rollback_sql: &str,
 ) -> Result<NewMigration, Error> {
+    let version = version_at(now);
+    write_migration_at(
+        dir,
+        rollbacks_dir,
+        &version,
+        name,
+        author,
+        now,
+        sql,
+        rollback_sql,
+    )
+}
+
+/// [`write_migration`] with a given version (`strata migration squash` gives the baseline the
+/// version of the newest migration it replaces). Errors: the name is invalid, a file exists.
+#[allow(clippy::too_many_arguments)]
+pub fn write_migration_at(
+    dir: &Path,
+    rollbacks_dir: Option<&Path>,
+    version: &crate::source::Version,
+    name: &str,
+    author: &str,
+    now: OffsetDateTime,
+    sql: &str,
+    rollback_sql: &str,
+) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
-    let (version, date) = stamp(now);
+    let (_, date) = stamp(now);
     let header = |rollback: bool| {
         let t = template(name, author, &date, rollback);
         // Keep the header and banner, not the example body.

@@ -67,6 +67,7 @@ pub mod scratch;
 pub mod session;
 pub mod source;
 pub mod sql;
+pub mod squash;
 pub mod target;
 pub mod verify;
 

@@ -455,22 +455,13 @@ pub async fn prove(
             ));
         }
         let client = scratch.target().connect().await?;
-        let rollback = format!("BEGIN;\n{}\nCOMMIT;", change.rollback_sql);
-        client
-            .batch_execute(&rollback)
-            .await
-            .map_err(|e| Error::Unproven {
-                message: format!(
-                    "the generated rollback fails on a scratch database: {}; nothing was written",
-                    e.as_db_error()
-                        .map(|d| d.message().to_string())
-                        .unwrap_or_else(|| e.to_string())
-                ),
-                details: Vec::new(),
-                hint: Some(
-                    "report this with the schema files: the rollback should undo the change".into(),
-                ),
-            })?;
+        run_rollback(
+            &client,
+            &change.rollback_sql,
+            "the generated rollback",
+            Some("report this with the schema files: the rollback should undo the change"),
+        )
+        .await?;
         let mut rolled_back = Catalog::capture(&client).await?;
         scope.apply(&mut rolled_back);
         forget_column_order(&mut rolled_back);
@@ -563,6 +554,29 @@ pub async fn write_proven(
         &change.rollback_sql,
     )?;
     Ok((proof, written))
+}
+
+/// Runs `sql` (a rollback) in one transaction on `client`; a failure is [`Error::Unproven`]
+/// naming `what` ("the generated rollback"): nothing is written when a rollback does not run.
+pub(crate) async fn run_rollback(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    what: &str,
+    hint: Option<&str>,
+) -> Result<(), Error> {
+    client
+        .batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+        .await
+        .map_err(|e| Error::Unproven {
+            message: format!(
+                "{what} fails on a scratch database: {}; nothing was written",
+                e.as_db_error()
+                    .map(|d| d.message().to_string())
+                    .unwrap_or_else(|| e.to_string())
+            ),
+            details: Vec::new(),
+            hint: hint.map(str::to_string),
+        })
 }
 
 fn unproven(message: &str, differences: &[Difference], sides: Sides<'_>) -> Error {

@@ -9,18 +9,13 @@ use strata::catalog::{Catalog, Kind};
 use strata::diff::{self, Status};
 use strata::platform::Platform;
 use strata::scratch::ScratchDb;
-use strata::target::{SessionSettings, Target, TargetSource};
+use strata::target::Target;
 use strata::{MigrationSet, Migrator, PushOptions};
 use support::{chat_app_dir, TestDb};
 use tokio_postgres::Client;
 
 fn server() -> Target {
-    Target::from_url(
-        &support::admin_url(),
-        TargetSource::Scratch,
-        SessionSettings::default(),
-    )
-    .unwrap()
+    support::scratch_server()
 }
 
 async fn user_catalog(c: &Client) -> Catalog {

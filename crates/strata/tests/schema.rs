@@ -10,17 +10,12 @@ use strata::catalog::Kind;
 use strata::diff::{Scope, Status};
 use strata::platform::Platform;
 use strata::schema::{self, SchemaFiles, WriteOptions};
-use strata::target::{SessionSettings, Target, TargetSource};
+use strata::target::Target;
 use strata::{Error, MigrationSet};
 use support::migrations_dir;
 
 fn server() -> Target {
-    Target::from_url(
-        &support::admin_url(),
-        TargetSource::Scratch,
-        SessionSettings::default(),
-    )
-    .unwrap()
+    support::scratch_server()
 }
 
 const MIGRATIONS: &[(&str, &str)] = &[

@@ -6,18 +6,13 @@ mod support;
 use strata::catalog::Kind;
 use strata::diff::Status;
 use strata::platform::Platform;
-use strata::target::{SessionSettings, Target, TargetSource};
+use strata::target::Target;
 use strata::verify::{self, Outcome, VerifyOptions, VerifyReport};
 use strata::MigrationSet;
 use support::{chat_app_dir, migrations_dir};
 
 fn server() -> Target {
-    Target::from_url(
-        &support::admin_url(),
-        TargetSource::Scratch,
-        SessionSettings::default(),
-    )
-    .unwrap()
+    support::scratch_server()
 }
 
 const BASE: &str = "create table public.items (id int primary key, name text default 'none', price numeric(10,2));\n\

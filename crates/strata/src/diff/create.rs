@@ -195,8 +195,14 @@ impl Gen<'_> {
                 after.extend(grant_sql(&acl_object(id, o), &baseline, &want));
             }
         }
+        // A sequence's ownership (`OWNED BY table.column`) needs the table: after the columns.
+        let after_kind = if id.kind == Kind::Sequence {
+            Kind::Column
+        } else {
+            id.kind
+        };
         for s in after {
-            self.push_after(id.kind, id, s);
+            self.push_after(after_kind, id, s);
         }
     }
 

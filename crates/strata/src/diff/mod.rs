@@ -347,8 +347,10 @@ pub fn sql(from: &Catalog, to: &Catalog) -> String {
         dropped_parents: BTreeSet::new(),
         inlined: BTreeSet::new(),
     };
-    // Tables and views that go: their columns, constraints, indexes, triggers, policies and
-    // comments go with them.
+    // Tables and views that go: their columns, constraints, indexes and comments go with them.
+    // Their triggers and policies are dropped first all the same: they may use a function that
+    // goes too, and functions are dropped before tables (a function may return a table's rows);
+    // so are their foreign keys, which would hold another dropped table back.
     for (id, _) in from.objects.iter() {
         if matches!(id.kind, Kind::Table | Kind::View) && !to.objects.contains_key(id) {
             g.dropped_parents.insert(id.name.clone());
@@ -358,6 +360,8 @@ pub fn sql(from: &Catalog, to: &Catalog) -> String {
         if o.parent
             .as_ref()
             .is_some_and(|p| g.dropped_parents.contains(p))
+            && !matches!(id.kind, Kind::Trigger | Kind::Policy)
+            && !(id.kind == Kind::Constraint && o.prop("type") == Some("f"))
         {
             continue;
         }

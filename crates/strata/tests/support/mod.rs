@@ -12,6 +12,17 @@ use tokio_postgres::{Client, NoTls};
 
 static ADMIN_URL: OnceLock<String> = OnceLock::new();
 
+/// The test server as the server scratch databases are created on (`strata diff`, `verify`,
+/// `schema`, `squash`).
+pub fn scratch_server() -> Target {
+    Target::from_url(
+        &admin_url(),
+        TargetSource::Scratch,
+        SessionSettings::default(),
+    )
+    .unwrap()
+}
+
 /// The URL of a database on the test server that tests may use to create and drop databases.
 pub fn admin_url() -> String {
     ADMIN_URL
