@@ -58,6 +58,8 @@ pub(crate) async fn diff(
         (None, false) => exit = exit_code::DRIFT,
         (Some(name), false) => {
             let rollbacks = ctx.rollbacks_dir_for(&dir);
+            // The seed's rows are loaded before the change: it must keep them.
+            let (seeds, _) = ctx.seeds(true, out)?;
             let options = WriteOptions {
                 dir: &dir,
                 rollbacks_dir: rollbacks.as_deref(),
@@ -65,12 +67,38 @@ pub(crate) async fn diff(
                 author: &strata::author::default_author(),
                 now: time::OffsetDateTime::now_utc(),
                 allow_data_loss: args.allow_data_loss,
+                seeds: &seeds,
             };
             let (p, created) =
                 schema::write_proven(&set, &change, platform, &server, &scope, &options).await?;
             out.line(
                 "Proven on a scratch database: the migrations and the new file build what the schema files describe, and the rollback brings back what the migrations build.",
             );
+            if !p.rows.is_empty() {
+                out.line(&format!(
+                    "Rows kept (seed and migrations): {}.",
+                    p.rows
+                        .iter()
+                        .map(|t| format!(
+                            "{} ({} row(s){})",
+                            t.table,
+                            t.rows,
+                            if t.content {
+                                ", same content"
+                            } else {
+                                ", counted"
+                            }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !p.unproven_tables.is_empty() {
+                out.warn(&format!(
+                    "no rows to prove the change on in {}: add rows to the seed (supabase/seed.sql) to have them checked",
+                    p.unproven_tables.join(", ")
+                ));
+            }
             out.new_migration(&created);
             proof = Some(p);
             written.push(created.path.clone());

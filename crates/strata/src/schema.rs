@@ -412,12 +412,18 @@ pub struct Proof {
     pub converges: bool,
     /// The rollback brings back what the migrations build.
     pub rolls_back: bool,
+    /// The tables whose rows (from the seed and the migrations) the change kept.
+    pub rows: Vec<TableRows>,
+    /// Tables the change alters that had no rows to prove it on.
+    pub unproven_tables: Vec<String>,
 }
 
-/// Proves `change` on a scratch database on `server`: the migrations of `set`, then the change
-/// as migration `version` (applied as a push applies it), must build what the schema files
-/// build; then its rollback must bring back what the migrations build. Errors: a step fails
-/// ([`Error::ScratchBuild`]) or a catalog differs ([`Error::Unproven`], listing the
+/// Proves `change` on a scratch database on `server`: the migrations of `set` and the `seeds`,
+/// then the change as migration `version` (applied as a push applies it), must build what the
+/// schema files build, and keep the rows: every table that had rows has as many after the change
+/// (a table or column the change drops aside), with the same content where the table's columns
+/// did not change. Then its rollback must bring back what the migrations build. Errors: a step
+/// fails ([`Error::ScratchBuild`]) or a check fails ([`Error::Unproven`], listing the
 /// differences); the scratch database is dropped either way.
 pub async fn prove(
     set: &MigrationSet,
@@ -426,9 +432,19 @@ pub async fn prove(
     platform: Platform,
     server: &Target,
     scope: &Scope,
+    seeds: &[crate::apply::SeedFile],
 ) -> Result<Proof, Error> {
     let scratch = ScratchDb::create(server, "schemaproof").await?;
     let result = async {
+        // The migrations and the seed: the rows the change must keep.
+        scratch
+            .build_seeded(set.clone(), platform, seeds.to_vec())
+            .await
+            .map_err(|e| rename_purpose(e, "the migrations and the seed"))?;
+        let client = scratch.target().connect().await?;
+        let tables_before: Vec<String> = tables_of(&change.before);
+        let rows_before = crate::scratch::table_rows(&client, &tables_before).await?;
+        drop(client);
         let mut with_change = set.clone();
         with_change.migrations.push(Migration::new(
             version.clone(),
@@ -455,6 +471,8 @@ pub async fn prove(
             ));
         }
         let client = scratch.target().connect().await?;
+        let rows_after = crate::scratch::table_rows(&client, &tables_of(&change.after)).await?;
+        let rows = check_rows(change, &rows_before, &rows_after)?;
         run_rollback(
             &client,
             &change.rollback_sql,
@@ -478,9 +496,17 @@ pub async fn prove(
                 },
             ));
         }
+        // Tables the change alters that had no rows to prove it on.
+        let changed = changed_tables(change);
+        let unproven_tables = changed
+            .into_iter()
+            .filter(|t| !rows_before.contains_key(t) && change.before.objects.keys().any(|id| id.kind == Kind::Table && &id.name == t))
+            .collect();
         Ok(Proof {
             converges: true,
             rolls_back: true,
+            rows,
+            unproven_tables,
         })
     }
     .await;
@@ -488,6 +514,140 @@ pub async fn prove(
     let proof = result?;
     dropped?;
     Ok(proof)
+}
+
+/// The tables of `catalog` (qualified names as the catalog writes them).
+fn tables_of(catalog: &Catalog) -> Vec<String> {
+    catalog
+        .objects
+        .keys()
+        .filter(|id| id.kind == Kind::Table)
+        .map(|id| id.name.clone())
+        .collect()
+}
+
+/// The tables (as named before the change) whose columns the change alters: a column added,
+/// dropped, renamed or changed.
+fn changed_tables(change: &SchemaDiff) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for d in &change.differences {
+        if d.kind == Kind::Column {
+            if let Some((table, _)) = d.name.rsplit_once('.') {
+                out.insert(before_name(change, table));
+            }
+        }
+    }
+    for r in &change.renames {
+        let (schema, table) = split_qualified(&r.table);
+        let old_table = match r.kind {
+            Kind::Table => format!("{}.{}", ident(schema), ident(&r.from)),
+            _ => before_name(change, &format!("{}.{}", ident(schema), ident(table))),
+        };
+        out.insert(old_table);
+    }
+    out
+}
+
+/// A table's name before the change's table renames.
+fn before_name(change: &SchemaDiff, table: &str) -> String {
+    change
+        .renames
+        .iter()
+        .filter(|r| r.kind == Kind::Table)
+        .find_map(|r| {
+            let (schema, new) = split_qualified(&r.table);
+            (format!("{}.{}", ident(schema), ident(new)) == table)
+                .then(|| format!("{}.{}", ident(schema), ident(&r.from)))
+        })
+        .unwrap_or_else(|| table.to_string())
+}
+
+/// A table's name after the change's table renames.
+fn after_name(change: &SchemaDiff, table: &str) -> String {
+    change
+        .renames
+        .iter()
+        .filter(|r| r.kind == Kind::Table)
+        .find_map(|r| {
+            let (schema, new) = split_qualified(&r.table);
+            (format!("{}.{}", ident(schema), ident(&r.from)) == table)
+                .then(|| format!("{}.{}", ident(schema), ident(new)))
+        })
+        .unwrap_or_else(|| table.to_string())
+}
+
+/// Checks that the change kept every table's rows: as many, and the same content where the
+/// table's columns did not change. Tables the change drops are its declared data loss.
+fn check_rows(
+    change: &SchemaDiff,
+    before: &crate::scratch::Rows,
+    after: &crate::scratch::Rows,
+) -> Result<Vec<TableRows>, Error> {
+    let changed = changed_tables(change);
+    let dropped: Vec<String> = change
+        .data_loss
+        .iter()
+        .filter_map(|d| d.strip_prefix("table ").map(str::to_string))
+        .collect();
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    for (table, rows) in before {
+        if dropped.contains(table) {
+            continue;
+        }
+        let now = after_name(change, table);
+        let kept = after.get(&now).cloned().unwrap_or_default();
+        let content = !changed.contains(table);
+        if kept.len() != rows.len() {
+            problems.push(format!(
+                "table {table}: {} row(s) before the change, {} after",
+                rows.len(),
+                kept.len()
+            ));
+        } else if content && &kept != rows {
+            problems.push(format!(
+                "table {table}: the rows' content changed though its columns did not"
+            ));
+        }
+        checked.push(TableRows {
+            table: now,
+            rows: rows.len(),
+            content,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::Unproven {
+            message: "the generated migration does not keep the rows of the seed and the migrations; nothing was written".into(),
+            details: problems,
+            hint: Some("write this change by hand (`strata migration new`), moving the rows as it needs".into()),
+        });
+    }
+    Ok(checked)
+}
+
+/// A table whose rows [`prove`] checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableRows {
+    /// The table, as named after the change.
+    pub table: String,
+    /// How many rows it had (and has).
+    pub rows: usize,
+    /// Whether their content was compared too (its columns did not change).
+    pub content: bool,
+}
+
+/// The error of a failed build, naming what was built.
+fn rename_purpose(e: Error, what: &str) -> Error {
+    match e {
+        Error::ScratchBuild {
+            database, error, ..
+        } => Error::ScratchBuild {
+            purpose: format!("strata schema ({what})"),
+            database,
+            error,
+        },
+        other => other,
+    }
 }
 
 /// Where and how [`write_proven`] writes the change.
@@ -505,6 +665,8 @@ pub struct WriteOptions<'a> {
     pub now: time::OffsetDateTime,
     /// Whether a change that drops tables or columns may be written.
     pub allow_data_loss: bool,
+    /// The seed files loaded before the change, whose rows it must keep.
+    pub seeds: &'a [crate::apply::SeedFile],
 }
 
 /// Writes `change` as `<timestamp>_<name>.sql` and its rollback, after refusing data loss
@@ -543,7 +705,16 @@ pub async fn write_proven(
             ),
         ));
     }
-    let proof = prove(set, change, &version, platform, server, scope).await?;
+    let proof = prove(
+        set,
+        change,
+        &version,
+        platform,
+        server,
+        scope,
+        options.seeds,
+    )
+    .await?;
     let written = crate::author::write_migration(
         options.dir,
         options.rollbacks_dir,
@@ -596,16 +767,10 @@ async fn build_and_capture(
     platform: Platform,
     what: &str,
 ) -> Result<Catalog, Error> {
-    scratch.build(set, platform).await.map_err(|e| match e {
-        Error::ScratchBuild {
-            database, error, ..
-        } => Error::ScratchBuild {
-            purpose: format!("strata schema ({what})"),
-            database,
-            error,
-        },
-        other => other,
-    })?;
+    scratch
+        .build(set, platform)
+        .await
+        .map_err(|e| rename_purpose(e, what))?;
     let client = scratch.target().connect().await?;
     Catalog::capture(&client).await
 }

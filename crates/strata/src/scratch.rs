@@ -99,9 +99,21 @@ impl ScratchDb {
     /// Applies every migration of `set` (and the platform emulation they expect), exactly as
     /// `strata push` would to a new database. Errors: [`Error::ScratchBuild`] around what failed.
     pub async fn build(&self, set: MigrationSet, platform: Platform) -> Result<PushReport, Error> {
+        self.build_seeded(set, platform, Vec::new()).await
+    }
+
+    /// [`ScratchDb::build`], then `seeds` (as `strata push --include-seed` runs them). Pushing
+    /// a larger set later applies only what is new.
+    pub async fn build_seeded(
+        &self,
+        set: MigrationSet,
+        platform: Platform,
+        seeds: Vec<crate::apply::SeedFile>,
+    ) -> Result<PushReport, Error> {
         let options = PushOptions {
             platform,
             include_all: true,
+            seeds,
             ..PushOptions::default()
         };
         Migrator::new(set)
@@ -184,4 +196,38 @@ pub async fn recreate_database(
             .map_err(|e| crate::Error::db(format!("recreating database {database}"), e))?;
     }
     Ok(())
+}
+
+/// The rows of a database's tables, keyed by qualified name: sorted JSON texts.
+pub type Rows = std::collections::BTreeMap<String, Vec<String>>;
+
+/// The rows of each of `tables` (qualified, quoted as the catalog names them) that exists and
+/// has any, as sorted JSON texts (`to_jsonb` of each row). For proofs on scratch databases:
+/// every row is read.
+pub async fn table_rows(client: &Client, tables: &[String]) -> Result<Rows, Error> {
+    let mut out = Rows::new();
+    for table in tables {
+        let exists: bool = client
+            .query_one("select to_regclass($1) is not null", &[table])
+            .await
+            .map_err(|e| Error::db("listing tables", e))?
+            .get(0);
+        if !exists {
+            continue;
+        }
+        let row = client
+            .query_one(
+                &format!(
+                    "select coalesce(array_agg(r::text order by r::text), '{{}}') from (select to_jsonb(t) as r from {table} t) x"
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| Error::db(format!("reading the rows of {table}"), e))?;
+        let rows: Vec<String> = row.get(0);
+        if !rows.is_empty() {
+            out.insert(table.clone(), rows);
+        }
+    }
+    Ok(out)
 }

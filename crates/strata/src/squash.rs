@@ -48,8 +48,7 @@ pub struct Squash {
     pub rollback_sql: String,
 }
 
-/// The rows of every table that has any, as sorted JSON texts, keyed by qualified name.
-type Rows = BTreeMap<String, Vec<String>>;
+use crate::scratch::{table_rows, Rows};
 
 /// Plans squashing the migrations of `set` up to `to` (inclusive). Errors: `to` is not one of
 /// them, or fewer than two migrations would be squashed ([`Error::Setting`]); the migrations
@@ -588,35 +587,6 @@ async fn rollback_snapshot(
 /// Platform tables that hold the project's own rows (besides storage buckets, which are catalog
 /// objects): jobs scheduled with pg_cron.
 const PLATFORM_DATA_TABLES: &[&str] = &["cron.job"];
-
-/// The rows of each of `tables` that exists and has any, as sorted JSON texts.
-async fn table_rows(client: &Client, tables: &[String]) -> Result<Rows, Error> {
-    let mut out = BTreeMap::new();
-    for table in tables {
-        let exists: bool = client
-            .query_one("select to_regclass($1) is not null", &[table])
-            .await
-            .map_err(|e| Error::db("listing tables", e))?
-            .get(0);
-        if !exists {
-            continue;
-        }
-        let row = client
-            .query_one(
-                &format!(
-                    "select coalesce(array_agg(r::text order by r::text), '{{}}') from (select to_jsonb(t) as r from {table} t) x"
-                ),
-                &[],
-            )
-            .await
-            .map_err(|e| Error::db(format!("reading the rows of {table}"), e))?;
-        let rows: Vec<String> = row.get(0);
-        if !rows.is_empty() {
-            out.insert(table.clone(), rows);
-        }
-    }
-    Ok(out)
-}
 
 /// Every sequence outside the system schemas that has been used, with its value.
 async fn sequence_values(client: &Client) -> Result<Vec<(String, i64)>, Error> {

@@ -56,6 +56,7 @@ fn options<'a>(dir: &'a Path, name: &'a str, allow_data_loss: bool) -> WriteOpti
         author: "test",
         now: time::OffsetDateTime::now_utc(),
         allow_data_loss,
+        seeds: &[],
     }
 }
 
@@ -343,4 +344,91 @@ async fn dumped_files_apply_with_psql_in_lexical_order_and_give_the_same_catalog
     let as_files = SchemaFiles::read(&written).unwrap();
     let d = diff(&set, &as_files).await.unwrap();
     assert!(d.is_empty(), "{}", d.sql);
+}
+
+fn seed(sql: &str) -> strata::apply::SeedFile {
+    strata::apply::SeedFile {
+        name: "seed.sql".into(),
+        path: PathBuf::from("seed.sql"),
+        sql: sql.into(),
+        note: None,
+    }
+}
+
+#[tokio::test]
+async fn the_seed_is_loaded_before_the_change_and_its_rows_must_survive() {
+    let files_sql = "create table public.notes (\n  id bigint generated always as identity primary key,\n  content text, -- strata:renamed-from body\n  heading text\n);\ncreate index notes_heading on public.notes (heading);\ncreate table public.tags (id bigint primary key, note_id bigint references public.notes (id), label text);\n";
+    let dir = migrations_dir(&[(
+        "20240101000000_create_notes.sql",
+        "create table public.notes (\n  id bigint generated always as identity primary key,\n  body text,\n  heading text\n);\ncreate index notes_heading on public.notes (heading);\ncreate table public.tags (id bigint primary key, note_id bigint references public.notes (id), label text);\n",
+    )]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let (_d, files) = schema_files(&[("10_notes.sql", files_sql)]);
+    let d = diff(&set, &files).await.unwrap();
+    let seeds = [seed(
+        "insert into public.notes (body, heading) values ('a', 'x'), (null, 'y');\n",
+    )];
+    let version = strata::Version::parse("20990101000000").unwrap();
+    let proof = schema::prove(
+        &set,
+        &d,
+        &version,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &seeds,
+    )
+    .await
+    .unwrap();
+    // The renamed table's rows were counted (its columns changed); the table without rows is
+    // not in the list, and the changed table had rows, so nothing is unproven.
+    assert_eq!(proof.rows.len(), 1, "{:?}", proof.rows);
+    assert_eq!(proof.rows[0].table, "public.notes");
+    assert_eq!(proof.rows[0].rows, 2);
+    assert!(!proof.rows[0].content);
+    assert!(
+        proof.unproven_tables.is_empty(),
+        "{:?}",
+        proof.unproven_tables
+    );
+
+    // Without a seed the same change is proven, but the changed table is named as unproven.
+    let proof = schema::prove(
+        &set,
+        &d,
+        &version,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(proof.unproven_tables, vec!["public.notes".to_string()]);
+
+    // NOT NULL on a column the seed leaves empty: the change fails on the seeded database, and
+    // nothing is written.
+    let (_d2, strict) = schema_files(&[(
+        "10_notes.sql",
+        &files_sql.replace(
+            "content text, -- strata",
+            "content text not null, -- strata",
+        ),
+    )]);
+    let d = diff(&set, &strict).await.unwrap();
+    let e = schema::prove(
+        &set,
+        &d,
+        &version,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &seeds,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::ScratchBuild { purpose, .. } if purpose.contains("the change")),
+        "{e:?}"
+    );
 }
