@@ -48,7 +48,52 @@ pub(crate) async fn diff(
     scope.schemas = args.schemas.clone();
     let server = strata::scratch::server(&ctx.project)?;
     out.target(&server);
-    let change = schema::diff(&set, &files, platform, &server, &scope).await?;
+    let safety = schema::Safety {
+        lock_timeout: Some(
+            ctx.project
+                .config
+                .lock_timeout
+                .clone()
+                .unwrap_or_else(|| "5s".into()),
+        ),
+        transaction_only: ctx.project.config.schema.transaction_only,
+    };
+    let change = schema::diff(&set, &files, platform, &server, &scope, &safety).await?;
+    // The change as the files it would be, linted against the migrations (deployed).
+    let now = time::OffsetDateTime::now_utc();
+    let author = strata::author::default_author();
+    let name = args.write.as_deref().unwrap_or("alter_schema");
+    let proposed: Vec<(std::path::PathBuf, String)> = change
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let version = strata::author::version_at(now + time::Duration::seconds(i as i64));
+            let suffix = if step.transactional {
+                ""
+            } else {
+                "_concurrently"
+            };
+            let header = strata::author::header(name, &author, now, false);
+            (
+                dir.join(format!("{version}_{name}{suffix}.sql")),
+                format!("{header}{}", step.sql),
+            )
+        })
+        .collect();
+    // Read for context only: the files' text is needed, not the cache's checksums.
+    let mut context = set.clone();
+    context.read_deferred()?;
+    let findings = crate::cmd_lint::linter(ctx).findings_for_new(&context, &proposed);
+    for f in &findings {
+        out.warn(&format!(
+            "lint: {}",
+            strata_lint::format::human(f, None, false)
+        ));
+    }
+    if safety.transaction_only && change.steps.len() == 1 && !change.is_empty() {
+        out.line("[schema] transaction_only: every step runs in one transaction (indexes are built without CONCURRENTLY, blocking writes to their table while they build).");
+    }
     out.schema_diff(&change, args.write.is_none());
     let mut written = Vec::new();
     let mut proof = None;
@@ -64,13 +109,17 @@ pub(crate) async fn diff(
                 dir: &dir,
                 rollbacks_dir: rollbacks.as_deref(),
                 name,
-                author: &strata::author::default_author(),
-                now: time::OffsetDateTime::now_utc(),
+                author: &author,
+                now,
                 allow_data_loss: args.allow_data_loss,
                 seeds: &seeds,
             };
             let (p, created) =
                 schema::write_proven(&set, &change, platform, &server, &scope, &options).await?;
+            let created_paths: Vec<_> = created
+                .iter()
+                .flat_map(|c| std::iter::once(c.path.clone()).chain(c.rollback.clone()))
+                .collect();
             out.line(
                 "Proven on a scratch database: the migrations and the new file build what the schema files describe, and the rollback brings back what the migrations build.",
             );
@@ -99,10 +148,14 @@ pub(crate) async fn diff(
                     p.unproven_tables.join(", ")
                 ));
             }
-            out.new_migration(&created);
+            for c in &created {
+                out.new_migration(c);
+            }
+            if created.len() > 1 {
+                out.line("The second file builds indexes on tables in use with CREATE INDEX CONCURRENTLY: it runs outside a transaction (set [schema] transaction_only = true if the Supabase CLI also pushes this project).");
+            }
             proof = Some(p);
-            written.push(created.path.clone());
-            written.extend(created.rollback.clone());
+            written.extend(created_paths);
         }
     }
     let value = json!({
@@ -114,6 +167,8 @@ pub(crate) async fn diff(
         "data_loss": change.data_loss,
         "sql": change.sql,
         "rollback_sql": change.rollback_sql,
+        "steps": change.steps,
+        "lint": findings,
         "proof": proof,
         "written": written,
     });

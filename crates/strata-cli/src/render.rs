@@ -1035,9 +1035,33 @@ impl Renderer {
         } else {
             "\n-- SQL that turns the migrations' database into the schema files':\n"
         });
-        o.push_str(&change.sql);
-        o.push_str("\n-- Its rollback:\n");
-        o.push_str(&change.rollback_sql);
+        if change.steps.len() > 1 {
+            let n = change.steps.len();
+            for (i, step) in change.steps.iter().enumerate() {
+                o.push_str(&format!(
+                    "\n-- Migration {} of {n} ({}):\n{}",
+                    i + 1,
+                    if step.transactional {
+                        "in one transaction"
+                    } else {
+                        "outside a transaction, statement by statement"
+                    },
+                    step.sql
+                ));
+            }
+            o.push_str("\n-- Their rollbacks, newest first:\n");
+            for (i, step) in change.steps.iter().enumerate().rev() {
+                o.push_str(&format!(
+                    "-- of migration {}:\n{}",
+                    i + 1,
+                    step.rollback_sql
+                ));
+            }
+        } else {
+            o.push_str(&change.sql);
+            o.push_str("\n-- Its rollback:\n");
+            o.push_str(&change.rollback_sql);
+        }
         print!("{o}");
     }
 

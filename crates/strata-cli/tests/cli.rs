@@ -1718,9 +1718,20 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     assert_eq!(v["result"]["changed"], true);
     let sql = v["result"]["sql"].as_str().unwrap();
     assert!(
-        sql.starts_with("ALTER TABLE public.notes RENAME COLUMN body TO content;"),
+        sql.starts_with(
+            "SET LOCAL lock_timeout = '5s';\nALTER TABLE public.notes RENAME COLUMN body TO content;"
+        ),
         "{sql}"
     );
+    // The generated change is linted: a rename of a column in use breaks running code, and
+    // lint says so (the expand/contract path is in its fix).
+    let rules: Vec<&str> = v["result"]["lint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["breaking-rename-column"], "{sql}");
     assert!(
         sql.contains("ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false NOT NULL"),
         "{sql}"
@@ -1745,11 +1756,29 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     let run = strata_scratch(p.path(), &["schema", "diff"]);
     assert_eq!(run.code, 0, "the written migration closes the gap: {run:?}");
 
+    // An index and a check on the table in use: lock-safe steps that lint clean.
+    write(
+        p.path(),
+        "schemas/10_notes.sql",
+        "create table public.notes (\n  id int primary key,\n  content text not null check (content <> ''), -- strata:renamed-from body\n  pinned boolean not null default false\n);\ncreate index notes_body on public.notes (content);\ncreate index notes_pinned on public.notes (pinned);\nalter table public.notes enable row level security;\n",
+    );
+    let run = strata_scratch(p.path(), &["schema", "diff", "-o", "json"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["result"]["steps"].as_array().unwrap().len(), 2, "{run:?}");
+    assert_eq!(v["result"]["lint"], serde_json::json!([]), "{run:?}");
+    let run = strata_scratch(
+        p.path(),
+        &["schema", "diff", "--write", "add_notes_pinned_index"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("CREATE INDEX CONCURRENTLY"), "{run:?}");
+
     // Dropping the table's column: refused without --allow-data-loss, nothing written.
     write(
         p.path(),
         "schemas/10_notes.sql",
-        "create table public.notes (\n  id int primary key,\n  content text not null\n);\ncreate index notes_body on public.notes (content);\nalter table public.notes enable row level security;\n",
+        "create table public.notes (\n  id int primary key,\n  content text not null check (content <> '')\n);\ncreate index notes_body on public.notes (content);\nalter table public.notes enable row level security;\n",
     );
     let count = || {
         std::fs::read_dir(p.path().join("migrations"))
@@ -1777,6 +1806,8 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(count(), before + 2);
+    let run = strata_scratch(p.path(), &["schema", "diff"]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]

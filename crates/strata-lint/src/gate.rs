@@ -84,6 +84,36 @@ impl Linter {
         });
         findings
     }
+
+    /// The findings for migrations not written yet — a generated change, `new` as (path, SQL)
+    /// in run order — linted after the files of `set`, which count as deployed (the change runs
+    /// against a database that has them). Only the new files are reported on.
+    pub fn findings_for_new(
+        &self,
+        set: &strata::MigrationSet,
+        new: &[(PathBuf, String)],
+    ) -> Vec<Finding> {
+        let mut files: Vec<SourceText> = set
+            .migrations
+            .iter()
+            .map(|m| SourceText {
+                path: shown(&absolute(&m.path)),
+                text: m.sql.clone(),
+            })
+            .collect();
+        let mut deployed = vec![true; files.len()];
+        let mut report = BTreeSet::new();
+        for (path, sql) in new {
+            let full = absolute(path);
+            report.insert(full.clone());
+            files.push(SourceText {
+                path: shown(&full),
+                text: sql.clone(),
+            });
+            deployed.push(false);
+        }
+        self.findings(files, &report, &Deployed::Files(deployed))
+    }
 }
 
 /// An absolute, normalized path (symlinks resolved when the file exists).

@@ -311,15 +311,7 @@ pub fn write_migration_at(
     rollback_sql: &str,
 ) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
-    let (_, date) = stamp(now);
-    let header = |rollback: bool| {
-        let t = template(name, author, &date, rollback);
-        // Keep the header and banner, not the example body.
-        let end = t
-            .find("-- Write idempotent")
-            .or_else(|| t.find("-- Undo the up"));
-        end.map(|i| t[..i].to_string()).unwrap_or(t)
-    };
+    let header = |rollback: bool| header(name, author, now, rollback);
     let rdir = rollbacks_dir.unwrap_or(dir);
     for d in [dir, rdir] {
         std::fs::create_dir_all(d).map_err(|e| Error::io("create directory", d, e))?;
@@ -337,6 +329,17 @@ pub fn write_migration_at(
         rollback: Some(rollback),
         warning,
     })
+}
+
+/// The header a written migration (or, `rollback`, its rollback) starts with: the seed's
+/// description, author and date lines and the banner, without the example body.
+pub fn header(name: &str, author: &str, now: OffsetDateTime, rollback: bool) -> String {
+    let (_, date) = stamp(now);
+    let t = template(name, author, &date, rollback);
+    let end = t
+        .find("-- Write idempotent")
+        .or_else(|| t.find("-- Undo the up"));
+    end.map(|i| t[..i].to_string()).unwrap_or(t)
 }
 
 fn write_new(path: &Path, text: &str) -> Result<(), Error> {

@@ -85,6 +85,18 @@ pub struct Config {
     /// `[lint]`: rule levels, excluded paths, the failing level.
     #[serde(default)]
     pub lint: lint::LintConfig,
+    #[serde(default)]
+    pub schema: SchemaConfig,
+}
+
+/// `[schema]`: how `strata schema diff --write` writes a change.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Keep every generated step in one transaction: no `CREATE INDEX CONCURRENTLY` file. For
+    /// projects that also push with the Supabase CLI, which runs every file in a transaction.
+    #[serde(default)]
+    pub transaction_only: bool,
 }
 
 /// `[seed]`: SQL files run after migrations by `db reset` and by `push --include-seed`.
@@ -662,6 +674,10 @@ pub const TEMPLATE: &str = r#"# strata.toml — Strata's project configuration. 
 # applied in this order. Default: [db.migrations] schema_paths in supabase/config.toml, else
 # every .sql file under schemas/ beside the migrations directory (supabase/schemas/).
 # schema_paths = ["supabase/schemas"]
+
+# [schema]
+# transaction_only = true   # `schema diff --write`: no CREATE INDEX CONCURRENTLY file (for
+#                           # projects that also push with the Supabase CLI)
 
 # Version order: "numeric" (Strata's default) or "text" (the Supabase CLI's). They differ only for
 # versions of different lengths (8-digit dates beside 14-digit timestamps).

@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Kind};
 use crate::diff::{compare, Difference, Scope, Sides, Status};
 use crate::error::Error;
+use crate::history::quote_literal;
 use crate::platform::Platform;
 use crate::quote::ident;
 use crate::scratch::ScratchDb;
@@ -236,6 +237,10 @@ pub struct SchemaDiff {
     pub rollback_sql: String,
     /// Tables and columns the change drops (their rows or values are lost).
     pub data_loss: Vec<String>,
+    /// The change as migrations, in order: one in a transaction, then (for indexes on tables
+    /// that exist) one that runs outside any ([`lock_safe`]). `sql`/`rollback_sql` are these
+    /// joined.
+    pub steps: Vec<Step>,
     #[serde(skip)]
     before: Catalog,
     #[serde(skip)]
@@ -259,6 +264,7 @@ pub async fn diff(
     platform: Platform,
     server: &Target,
     scope: &Scope,
+    safety: &Safety,
 ) -> Result<SchemaDiff, Error> {
     let renames = files.renames()?;
     let from = ScratchDb::create(server, "schemafrom").await?;
@@ -394,15 +400,282 @@ pub async fn diff(
         })
         .map(|d| format!("{} {}", d.kind, d.name))
         .collect();
+    let sql = join(&renames_sql, &forward);
+    let rollback_sql = join(&backward, &undo_sql);
+    let steps = lock_safe(&sql, &rollback_sql, &before, safety)?;
     Ok(SchemaDiff {
         differences,
-        sql: join(&renames_sql, &forward),
-        rollback_sql: join(&backward, &undo_sql),
+        sql: steps
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        rollback_sql: steps
+            .iter()
+            .rev()
+            .map(|s| s.rollback_sql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
         renames,
         data_loss,
+        steps,
         before,
         after,
     })
+}
+
+/// How [`diff`] makes a change safe to run on a live database.
+#[derive(Debug, Clone, Default)]
+pub struct Safety {
+    /// `SET LOCAL lock_timeout` at the top of the change (PostgreSQL syntax, e.g. `5s`); `None`:
+    /// none is set.
+    pub lock_timeout: Option<String>,
+    /// Keep every step in one transaction: no `CREATE INDEX CONCURRENTLY` (for projects that
+    /// also push with the Supabase CLI, which runs every file in a transaction).
+    pub transaction_only: bool,
+}
+
+/// One migration of a change: its SQL, its rollback, and whether it runs in a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub sql: String,
+    pub rollback_sql: String,
+    pub transactional: bool,
+}
+
+/// The change in lock-safe steps, for tables that exist before it (new tables are empty, so
+/// nothing waits on them):
+///
+/// - an index is built (or dropped) `CONCURRENTLY`, in a second migration that runs outside a
+///   transaction (its rollback drops or builds it `CONCURRENTLY`), unless
+///   [`Safety::transaction_only`];
+/// - a foreign key or check is added `NOT VALID`, then validated (`VALIDATE CONSTRAINT` takes a
+///   lock that lets reads and writes go on);
+/// - `SET NOT NULL` follows PostgreSQL's documented path: a `CHECK (col IS NOT NULL) NOT VALID`,
+///   validated, makes `SET NOT NULL` skip its full-table scan; the check is dropped after;
+/// - `lock_timeout` is set first ([`Safety::lock_timeout`]), so a step that cannot get its lock
+///   fails instead of queueing every query behind it.
+///
+/// These rules are the linter's (`strata lint`: require-concurrent-index-creation,
+/// constraint-without-not-valid, set-not-null, lock-timeout).
+pub fn lock_safe(
+    sql: &str,
+    rollback_sql: &str,
+    before: &Catalog,
+    safety: &Safety,
+) -> Result<Vec<Step>, Error> {
+    if sql.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing: std::collections::BTreeSet<String> = tables_of(before).into_iter().collect();
+    let statements = |text: &str| -> Result<Vec<String>, Error> {
+        let split = crate::sql::split(text).map_err(|e| Error::Unproven {
+            message: format!("the generated SQL does not split into statements: {e}"),
+            details: Vec::new(),
+            hint: Some("report this with the schema files".into()),
+        })?;
+        Ok(split
+            .iter()
+            .filter(|st| st.code_start.is_some())
+            .map(|st| format!("{};", st.text(text)))
+            .collect())
+    };
+    let mut transactional = Vec::new();
+    let mut concurrent = Vec::new();
+    let mut concurrent_indexes = Vec::new();
+    let forward = statements(sql)?;
+    // Tables that lose a column: their indexes go with the column, in the transaction (the
+    // rollback must add the column back before it rebuilds an index on it).
+    let losing_columns: std::collections::BTreeSet<&str> = forward
+        .iter()
+        .filter_map(|st| {
+            let body = code_of(st).strip_prefix("ALTER TABLE ")?;
+            let (table, rest) = body.split_once(' ')?;
+            rest.starts_with("DROP COLUMN").then_some(table)
+        })
+        .collect();
+    // Indexes of tables that exist (and keep their columns): dropped concurrently too; their
+    // rollback builds them again, concurrently.
+    let existing_indexes: std::collections::BTreeSet<String> = before
+        .objects
+        .iter()
+        .filter(|(id, o)| {
+            id.kind == Kind::Index
+                && o.parent
+                    .as_ref()
+                    .is_some_and(|p| existing.contains(p) && !losing_columns.contains(p.as_str()))
+        })
+        .map(|(id, _)| id.name.clone())
+        .collect();
+    let mut recreated_indexes = Vec::new();
+    for st in forward.clone() {
+        if let Some(index) = dropped_index(&st) {
+            if existing_indexes.contains(&index) && !safety.transaction_only {
+                concurrent.push(st.replacen("DROP INDEX ", "DROP INDEX CONCURRENTLY ", 1));
+                recreated_indexes.push(index);
+                continue;
+            }
+        }
+        if let Some((index, table)) = created_index(&st) {
+            if existing.contains(&table) && !safety.transaction_only {
+                concurrent.push(st.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1));
+                concurrent_indexes.push(index);
+                continue;
+            }
+        }
+        if let Some((table, column)) = set_not_null(&st) {
+            if existing.contains(&table) {
+                let check = ident(&format!("{}_not_null_check", column.trim_matches('"')));
+                transactional.push(format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;"
+                ));
+                transactional.push(format!("ALTER TABLE {table} VALIDATE CONSTRAINT {check};"));
+                transactional.push(st);
+                transactional.push(format!("ALTER TABLE {table} DROP CONSTRAINT {check};"));
+                continue;
+            }
+        }
+        if let Some((table, constraint, at)) = added_constraint(&st) {
+            if existing.contains(&table) {
+                let mut not_valid = st.clone();
+                not_valid.insert_str(at, " NOT VALID");
+                transactional.push(not_valid);
+                transactional.push(format!(
+                    "ALTER TABLE {table} VALIDATE CONSTRAINT {constraint};"
+                ));
+                continue;
+            }
+        }
+        transactional.push(st);
+    }
+    let mut rollback = Vec::new();
+    let mut concurrent_rollback = Vec::new();
+    for st in statements(rollback_sql)? {
+        match (dropped_index(&st), created_index(&st)) {
+            (Some(index), _) if concurrent_indexes.contains(&index) => {
+                concurrent_rollback.push(st.replacen("DROP INDEX ", "DROP INDEX CONCURRENTLY ", 1))
+            }
+            (_, Some((index, _))) if recreated_indexes.contains(&index) => {
+                concurrent_rollback.push(st.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1))
+            }
+            _ => rollback.push(st),
+        }
+    }
+    let timeout = |local: bool| {
+        safety.lock_timeout.as_ref().map(|t| {
+            format!(
+                "SET {}lock_timeout = {};\n",
+                if local { "LOCAL " } else { "" },
+                quote_literal(t)
+            )
+        })
+    };
+    let mut steps = Vec::new();
+    if !transactional.is_empty() || concurrent.is_empty() {
+        steps.push(Step {
+            sql: format!(
+                "{}{}\n",
+                timeout(true).unwrap_or_default(),
+                transactional.join("\n")
+            ),
+            rollback_sql: format!("{}\n", rollback.join("\n")),
+            transactional: true,
+        });
+    }
+    if !concurrent.is_empty() {
+        steps.push(Step {
+            sql: format!(
+                "-- Indexes on tables in use, built without blocking writes: this file runs outside a\n-- transaction (CREATE INDEX CONCURRENTLY cannot run in one).\n{}{}\n",
+                timeout(false).unwrap_or_default(),
+                concurrent.join("\n")
+            ),
+            rollback_sql: format!("{}\n", concurrent_rollback.join("\n")),
+            transactional: false,
+        });
+    }
+    Ok(steps)
+}
+
+/// A statement without the comment lines before it (the differ explains some statements).
+fn code_of(st: &str) -> &str {
+    let mut rest = st.trim_start();
+    while rest.starts_with("--") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+    }
+    rest
+}
+
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON [ONLY] table …` → (index, table), both
+/// qualified as the catalog names them (the index in the table's schema).
+fn created_index(st: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = code_of(st).split_whitespace().collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let mut i = 0;
+    if upper.get(i)? != "CREATE" {
+        return None;
+    }
+    i += 1;
+    if upper.get(i)? == "UNIQUE" {
+        i += 1;
+    }
+    if upper.get(i)? != "INDEX" {
+        return None;
+    }
+    i += 1;
+    if upper.get(i)? == "IF" {
+        i += 3;
+    }
+    let index = words.get(i)?.to_string();
+    i += 1;
+    if upper.get(i)? != "ON" {
+        return None;
+    }
+    i += 1;
+    if upper.get(i)? == "ONLY" {
+        return None; // a partitioned table's parent index: no CONCURRENTLY
+    }
+    let table = words.get(i)?.to_string();
+    let schema = table.split('.').next()?;
+    Some((format!("{schema}.{index}"), table))
+}
+
+/// `DROP INDEX [IF EXISTS] name` → the index.
+fn dropped_index(st: &str) -> Option<String> {
+    let body = code_of(st).trim_end_matches(';');
+    let rest = body
+        .strip_prefix("DROP INDEX IF EXISTS ")
+        .or_else(|| body.strip_prefix("DROP INDEX "))?;
+    Some(rest.trim().to_string())
+}
+
+/// `ALTER TABLE t ALTER COLUMN c SET NOT NULL` → (t, c).
+fn set_not_null(st: &str) -> Option<(String, String)> {
+    let body = code_of(st)
+        .trim_end_matches(';')
+        .strip_prefix("ALTER TABLE ")?;
+    let (table, rest) = body.split_once(" ALTER COLUMN ")?;
+    let column = rest.strip_suffix(" SET NOT NULL")?;
+    Some((table.to_string(), column.to_string()))
+}
+
+/// The guarded `ALTER TABLE t ADD CONSTRAINT c FOREIGN KEY|CHECK …;` the differ writes →
+/// (t, c, where ` NOT VALID` goes); `None` for other constraints or one already `NOT VALID`.
+fn added_constraint(st: &str) -> Option<(String, String, usize)> {
+    let at = st.find("ALTER TABLE ")?;
+    let body = &st[at + "ALTER TABLE ".len()..];
+    let (table, rest) = body.split_once(" ADD CONSTRAINT ")?;
+    let (constraint, definition) = rest.split_once(' ')?;
+    if !(definition.starts_with("FOREIGN KEY") || definition.starts_with("CHECK")) {
+        return None;
+    }
+    let end = definition.find(";\n")?;
+    let definition = &definition[..end];
+    if definition.ends_with("NOT VALID") {
+        return None;
+    }
+    let semicolon =
+        st.len() - body.len() + table.len() + " ADD CONSTRAINT ".len() + constraint.len() + 1 + end;
+    Some((table.to_string(), constraint.to_string(), semicolon))
 }
 
 /// What [`prove`] checked.
@@ -428,7 +701,7 @@ pub struct Proof {
 pub async fn prove(
     set: &MigrationSet,
     change: &SchemaDiff,
-    version: &Version,
+    versions: &[Version],
     platform: Platform,
     server: &Target,
     scope: &Scope,
@@ -446,12 +719,14 @@ pub async fn prove(
         let rows_before = crate::scratch::table_rows(&client, &tables_before).await?;
         drop(client);
         let mut with_change = set.clone();
-        with_change.migrations.push(Migration::new(
-            version.clone(),
-            "schema_change",
-            PathBuf::from(format!("{version}_schema_change.sql")),
-            change.sql.clone(),
-        ));
+        for (step, version) in change.steps.iter().zip(versions) {
+            with_change.migrations.push(Migration::new(
+                version.clone(),
+                "schema_change",
+                PathBuf::from(format!("{version}_schema_change.sql")),
+                step.sql.clone(),
+            ));
+        }
         let mut applied =
             build_and_capture(&scratch, with_change, platform, "the migrations and the change")
                 .await?;
@@ -473,13 +748,28 @@ pub async fn prove(
         let client = scratch.target().connect().await?;
         let rows_after = crate::scratch::table_rows(&client, &tables_of(&change.after)).await?;
         let rows = check_rows(change, &rows_before, &rows_after)?;
-        run_rollback(
-            &client,
-            &change.rollback_sql,
-            "the generated rollback",
-            Some("report this with the schema files: the rollback should undo the change"),
-        )
-        .await?;
+        for step in change.steps.iter().rev() {
+            if step.transactional {
+                run_rollback(
+                    &client,
+                    &step.rollback_sql,
+                    "the generated rollback",
+                    Some("report this with the schema files: the rollback should undo the change"),
+                )
+                .await?;
+            } else {
+                // Outside a transaction, one statement at a time (as a push runs such a file).
+                for st in crate::sql::split(&step.rollback_sql).unwrap_or_default() {
+                    if st.code_start.is_none() {
+                        continue;
+                    }
+                    client
+                        .batch_execute(st.text(&step.rollback_sql))
+                        .await
+                        .map_err(|e| Error::db("running the generated rollback", e))?;
+                }
+            }
+        }
         let mut rolled_back = Catalog::capture(&client).await?;
         scope.apply(&mut rolled_back);
         forget_column_order(&mut rolled_back);
@@ -669,7 +959,9 @@ pub struct WriteOptions<'a> {
     pub seeds: &'a [crate::apply::SeedFile],
 }
 
-/// Writes `change` as `<timestamp>_<name>.sql` and its rollback, after refusing data loss
+/// Writes `change` as `<timestamp>_<name>.sql` and its rollback — and, when it has a step that
+/// runs outside a transaction, `<timestamp + 1 s>_<name>_concurrently.sql` and its rollback —
+/// after refusing data loss
 /// without [`WriteOptions::allow_data_loss`] and proving it ([`prove`]). Nothing is written
 /// when either fails. Errors: [`Error::Unproven`] (data loss, or a proof that fails), an
 /// invalid name ([`crate::author::check_name`]), the files cannot be written.
@@ -680,7 +972,7 @@ pub async fn write_proven(
     server: &Target,
     scope: &Scope,
     options: &WriteOptions<'_>,
-) -> Result<(Proof, crate::author::NewMigration), Error> {
+) -> Result<(Proof, Vec<crate::author::NewMigration>), Error> {
     crate::author::check_name(options.name)?;
     if !change.data_loss.is_empty() && !options.allow_data_loss {
         return Err(Error::Unproven {
@@ -694,7 +986,25 @@ pub async fn write_proven(
             )),
         });
     }
-    let version = crate::author::version_at(options.now);
+    // After the newest migration: a change written within a second of the last one (or of its
+    // concurrently-built second step) starts a second or two later.
+    let newest = set.migrations.last().map(|m| m.version.clone());
+    let start = (0..3600)
+        .map(|k| options.now + time::Duration::seconds(k))
+        .find(|t| {
+            newest
+                .as_ref()
+                .is_none_or(|n| &crate::author::version_at(*t) > n)
+        })
+        .unwrap_or(options.now);
+    let moments: Vec<time::OffsetDateTime> = (0..change.steps.len().max(1))
+        .map(|i| start + time::Duration::seconds(i as i64))
+        .collect();
+    let versions: Vec<Version> = moments
+        .iter()
+        .map(|m| crate::author::version_at(*m))
+        .collect();
+    let version = versions[0].clone();
     if let Some(newest) = set.migrations.last().filter(|m| m.version >= version) {
         return Err(Error::setting(
             "--write",
@@ -708,22 +1018,43 @@ pub async fn write_proven(
     let proof = prove(
         set,
         change,
-        &version,
+        &versions,
         platform,
         server,
         scope,
         options.seeds,
     )
     .await?;
-    let written = crate::author::write_migration(
-        options.dir,
-        options.rollbacks_dir,
-        options.name,
-        options.author,
-        options.now,
-        &change.sql,
-        &change.rollback_sql,
-    )?;
+    let mut written = Vec::new();
+    for (i, step) in change.steps.iter().enumerate() {
+        let name = if step.transactional {
+            options.name.to_string()
+        } else {
+            format!("{}_concurrently", options.name)
+        };
+        match crate::author::write_migration_at(
+            options.dir,
+            options.rollbacks_dir,
+            &versions[i],
+            &name,
+            options.author,
+            moments[i],
+            &step.sql,
+            &step.rollback_sql,
+        ) {
+            Ok(w) => written.push(w),
+            Err(e) => {
+                // Not some steps without the others.
+                for w in &written {
+                    let _ = std::fs::remove_file(&w.path);
+                    if let Some(r) = &w.rollback {
+                        let _ = std::fs::remove_file(r);
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
     Ok((proof, written))
 }
 

@@ -45,7 +45,15 @@ fn schema_files(files: &[(&str, &str)]) -> (tempfile::TempDir, SchemaFiles) {
 }
 
 async fn diff(set: &MigrationSet, files: &SchemaFiles) -> Result<schema::SchemaDiff, Error> {
-    schema::diff(set, files, Platform::None, &server(), &Scope::default()).await
+    schema::diff(
+        set,
+        files,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &schema::Safety::default(),
+    )
+    .await
 }
 
 fn options<'a>(dir: &'a Path, name: &'a str, allow_data_loss: bool) -> WriteOptions<'a> {
@@ -119,8 +127,9 @@ async fn a_renamed_column_and_table_keep_their_data_and_the_change_is_proven() {
     .await
     .unwrap();
     assert!(proof.converges && proof.rolls_back);
-    assert!(written.path.is_file());
-    assert!(written.rollback.as_ref().unwrap().is_file());
+    assert_eq!(written.len(), 1);
+    assert!(written[0].path.is_file());
+    assert!(written[0].rollback.as_ref().unwrap().is_file());
     let after = MigrationSet::load_dir(dir.path()).unwrap();
     assert_eq!(after.migrations.len(), 3);
     let again = diff(&after, &files).await.unwrap();
@@ -372,7 +381,7 @@ async fn the_seed_is_loaded_before_the_change_and_its_rows_must_survive() {
     let proof = schema::prove(
         &set,
         &d,
-        &version,
+        std::slice::from_ref(&version),
         Platform::None,
         &server(),
         &Scope::default(),
@@ -396,7 +405,7 @@ async fn the_seed_is_loaded_before_the_change_and_its_rows_must_survive() {
     let proof = schema::prove(
         &set,
         &d,
-        &version,
+        std::slice::from_ref(&version),
         Platform::None,
         &server(),
         &Scope::default(),
@@ -419,7 +428,7 @@ async fn the_seed_is_loaded_before_the_change_and_its_rows_must_survive() {
     let e = schema::prove(
         &set,
         &d,
-        &version,
+        std::slice::from_ref(&version),
         Platform::None,
         &server(),
         &Scope::default(),
@@ -430,5 +439,132 @@ async fn the_seed_is_loaded_before_the_change_and_its_rows_must_survive() {
     assert!(
         matches!(&e, Error::ScratchBuild { purpose, .. } if purpose.contains("the change")),
         "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn changes_to_tables_in_use_are_written_lock_safe_and_proven() {
+    let dir = migrations_dir(&[(
+        "20240101000000_create_accounts.sql",
+        "create table public.orgs (id bigint primary key);\ncreate table public.accounts (id bigint primary key, email text);\n",
+    )]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let (_d, files) = schema_files(&[(
+        "10_accounts.sql",
+        "create table public.orgs (id bigint primary key);\ncreate table public.accounts (\n  id bigint primary key,\n  email text not null check (length(email) > 3),\n  org_id bigint references public.orgs (id)\n);\ncreate index accounts_email on public.accounts (email);\ncreate table public.audit (id bigint primary key, at timestamptz);\ncreate index audit_at on public.audit (at);\n",
+    )]);
+    let safety = schema::Safety {
+        lock_timeout: Some("5s".into()),
+        transaction_only: false,
+    };
+    let d = schema::diff(
+        &set,
+        &files,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &safety,
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.steps.len(), 2, "{:#?}", d.steps);
+    let (tx, concurrent) = (&d.steps[0], &d.steps[1]);
+    assert!(tx.transactional && !concurrent.transactional);
+    assert!(
+        tx.sql.starts_with("SET LOCAL lock_timeout = '5s';"),
+        "{}",
+        tx.sql
+    );
+    for expected in [
+        "CHECK (email IS NOT NULL) NOT VALID;",
+        "VALIDATE CONSTRAINT email_not_null_check;",
+        "ALTER TABLE public.accounts ALTER COLUMN email SET NOT NULL;",
+        "DROP CONSTRAINT email_not_null_check;",
+        "REFERENCES public.orgs(id) NOT VALID;",
+        "VALIDATE CONSTRAINT accounts_org_id_fkey;",
+        "CHECK ((length(email) > 3)) NOT VALID;",
+        "VALIDATE CONSTRAINT accounts_email_check;",
+        // A new table's index is built in the transaction: the table is empty.
+        "CREATE INDEX IF NOT EXISTS audit_at ON public.audit",
+    ] {
+        assert!(tx.sql.contains(expected), "{expected}\n{}", tx.sql);
+    }
+    assert!(
+        concurrent
+            .sql
+            .contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email ON public.accounts"),
+        "{}",
+        concurrent.sql
+    );
+    assert!(
+        concurrent
+            .rollback_sql
+            .contains("DROP INDEX CONCURRENTLY IF EXISTS public.accounts_email;"),
+        "{}",
+        concurrent.rollback_sql
+    );
+    assert!(
+        !tx.rollback_sql.contains("accounts_email;"),
+        "{}",
+        tx.rollback_sql
+    );
+
+    // Proven with rows in the table, and written as two migrations that a push applies.
+    let seeds = [seed(
+        "insert into public.orgs values (1);\ninsert into public.accounts values (1, 'a@example.com'), (2, 'b@example.com');\n",
+    )];
+    let (proof, written) = schema::write_proven(
+        &set,
+        &d,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &WriteOptions {
+            seeds: &seeds,
+            ..options(dir.path(), "add_account_rules", false)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(proof.rows.len(), 2, "{:?}", proof.rows);
+    assert_eq!(written.len(), 2);
+    assert!(written[1]
+        .path
+        .to_string_lossy()
+        .ends_with("_add_account_rules_concurrently.sql"));
+    let after = MigrationSet::load_dir(dir.path()).unwrap();
+    assert_eq!(after.migrations.len(), 3);
+    let db = support::TestDb::new("locksafe").await;
+    let report = strata::Migrator::new(after.clone())
+        .with_options(strata::PushOptions {
+            lock_wait: std::time::Duration::from_secs(30),
+            ..strata::PushOptions::default()
+        })
+        .push(&db.target())
+        .await
+        .unwrap();
+    assert_eq!(report.applied.len(), 3);
+    let again = diff(&after, &files).await.unwrap();
+    assert!(again.is_empty(), "{}", again.sql);
+
+    // transaction_only: one step, the index built in the transaction.
+    let d = schema::diff(
+        &set,
+        &files,
+        Platform::None,
+        &server(),
+        &Scope::default(),
+        &schema::Safety {
+            lock_timeout: None,
+            transaction_only: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.steps.len(), 1);
+    assert!(
+        d.sql.contains("CREATE INDEX IF NOT EXISTS accounts_email"),
+        "{}",
+        d.sql
     );
 }
