@@ -59,6 +59,12 @@ pub(crate) async fn diff(
         transaction_only: ctx.project.config.schema.transaction_only,
     };
     let change = schema::diff(&set, &files, platform, &server, &scope, &safety).await?;
+    if !change.unmodelled.is_empty() {
+        out.warn(&format!(
+            "not compared (kinds Strata does not model, or cluster-wide roles): {}",
+            change.unmodelled.join(", ")
+        ));
+    }
     // The change as the files it would be, linted against the migrations (deployed).
     let now = time::OffsetDateTime::now_utc();
     let author = strata::author::default_author();
@@ -169,6 +175,7 @@ pub(crate) async fn diff(
         "rollback_sql": change.rollback_sql,
         "steps": change.steps,
         "lint": findings,
+        "unmodelled": change.unmodelled,
         "proof": proof,
         "written": written,
     });

@@ -207,6 +207,19 @@ pub async fn freshness(
 }
 
 impl Catalog {
+    /// Objects of the database `client` is connected to whose kind the snapshot does not model
+    /// (aggregates, operators, collations, extended statistics, rules, text search
+    /// configurations, foreign servers, casts), outside the system schemas and extensions:
+    /// `kind name`, sorted. A comparison says it left these out, by name, instead of treating
+    /// them as absent.
+    pub async fn unmodelled(client: &Client) -> Result<Vec<String>, Error> {
+        let rows = client
+            .query(include_str!("catalog/unmodelled.sql"), &[])
+            .await
+            .map_err(|e| Error::db("listing the objects the catalog does not model", e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Reads the catalog of the database `client` is connected to: one read-only transaction,
     /// two queries (three when `storage.buckets` exists).
     pub async fn capture(client: &Client) -> Result<Catalog, Error> {

@@ -211,6 +211,25 @@ impl SchemaFiles {
         set_of(migrations, None)
     }
 
+    /// The roles the files create (`CREATE ROLE|USER|GROUP name`), as written.
+    pub fn created_roles(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            let Ok(statements) = crate::sql::split(&f.sql) else {
+                continue;
+            };
+            for st in statements {
+                if st.words.len() >= 3
+                    && st.words[0] == "create"
+                    && matches!(st.words[1].as_str(), "role" | "user" | "group")
+                {
+                    out.push(st.words[2].clone());
+                }
+            }
+        }
+        out
+    }
+
     /// The rename hints, in file order. A hint inside a `CREATE TABLE`'s parentheses renames the
     /// column defined on its line (a trailing comment) or on the next line that defines one; a
     /// hint outside renames the table created on its line or by the next `CREATE TABLE`.
@@ -241,6 +260,10 @@ pub struct SchemaDiff {
     /// that exist) one that runs outside any ([`lock_safe`]). `sql`/`rollback_sql` are these
     /// joined.
     pub steps: Vec<Step>,
+    /// Objects on either side that the comparison leaves out, by name: kinds the catalog does
+    /// not model ([`Catalog::unmodelled`]) and roles the schema files create (cluster-wide:
+    /// the scratch databases share them).
+    pub unmodelled: Vec<String>,
     #[serde(skip)]
     before: Catalog,
     #[serde(skip)]
@@ -275,6 +298,10 @@ pub async fn diff(
             build_and_capture(&to, files.as_set(), platform, "the schema files"),
         );
         let (before, after) = (a?, b?);
+        let mut unmodelled = Catalog::unmodelled(&from.target().connect().await?).await?;
+        unmodelled.extend(Catalog::unmodelled(&to.target().connect().await?).await?);
+        unmodelled.sort();
+        unmodelled.dedup();
         // A hint the migrations already carried out (the old name gone, the new one there) is
         // done; one that names nothing the migrations have is an error.
         let mut renames = renames.clone();
@@ -353,11 +380,18 @@ pub async fn diff(
                 Catalog::capture(&client).await?
             }
         };
-        Ok::<_, Error>((before, renamed, after, renames, extra))
+        Ok::<_, Error>((before, renamed, after, renames, extra, unmodelled))
     }
     .await;
     let dropped = (from.drop_now().await, to.drop_now().await);
-    let (mut before, mut renamed, mut after, renames, derived) = built?;
+    let (mut before, mut renamed, mut after, renames, derived, mut unmodelled) = built?;
+    // Roles are cluster-wide: scratch databases share them, so they are not compared.
+    unmodelled.extend(
+        files
+            .created_roles()
+            .into_iter()
+            .map(|r| format!("role {r}")),
+    );
     dropped.0?;
     dropped.1?;
     for c in [&mut before, &mut renamed, &mut after] {
@@ -419,6 +453,7 @@ pub async fn diff(
         renames,
         data_loss,
         steps,
+        unmodelled,
         before,
         after,
     })

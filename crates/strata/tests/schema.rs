@@ -568,3 +568,32 @@ async fn changes_to_tables_in_use_are_written_lock_safe_and_proven() {
         d.sql
     );
 }
+
+#[tokio::test]
+async fn kinds_not_modelled_and_roles_are_named_not_ignored() {
+    let dir = migrations_dir(MIGRATIONS);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let role = format!("strata_test_reader_{}", std::process::id());
+    let (_d, files) = schema_files(&[(
+        "10_all.sql",
+        &format!(
+            "{}{}create aggregate public.total(int) (sfunc = int4pl, stype = int, initcond = '0');\ncreate role {role};\n",
+            MIGRATIONS[0].1, MIGRATIONS[1].1
+        ),
+    )]);
+    let d = diff(&set, &files).await;
+    let admin = support::connect(&support::admin_url()).await;
+    admin
+        .batch_execute(&format!("drop role if exists {role}"))
+        .await
+        .unwrap();
+    let d = d.unwrap();
+    assert!(d.is_empty(), "{}", d.sql);
+    assert_eq!(
+        d.unmodelled,
+        vec![
+            "aggregate public.total(integer)".to_string(),
+            format!("role {role}")
+        ]
+    );
+}

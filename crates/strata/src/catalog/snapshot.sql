@@ -120,6 +120,10 @@ SELECT 'function', p.oid::regprocedure::text, ns.nspname, NULL, quote_ident(p.pr
   FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
  WHERE p.prokind IN ('f', 'p')
    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+   -- A range type's constructors (and its multirange's) belong to the type (an internal
+   -- dependency): created and dropped with it.
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                   AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i')
 UNION ALL
 SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), r.nspname, r.qname, quote_ident(t.tgname),
        jsonb_build_object('definition', pg_get_triggerdef(t.oid),
