@@ -429,7 +429,9 @@ renames instead of dropping and adding.\n\n\
 --write NAME proves the change before writing anything: on a third throwaway database the \
 migrations and the change must build exactly what the schema files build, and the rollback must \
 bring back exactly what the migrations build. Then <timestamp>_NAME.sql and its rollback are \
-written. A change that drops a table or column (its data) is refused without --allow-data-loss.",
+written. A change that drops a table or column (its data) is refused without --allow-data-loss; \
+with --db-url, --env or --linked, the output also says how many rows (or non-null values) that \
+database holds of what would be dropped (it is only read).",
         after_help = "Examples:\n  strata schema diff                          what the schema files change\n  strata schema diff --write add_due_dates    write it as a proven migration and its rollback\n  strata schema diff -o json                  the differences, the SQL and its rollback as JSON"
     )]
     Diff(SchemaDiffArgs),

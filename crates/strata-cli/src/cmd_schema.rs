@@ -59,6 +59,29 @@ pub(crate) async fn diff(
         transaction_only: ctx.project.config.schema.transaction_only,
     };
     let change = schema::diff(&set, &files, platform, &server, &scope, &safety).await?;
+    // With a database named, say how much of what the change drops is there.
+    let r = &ctx.request;
+    let mut at_risk = Vec::new();
+    if !change.data_loss.is_empty() && (r.db_url.is_some() || r.env.is_some() || r.linked) {
+        let target = ctx.target()?;
+        out.target(&target);
+        let client = target.connect().await?;
+        at_risk = schema::data_at_risk(&client, &change).await?;
+        for (item, n) in &at_risk {
+            out.warn(&match n {
+                Some(n) => format!(
+                    "{item}: {n} {} on {}",
+                    if item.starts_with("table ") {
+                        "row(s)"
+                    } else {
+                        "non-null value(s)"
+                    },
+                    target.display()
+                ),
+                None => format!("{item}: not on {}", target.display()),
+            });
+        }
+    }
     if !change.unmodelled.is_empty() {
         out.warn(&format!(
             "not compared (kinds Strata does not model, or cluster-wide roles): {}",
@@ -176,6 +199,10 @@ pub(crate) async fn diff(
         "steps": change.steps,
         "lint": findings,
         "unmodelled": change.unmodelled,
+        "data_at_risk": at_risk
+            .iter()
+            .map(|(item, n)| json!({ "object": item, "count": n }))
+            .collect::<Vec<_>>(),
         "proof": proof,
         "written": written,
     });

@@ -1786,6 +1786,24 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
             .count()
     };
     let before = count();
+    // With a database named: how much of what would be dropped is there (only read).
+    let db = TestDb::new("schemarisk");
+    let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    exec(
+        &db.url,
+        "insert into public.notes (id, content, pinned) values (1, 'a', true), (2, 'b', false)",
+    );
+    let run = strata_scratch(
+        p.path(),
+        &["schema", "diff", "-o", "json", "--db-url", &db.url],
+    );
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(
+        run.json()["result"]["data_at_risk"],
+        serde_json::json!([{ "object": "column public.notes.pinned", "count": 2 }]),
+        "{run:?}"
+    );
     let run = strata_scratch(
         p.path(),
         &["schema", "diff", "--write", "drop_pinned_from_notes"],

@@ -713,6 +713,53 @@ fn added_constraint(st: &str) -> Option<(String, String, usize)> {
     Some((table.to_string(), constraint.to_string(), semicolon))
 }
 
+/// How much a database holds of what `change` drops: per entry of
+/// [`SchemaDiff::data_loss`], the rows of a dropped table or the non-null values of a dropped
+/// column there; `None` where it does not exist on that database. Read-only.
+pub async fn data_at_risk(
+    client: &tokio_postgres::Client,
+    change: &SchemaDiff,
+) -> Result<Vec<(String, Option<i64>)>, Error> {
+    let mut out = Vec::new();
+    for item in &change.data_loss {
+        let query = if let Some(table) = item.strip_prefix("table ") {
+            Some((table.to_string(), format!("select count(*) from {table}")))
+        } else if let Some(column) = item.strip_prefix("column ") {
+            column.rsplit_once('.').map(|(table, col)| {
+                (
+                    table.to_string(),
+                    format!("select count({col}) from {table}"),
+                )
+            })
+        } else {
+            None
+        };
+        let Some((table, query)) = query else {
+            out.push((item.clone(), None));
+            continue;
+        };
+        let exists: bool = client
+            .query_one("select to_regclass($1) is not null", &[&table])
+            .await
+            .map_err(|e| Error::db("checking what the change drops", e))?
+            .get(0);
+        let n = if exists {
+            match client.query_one(&query, &[]).await {
+                Ok(row) => Some(row.get::<_, i64>(0)),
+                // The column is not there (a database behind the migrations).
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN) => {
+                    None
+                }
+                Err(e) => return Err(Error::db("counting what the change drops", e)),
+            }
+        } else {
+            None
+        };
+        out.push((item.clone(), n));
+    }
+    Ok(out)
+}
+
 /// What [`prove`] checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Proof {
