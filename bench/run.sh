@@ -10,6 +10,7 @@
 #   - migration list (LARGE applied)                 vs  psql -X -c 'select 1'
 #   - strata --version                               (absolute: under 5 ms)
 #   - db start / db reset of the chat-app example    (reported only)
+#   - schema diff of the chat-app example            (absolute: under a second)
 #
 # It generates the migrations into a temporary directory, creates and drops its own databases
 # (strata_bench_<pid>_*), runs the local-cluster cases in a temporary copy of
@@ -285,11 +286,16 @@ if [ "$LOCAL" = 1 ]; then
   measure db_start_running "$RUNS" 3 "" "db start" "$SP db start -q"
   measure db_start_stopped "$SLOW_RUNS" 1 "$SP db stop -q" "db start" "$SP db start -q"
   measure db_reset "$SLOW_RUNS" 1 "" "db reset" "$SP db reset -q --dir supabase/migrations"
+  # Schema as code: the chat app's migrations against schema files dumped from them (two
+  # scratch databases built in parallel, one catalog capture each).
+  "$S" schema dump -q --force >/dev/null
+  measure schema_diff "$SLOW_RUNS" 1 "" "schema diff" "$SP schema diff -q"
   "$S" db stop -q || true
   popd >/dev/null
   row "\`db start\`, existing cluster, stopped" db_start_stopped "db start" - - - - -
   row "\`db start\`, existing cluster, already running" db_start_running "db start" - - - - -
   row "\`db reset\`, chat-app example" db_reset "db reset" - - - - -
+  row "\`schema diff\`, chat-app example against its dumped schema files" schema_diff "schema diff" - - - ms 1000
   row "(1 run) \`db start\`, first time (initdb)" db_first_start "db start" - - - - -
 fi
 
