@@ -356,6 +356,17 @@ pub fn sql(from: &Catalog, to: &Catalog) -> String {
             g.dropped_parents.insert(id.name.clone());
         }
     }
+    // Functions that go (dropped, or replaced under a new signature): the views and policies
+    // that call them are dropped first and created again after them, and column defaults that
+    // call them are detached first and set again after them; PostgreSQL refuses to drop a
+    // function something still uses.
+    let gone: Vec<String> = from
+        .objects
+        .iter()
+        .filter(|(id, _)| id.kind == Kind::Function && !to.objects.contains_key(id))
+        .map(|(_, o)| format!("{}(", unquote(&o.local)))
+        .collect();
+    let calls_gone = |text: Option<&str>| text.is_some_and(|t| gone.iter().any(|f| calls(t, f)));
     for (id, o) in from.objects.iter() {
         if o.parent
             .as_ref()
@@ -365,7 +376,36 @@ pub fn sql(from: &Catalog, to: &Catalog) -> String {
         {
             continue;
         }
+        let uses_gone = !gone.is_empty()
+            && match id.kind {
+                Kind::View => calls_gone(o.prop("definition")),
+                Kind::Policy => calls_gone(o.prop("using")) || calls_gone(o.prop("with_check")),
+                _ => false,
+            };
         match to.objects.get(id) {
+            Some(t) if uses_gone => {
+                g.drop(id, o);
+                g.create(id, t);
+            }
+            Some(t)
+                if id.kind == Kind::Column && !gone.is_empty() && calls_gone(o.prop("default")) =>
+            {
+                let (table, column) = (o.parent.as_deref().unwrap_or(""), &o.local);
+                g.push_drop_as(
+                    Kind::View,
+                    format!("ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;"),
+                );
+                if t != o {
+                    g.alter(id, o, t);
+                }
+                if let Some(d) = t.prop("default") {
+                    g.push_after(
+                        Kind::Function,
+                        id,
+                        format!("ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {d};"),
+                    );
+                }
+            }
             None => g.drop(id, o),
             Some(t) if t != o => g.alter(id, o, t),
             Some(_) => {}
@@ -416,6 +456,16 @@ pub fn create_statements(catalog: &Catalog) -> Vec<(ObjectId, String)> {
     let mut creates = g.creates;
     creates.sort_by_key(|c| c.0);
     creates.into_iter().map(|(_, id, s)| (id, s)).collect()
+}
+
+/// Whether SQL text `text` calls `function` (`name(`), not as the end of a longer name.
+fn calls(text: &str, function: &str) -> bool {
+    text.match_indices(function).any(|(at, _)| {
+        !text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// Sort key: kind, a rank within the kind (foreign keys after other constraints), order of

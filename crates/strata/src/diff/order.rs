@@ -9,6 +9,12 @@ impl Gen<'_> {
         self.drops.push(((id.kind, rank(id, o), n), sql));
     }
 
+    /// A statement that runs with the drops of `kind` (before those of the kinds before it).
+    pub(super) fn push_drop_as(&mut self, kind: Kind, sql: String) {
+        let n = self.drops.len();
+        self.drops.push(((kind, 9, n), sql));
+    }
+
     pub(super) fn push_create(&mut self, id: &ObjectId, o: &Object, sql: String) {
         let n = self.creates.len();
         self.creates
