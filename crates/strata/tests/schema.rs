@@ -597,3 +597,96 @@ async fn kinds_not_modelled_and_roles_are_named_not_ignored() {
         ]
     );
 }
+
+/// The shipped example round-trips: dump, diff clean, edit, write (proven with its seed), push,
+/// diff clean again.
+#[tokio::test]
+async fn the_chat_app_round_trips_through_schema_files() {
+    let work = tempfile::tempdir().unwrap();
+    let migrations = work.path().join("supabase/migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    for e in std::fs::read_dir(support::chat_app_dir()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, migrations.join(p.file_name().unwrap())).unwrap();
+    }
+    let set = MigrationSet::load_dir(&migrations).unwrap();
+    let platform = Platform::Supabase;
+    let scope = Scope::for_platform(platform);
+    let catalog = schema::built_catalog(&set, platform, &server(), &scope)
+        .await
+        .unwrap();
+    let schemas = work.path().join("supabase/schemas");
+    let written = schema::dump(&catalog, &schemas, false, platform, &server(), &scope)
+        .await
+        .unwrap();
+    assert!(
+        written
+            .iter()
+            .any(|p| p.ends_with("10_storage.objects.sql")),
+        "the project's storage policies are dumped: {written:?}"
+    );
+    let safety = schema::Safety {
+        lock_timeout: Some("5s".into()),
+        transaction_only: false,
+    };
+    let diff_now = |set: MigrationSet| {
+        let schemas = schemas.clone();
+        let scope = scope.clone();
+        let safety = safety.clone();
+        async move {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&schemas)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            paths.sort();
+            let files = SchemaFiles::read(&paths).unwrap();
+            schema::diff(&set, &files, platform, &server(), &scope, &safety)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(diff_now(set.clone()).await.is_empty());
+
+    // Edit: a column and an index on a table in use.
+    let projects = schemas.join("10_public.projects.sql");
+    let text = std::fs::read_to_string(&projects).unwrap();
+    let edited = text.replacen(
+        "  system_prompt text,\n",
+        "  system_prompt text,\n  due_date date,\n",
+        1,
+    ) + "\nCREATE INDEX IF NOT EXISTS idx_projects_due_date ON public.projects USING btree (due_date);\n";
+    assert_ne!(edited, text);
+    std::fs::write(&projects, edited).unwrap();
+    let change = diff_now(set.clone()).await;
+    assert_eq!(change.steps.len(), 2, "{}", change.sql);
+    let seed_sql =
+        std::fs::read_to_string(support::chat_app_dir().join("../seed.sql")).unwrap();
+    let seeds = [seed(&seed_sql)];
+    let (proof, files) = schema::write_proven(
+        &set,
+        &change,
+        platform,
+        &server(),
+        &scope,
+        &WriteOptions {
+            seeds: &seeds,
+            ..options(&migrations, "add_project_due_date", false)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(proof.converges && proof.rolls_back);
+    assert_eq!(files.len(), 2);
+    let after = MigrationSet::load_dir(&migrations).unwrap();
+    let db = support::TestDb::new("chatroundtrip").await;
+    strata::Migrator::new(after.clone())
+        .with_options(strata::PushOptions {
+            platform,
+            lock_wait: std::time::Duration::from_secs(60),
+            ..strata::PushOptions::default()
+        })
+        .push(&db.target())
+        .await
+        .unwrap();
+    assert!(diff_now(after).await.is_empty());
+}
