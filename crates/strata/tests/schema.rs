@@ -659,8 +659,7 @@ async fn the_chat_app_round_trips_through_schema_files() {
     std::fs::write(&projects, edited).unwrap();
     let change = diff_now(set.clone()).await;
     assert_eq!(change.steps.len(), 2, "{}", change.sql);
-    let seed_sql =
-        std::fs::read_to_string(support::chat_app_dir().join("../seed.sql")).unwrap();
+    let seed_sql = std::fs::read_to_string(support::chat_app_dir().join("../seed.sql")).unwrap();
     let seeds = [seed(&seed_sql)];
     let (proof, files) = schema::write_proven(
         &set,

@@ -4,8 +4,67 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::catalog::{Kind, Object, ObjectId};
+use crate::quote::ident;
 
 impl Gen<'_> {
+    /// An enum whose labels were removed or reordered, rebuilt (PostgreSQL cannot drop a label):
+    /// the old type renamed aside, the new one created, every column of the type (or an array
+    /// of it) converted through its text — which fails, changing nothing, when a row holds a
+    /// removed label — with its default detached and set again, the old type dropped.
+    fn enum_rebuild(&self, id: &ObjectId, b: &Object) -> Vec<String> {
+        let name = &id.name;
+        let schema = b.schema.as_deref().unwrap_or("public");
+        let old_local = format!("{}__strata_old", unquote(&b.local));
+        let mut out = vec![
+            format!(
+                "-- enum {name}: labels removed or reordered; PostgreSQL cannot drop a label, so the type is rebuilt."
+            ),
+            format!("ALTER TYPE {name} RENAME TO {};", ident(&old_local)),
+            format!(
+                "CREATE TYPE {name} AS ENUM ({});",
+                b.prop("labels").unwrap_or("")
+            ),
+        ];
+        for (cid, c) in self.from.objects.iter() {
+            if cid.kind != Kind::Column {
+                continue;
+            }
+            let ty = c.prop("type").unwrap_or("");
+            let array = ty.strip_suffix("[]") == Some(name.as_str());
+            if ty != name && !array {
+                continue;
+            }
+            let table = c.parent.as_deref().unwrap_or("");
+            let col = &c.local;
+            let via = if array { "text[]" } else { "text" };
+            let target = if array {
+                format!("{name}[]")
+            } else {
+                name.clone()
+            };
+            if c.prop("default").is_some() {
+                out.push(format!(
+                    "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
+                ));
+            }
+            out.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {col} TYPE {target} USING {col}::{via}::{target};"
+            ));
+            let after = self.to.objects.get(cid).unwrap_or(c);
+            if let Some(d) = after.prop("default") {
+                out.push(format!(
+                    "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {d};"
+                ));
+            }
+        }
+        out.push(format!(
+            "DROP TYPE {}.{};",
+            ident(schema),
+            ident(&old_local)
+        ));
+        out
+    }
+
     pub(super) fn alter(&mut self, id: &ObjectId, a: &Object, b: &Object) {
         let name = &id.name;
         let parent = b.parent.as_deref().unwrap_or("");
@@ -32,7 +91,12 @@ impl Gen<'_> {
             Kind::Type => match b.prop("kind") {
                 _ if changed("kind") => true,
                 Some("enum") if changed("labels") => {
-                    out.extend(enum_changes(name, a.prop("labels"), b.prop("labels")));
+                    let added_in_place = enum_changes(name, a.prop("labels"), b.prop("labels"));
+                    if added_in_place.iter().any(|s| s.starts_with("--")) {
+                        out.extend(self.enum_rebuild(id, b));
+                    } else {
+                        out.extend(added_in_place);
+                    }
                     false
                 }
                 Some("domain") => {
