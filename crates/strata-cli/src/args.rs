@@ -302,6 +302,22 @@ pub struct PushArgs {
     /// Before applying anything, pg_dump the target into .strata/backups/ (also: backup = true under [environments.NAME])
     #[arg(long)]
     pub backup: bool,
+
+    /// Push every database of [fleets.NAME] in strata.toml, canaries first (not with --db-url, --env or --linked)
+    #[arg(long, value_name = "NAME")]
+    pub fleet: Option<String>,
+
+    /// With --fleet: at most N pushes at once [default: 8, fewer when a server has less connection headroom]
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallel: Option<u32>,
+
+    /// With --fleet: push the first K databases (in name order) alone first; if one fails, touch nothing else [default: 1]
+    #[arg(long, value_name = "K", requires = "fleet", value_parser = clap::value_parser!(u32))]
+    pub canary: Option<u32>,
+
+    /// With --fleet: go on after a database fails (without it, no new push starts; running ones finish)
+    #[arg(long, requires = "fleet")]
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +507,9 @@ pub enum MigrationCommand {
         /// Also compare the target with what its applied migrations build and warn about drift
         #[arg(long)]
         check_drift: bool,
+        /// Every database of [fleets.NAME]: its newest applied version, pending, modified and missing files, and how many are at each version
+        #[arg(long, value_name = "NAME", conflicts_with = "check_drift")]
+        fleet: Option<String>,
     },
     /// Mark versions applied or reverted in the history without running them
     #[command(

@@ -16,7 +16,10 @@ pub(crate) async fn run(
     out: &Renderer,
 ) -> Result<Outcome, Error> {
     match cmd {
-        MigrationCommand::List { check_drift } => {
+        MigrationCommand::List {
+            fleet: Some(fleet), ..
+        } => crate::cmd_fleet::list(ctx, fleet, out).await,
+        MigrationCommand::List { check_drift, .. } => {
             let (mut set, target, session, history) = ctx
                 .load_and_connect(out, crate::context::Need::History)
                 .await?;

@@ -13,6 +13,9 @@ use crate::render::Renderer;
 use crate::{cmd_backup, cmd_diff, cmd_lint, Outcome};
 
 pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<Outcome, Failure> {
+    if let Some(fleet) = &a.fleet {
+        return crate::cmd_fleet::push(ctx, a, fleet, out).await;
+    }
     // Settings are read before anything connects or starts: a bad one changes nothing.
     let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
     let platform = ctx.platform()?;

@@ -31,6 +31,9 @@ pub mod exit_code {
     /// The migrations failed on a scratch database (`strata diff`, `lint --schema`); the target
     /// was not touched.
     pub const SCRATCH_BUILD: i32 = 8;
+    /// `push --fleet`: some databases failed (or were skipped after a failure); the others are
+    /// pushed. The report names each.
+    pub const FLEET_PARTIAL: i32 = 9;
 }
 
 /// A command's failure.
@@ -44,6 +47,9 @@ pub(crate) enum Failure {
         findings: Vec<Finding>,
         fail_on: Level,
     },
+    /// `push --fleet`: some databases failed or were skipped; `details` holds every database's
+    /// outcome (`targets`), the others were pushed.
+    Fleet { message: String, details: Value },
 }
 
 impl From<Error> for Failure {
@@ -62,6 +68,7 @@ impl fmt::Display for Failure {
                 findings.len(),
                 fail_on.as_str()
             ),
+            Failure::Fleet { message, .. } => f.write_str(message),
         }
     }
 }
@@ -74,6 +81,9 @@ impl Failure {
             Failure::Lint { .. } => Some(
                 "fix the migrations (each finding says how), silence a finding with `-- strata-lint: ignore <rule> <reason>`, or push with --no-lint".into(),
             ),
+            Failure::Fleet { .. } => Some(
+                "fix what each failed database reports and run the same push again: every database's history says what is left".into(),
+            ),
         }
     }
 
@@ -82,6 +92,7 @@ impl Failure {
         match self {
             Failure::Strata(e) => strata_exit_code(e),
             Failure::Lint { .. } => exit_code::LINT,
+            Failure::Fleet { .. } => exit_code::FLEET_PARTIAL,
         }
     }
 
@@ -94,6 +105,12 @@ impl Failure {
                 "message": self.to_string(),
                 "hint": self.hint(),
                 "details": { "fail_on": fail_on, "findings": findings },
+            }),
+            Failure::Fleet { details, .. } => json!({
+                "kind": "fleet",
+                "message": self.to_string(),
+                "hint": self.hint(),
+                "details": details,
             }),
         }
     }

@@ -24,6 +24,7 @@ mod args;
 mod cmd_backup;
 mod cmd_db;
 mod cmd_diff;
+mod cmd_fleet;
 mod cmd_init;
 mod cmd_link;
 mod cmd_lint;

@@ -571,9 +571,9 @@ impl Renderer {
         }
         let e = match failure {
             Failure::Strata(e) => e,
-            lint @ Failure::Lint { .. } => {
-                eprintln!("error: {lint}");
-                if let Some(h) = lint.hint() {
+            other @ (Failure::Lint { .. } | Failure::Fleet { .. }) => {
+                eprintln!("error: {other}");
+                if let Some(h) = other.hint() {
                     eprintln!("hint: {}", self.hint(&h));
                 }
                 return;
@@ -1065,6 +1065,113 @@ impl Renderer {
         print!("{o}");
     }
 
+    /// `push --fleet` as it goes (stderr): each canary as it starts, each database as it ends.
+    pub fn fleet_event(&self, event: &strata::fleet::Event<'_>) {
+        if !self.human() {
+            return;
+        }
+        match event {
+            strata::fleet::Event::Started {
+                target,
+                canary: true,
+            } => eprintln!("{}", scrub(&format!("canary: {target}"))),
+            strata::fleet::Event::Started { .. } => {}
+            strata::fleet::Event::Finished {
+                outcome,
+                done,
+                total,
+            } => {
+                let what = match outcome.status {
+                    strata::fleet::Status::Ok => format!(
+                        "ok      {} ({} applied, {} ms)",
+                        outcome.target,
+                        outcome.applied.len(),
+                        outcome.duration_ms
+                    ),
+                    strata::fleet::Status::Failed => format!(
+                        "FAILED  {}: {}",
+                        outcome.target,
+                        outcome
+                            .error
+                            .as_ref()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default()
+                    ),
+                    strata::fleet::Status::Skipped => format!("skipped {}", outcome.target),
+                };
+                eprintln!("{}", scrub(&format!("[{done}/{total}] {what}")));
+            }
+        }
+    }
+
+    /// `push --fleet`: the report (stdout).
+    pub fn fleet_report(&self, r: &strata::fleet::Report) {
+        use strata::fleet::Status;
+        if !self.human() {
+            return;
+        }
+        let applied: usize = r.targets.iter().map(|t| t.applied.len()).sum();
+        let mut o = format!(
+            "Fleet {}: {} ok, {} failed, {} skipped of {} database(s); {applied} migration(s) applied in {:.1} s ({} canary, then up to {} at a time).\n",
+            r.fleet,
+            r.count(Status::Ok),
+            r.count(Status::Failed),
+            r.count(Status::Skipped),
+            r.targets.len(),
+            r.duration_ms as f64 / 1000.0,
+            r.canaries,
+            r.parallel
+        );
+        for t in r.targets.iter().filter(|t| t.status == Status::Failed) {
+            o.push_str(&format!(
+                "  failed: {}: {}\n",
+                t.target,
+                t.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+            ));
+        }
+        print!("{}", scrub(&o));
+    }
+
+    /// `migration list --fleet`: one line per database, then how many are at each version.
+    pub fn fleet_states(&self, fleet: &str, states: &[strata::fleet::MemberState]) {
+        if !self.human() {
+            return;
+        }
+        let mut o = format!("Fleet {fleet}: {} database(s)\n", states.len());
+        let mut at: std::collections::BTreeMap<String, usize> = Default::default();
+        for s in states {
+            match &s.error {
+                Some(e) => o.push_str(&format!("  {:<60} unreadable: {e}\n", s.target)),
+                None => {
+                    let latest = s
+                        .latest
+                        .clone()
+                        .unwrap_or_else(|| "(nothing applied)".into());
+                    *at.entry(latest.clone()).or_default() += 1;
+                    let mut extra = String::new();
+                    if !s.modified.is_empty() {
+                        extra.push_str(&format!(", modified: {}", s.modified.join(" ")));
+                    }
+                    if !s.missing_locally.is_empty() {
+                        extra.push_str(&format!(
+                            ", missing locally: {}",
+                            s.missing_locally.join(" ")
+                        ));
+                    }
+                    o.push_str(&format!(
+                        "  {:<60} at {latest}, {} pending{extra}\n",
+                        s.target, s.pending
+                    ));
+                }
+            }
+        }
+        o.push_str("\nDatabases per newest applied version:\n");
+        for (v, n) in at.iter().rev() {
+            o.push_str(&format!("  {v:<20} {n}\n"));
+        }
+        print!("{}", scrub(&o));
+    }
+
     /// `--check-drift`: warnings on stderr (JSON mode: in the document's `warnings`).
     pub fn drift_warnings(&self, warnings: &[String], target: &Target) {
         if !self.human() {
@@ -1170,5 +1277,6 @@ fn source_label(source: &strata::target::TargetSource) -> String {
         TargetSource::DatabaseUrl => "DATABASE_URL".to_string(),
         TargetSource::Local => "local database".to_string(),
         TargetSource::Scratch => "scratch database server".to_string(),
+        TargetSource::Fleet { name } => format!("fleet {name}"),
     }
 }

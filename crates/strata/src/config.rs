@@ -82,6 +82,9 @@ pub struct Config {
     pub local: LocalConfig,
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// `[fleets.NAME]`: groups of databases pushed together (`strata push --fleet NAME`).
+    #[serde(default)]
+    pub fleets: BTreeMap<String, Fleet>,
     /// `[lint]`: rule levels, excluded paths, the failing level.
     #[serde(default)]
     pub lint: lint::LintConfig,
@@ -175,6 +178,30 @@ pub struct Environment {
     pub backup: bool,
     /// The lowest lint level that makes `strata push --env NAME` refuse (a live target only);
     /// overrides `[lint] push_fail_on`, so production can be stricter.
+    pub push_fail_on: Option<lint::Level>,
+}
+
+/// `[fleets.NAME]`: the databases of a fleet, given one of three ways — every database of
+/// `server` whose name matches the LIKE pattern `databases`; the list `urls`; or the URLs the
+/// `query` returns (one per row, first column) on the `registry` database. `${VAR}` is replaced
+/// in every URL. A fleet carries the settings an environment carries.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// A server URL (any database on it: the one to list the others from).
+    pub server: Option<String>,
+    /// A LIKE pattern on `pg_database.datname` (`_` and `%` are wildcards; `\` escapes them).
+    pub databases: Option<String>,
+    /// An explicit list of database URLs.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// The URL of a registry database, with `query`.
+    pub registry: Option<String>,
+    /// The query on `registry` that returns one database URL per row.
+    pub query: Option<String>,
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+    /// The lowest lint level that makes `strata push --fleet NAME` refuse.
     pub push_fail_on: Option<lint::Level>,
 }
 
@@ -529,6 +556,36 @@ impl Config {
                     let setting = format!("environments.{name}.{key}");
                     parse_duration(&setting, v).map_err(|e| locate(path, text, key, e))?;
                 }
+            }
+        }
+        for (name, fleet) in &config.fleets {
+            for (key, value) in [
+                ("lock_timeout", &fleet.lock_timeout),
+                ("statement_timeout", &fleet.statement_timeout),
+            ] {
+                if let Some(v) = value {
+                    let setting = format!("fleets.{name}.{key}");
+                    parse_duration(&setting, v).map_err(|e| locate(path, text, key, e))?;
+                }
+            }
+            let shapes = [
+                fleet.server.is_some() || fleet.databases.is_some(),
+                !fleet.urls.is_empty(),
+                fleet.registry.is_some() || fleet.query.is_some(),
+            ];
+            let complete = (fleet.server.is_some() && fleet.databases.is_some())
+                || !fleet.urls.is_empty()
+                || (fleet.registry.is_some() && fleet.query.is_some());
+            if shapes.iter().filter(|s| **s).count() != 1 || !complete {
+                return Err(error_at_value(
+                    path,
+                    text,
+                    &format!("fleets.{name}"),
+                    format!(
+                        "[fleets.{name}] needs exactly one of: server and databases (a LIKE pattern), urls (a list), or registry and query"
+                    ),
+                    Some("e.g. server = \"${TENANT_SERVER_URL}\" and databases = \"tenant_%\"".into()),
+                ));
             }
         }
         Ok(config)

@@ -54,6 +54,7 @@ pub mod config;
 pub mod conninfo;
 pub mod diff;
 pub mod error;
+pub mod fleet;
 pub mod history;
 pub mod local;
 pub mod lock;

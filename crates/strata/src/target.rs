@@ -51,6 +51,8 @@ pub enum TargetSource {
     Local,
     /// `STRATA_SCRATCH_URL`: the server for scratch databases.
     Scratch,
+    /// A database of `[fleets.NAME]` (`push --fleet NAME`).
+    Fleet { name: String },
 }
 
 impl TargetSource {
@@ -63,6 +65,7 @@ impl TargetSource {
             TargetSource::DatabaseUrl => "DATABASE_URL".into(),
             TargetSource::Local => "local cluster".into(),
             TargetSource::Scratch => SCRATCH_URL_VAR.into(),
+            TargetSource::Fleet { name } => format!("fleets.{name}"),
         }
     }
 
@@ -77,6 +80,7 @@ impl TargetSource {
             TargetSource::DatabaseUrl => "DATABASE_URL".into(),
             TargetSource::Local => "the local cluster's URL".into(),
             TargetSource::Scratch => SCRATCH_URL_VAR.into(),
+            TargetSource::Fleet { name } => format!("a database of fleet `{name}` (fleets.{name})"),
         }
     }
 }

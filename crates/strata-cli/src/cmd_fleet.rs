@@ -1,0 +1,187 @@
+//! `strata push --fleet NAME` and `strata migration list --fleet NAME`: resolve the fleet, call
+//! `strata::fleet`, render.
+
+use serde_json::json;
+use strata::apply::PushOptions;
+use strata::fleet::{self, FleetOptions, Status};
+use strata::Error;
+
+use crate::args::PushArgs;
+use crate::context::Context;
+use crate::failure::{error_json, Failure};
+use crate::render::Renderer;
+use crate::{cmd_lint, Outcome};
+
+/// `--fleet` names the databases itself: the single-target flags cannot come with it.
+fn refuse_single_target(ctx: &Context) -> Result<(), Error> {
+    let r = &ctx.request;
+    let flag = if r.db_url.is_some() {
+        "--db-url"
+    } else if r.env.is_some() {
+        "--env"
+    } else if r.linked {
+        "--linked"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Setting {
+        setting: "--fleet".into(),
+        message: format!(
+            "--fleet and {flag} cannot be used together: the fleet names its databases"
+        ),
+        hint: Some("drop one of them".into()),
+    })
+}
+
+async fn members(ctx: &Context, name: &str) -> Result<Vec<fleet::Member>, Error> {
+    refuse_single_target(ctx)?;
+    let members = fleet::members(&ctx.project, name, &ctx.request).await?;
+    for m in &members {
+        crate::render::register_secrets(m.target.secrets());
+    }
+    Ok(members)
+}
+
+pub(crate) async fn push(
+    ctx: &Context,
+    a: &PushArgs,
+    name: &str,
+    out: &Renderer,
+) -> Result<Outcome, Failure> {
+    // Settings and files first: nothing connects when they are wrong.
+    let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
+    let platform = ctx.platform()?;
+    let (seeds, _) = if a.include_seed || a.reseed {
+        ctx.seeds(true, out)?
+    } else {
+        Default::default()
+    };
+    let (migrations_enabled, _) = ctx.migrations_enabled(out)?;
+    if a.check_drift || a.backup {
+        return Err(Error::Setting {
+            setting: "--fleet".into(),
+            message: "--check-drift and --backup work on one database; a fleet push does not take them yet".into(),
+            hint: Some("push the database you want to check or back up on its own (--db-url or --env) first".into()),
+        }
+        .into());
+    }
+    refuse_single_target(ctx)?;
+    let set = ctx.migrations()?;
+    out.source_facts(&set.skipped, &set.notes);
+    let members = members(ctx, name).await?;
+    out.line(&format!(
+        "Fleet {name}: {} database(s), from {} to {}",
+        members.len(),
+        members.first().map(|m| m.name.as_str()).unwrap_or(""),
+        members.last().map(|m| m.name.as_str()).unwrap_or("")
+    ));
+    // The lint gate, once, on the first database that answers (the first canary, usually): the
+    // files are the same for every database. One that does not answer fails in the push.
+    let mut gate_client = None;
+    if !a.no_lint && migrations_enabled {
+        for m in &members {
+            if let Ok(c) = m.target.connect().await {
+                gate_client = Some(c);
+                break;
+            }
+        }
+    }
+    if let Some(client) = gate_client {
+        let history = strata::History::read(&client).await?;
+        let config = &ctx.project.config;
+        let level = config
+            .fleets
+            .get(name)
+            .and_then(|f| f.push_fail_on)
+            .map(|l| (l, format!("fleets.{name}.push_fail_on")))
+            .unwrap_or_else(|| strata_lint::gate::push_fail_on(&ctx.project, None));
+        let gate =
+            strata_lint::gate::Gate::prepare(|| cmd_lint::linter(ctx), &set, &history, level)?;
+        if let Some(gate) = gate {
+            cmd_lint::decide(gate, &client, &history, out).await?;
+        }
+    }
+    let options = FleetOptions {
+        parallel: a.parallel.map_or(8, |n| n as usize),
+        canary: a.canary.map_or(1, |k| k as usize),
+        keep_going: a.keep_going,
+        push: PushOptions {
+            dry_run: a.dry_run,
+            include_all: a.include_all,
+            lock_wait,
+            seeds,
+            platform,
+            migrations_enabled,
+            reseed: a.reseed,
+        },
+    };
+    let report = fleet::push(name, &set, members, &options, &|e| out.fleet_event(&e)).await;
+    out.fleet_report(&report);
+    let targets: Vec<serde_json::Value> = report
+        .targets
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap_or_default();
+            v["error"] = t.error.as_ref().map_or(json!(null), |e| error_json(e));
+            v
+        })
+        .collect();
+    let value = json!({
+        "fleet": report.fleet,
+        "dry_run": a.dry_run,
+        "parallel": report.parallel,
+        "canaries": report.canaries,
+        "duration_ms": report.duration_ms,
+        "summary": {
+            "ok": report.count(Status::Ok),
+            "failed": report.count(Status::Failed),
+            "skipped": report.count(Status::Skipped),
+        },
+        "targets": targets,
+    });
+    if report.count(Status::Ok) == report.targets.len() {
+        return Ok(Outcome::ok(value));
+    }
+    let canary_failed = report
+        .targets
+        .iter()
+        .any(|t| t.canary && t.status == Status::Failed);
+    Err(Failure::Fleet {
+        message: if canary_failed {
+            format!("a canary of fleet {name} failed; no other database was touched")
+        } else {
+            format!(
+                "fleet {name}: {} of {} database(s) failed, {} skipped; the others are pushed",
+                report.count(Status::Failed),
+                report.targets.len(),
+                report.count(Status::Skipped)
+            )
+        },
+        details: value,
+    })
+}
+
+pub(crate) async fn list(ctx: &Context, name: &str, out: &Renderer) -> Result<Outcome, Error> {
+    let set = ctx.migrations()?;
+    out.source_facts(&set.skipped, &set.notes);
+    let members = members(ctx, name).await?;
+    let states = fleet::states(&set, &members, 8).await;
+    out.fleet_states(name, &states);
+    let mut at: std::collections::BTreeMap<String, usize> = Default::default();
+    for s in states.iter().filter(|s| s.error.is_none()) {
+        *at.entry(s.latest.clone().unwrap_or_default()).or_default() += 1;
+    }
+    let targets: Vec<serde_json::Value> = states
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            v["error"] = s.error.as_ref().map_or(json!(null), |e| error_json(e));
+            v
+        })
+        .collect();
+    Ok(Outcome::ok(json!({
+        "fleet": name,
+        "targets": targets,
+        "versions": at,
+    })))
+}

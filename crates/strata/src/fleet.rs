@@ -1,0 +1,485 @@
+//! Fleets: one push over many databases (`[fleets.NAME]`, `strata push --fleet NAME`).
+//!
+//! [`members`] resolves a fleet to its databases, sorted by what they are shown as, so that
+//! canaries and re-runs are predictable. [`push`] pushes the first `canary` of them alone, one
+//! after the other — a failing canary stops the run before anything else is touched — then the
+//! rest, at most `parallel` at a time and never more per server than its connection headroom
+//! allows ([`capacity`]). Each database is planned and pushed exactly as a single push: its own
+//! connection, its own history, its own migration lock; the files are read once. A database
+//! that fails (down, a lock not granted in time, a failing migration) fails alone; without
+//! `keep_going` the first failure stops new starts while running pushes finish. A re-run picks
+//! up where a run stopped: each database's history says what is left.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::apply::{Migrator, PushOptions};
+use crate::config::{parse_duration, Project};
+use crate::error::Error;
+use crate::history::History;
+use crate::plan::{Plan, PlanOptions, State};
+use crate::source::MigrationSet;
+use crate::target::{SessionSettings, Target, TargetRequest, TargetSource};
+
+/// One database of a fleet.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// How it is shown (password redacted): the URL and database.
+    pub name: String,
+    pub target: Target,
+}
+
+/// The databases of fleet `name`, sorted by [`Member::name`], duplicates removed; session
+/// settings from `req`'s flags, else the fleet's, else strata.toml's. Errors: no such fleet, a
+/// URL that does not parse, the server or registry cannot be read, or the fleet is empty.
+pub async fn members(
+    project: &Project,
+    name: &str,
+    req: &TargetRequest,
+) -> Result<Vec<Member>, Error> {
+    let fleet = project.config.fleets.get(name).ok_or_else(|| {
+        let known: Vec<_> = project.config.fleets.keys().cloned().collect();
+        Error::Setting {
+            setting: "--fleet".into(),
+            message: format!("unknown fleet `{name}`"),
+            hint: Some(if known.is_empty() {
+                "define it as [fleets.NAME] in strata.toml (server + databases, urls, or registry + query)".into()
+            } else {
+                format!("known fleets: {}", known.join(", "))
+            }),
+        }
+    })?;
+    let setting = |key: &str| format!("fleets.{name}.{key}");
+    let duration = |flag: &Option<String>,
+                    flag_name: &str,
+                    own: &Option<String>,
+                    key: &str,
+                    top: &Option<String>| {
+        if let Some(v) = flag {
+            return parse_duration(flag_name, v).map(Some);
+        }
+        if let Some(v) = own {
+            return parse_duration(&setting(key), v).map(Some);
+        }
+        top.as_ref().map(|v| parse_duration(key, v)).transpose()
+    };
+    let settings = SessionSettings {
+        lock_timeout: duration(
+            &req.lock_timeout,
+            "--lock-timeout",
+            &fleet.lock_timeout,
+            "lock_timeout",
+            &project.config.lock_timeout,
+        )?,
+        statement_timeout: duration(
+            &req.statement_timeout,
+            "--statement-timeout",
+            &fleet.statement_timeout,
+            "statement_timeout",
+            &project.config.statement_timeout,
+        )?,
+    };
+    let source = || TargetSource::Fleet {
+        name: name.to_string(),
+    };
+    let mut targets = Vec::new();
+    if let (Some(server), Some(pattern)) = (&fleet.server, &fleet.databases) {
+        let url = project.interpolate(&setting("server"), server)?;
+        let server = Target::from_url(&url, source(), settings.clone())?;
+        let client = server.connect().await?;
+        let rows = client
+            .query(
+                "select datname::text from pg_catalog.pg_database \
+                 where datname like $1 and datallowconn and not datistemplate order by 1",
+                &[pattern],
+            )
+            .await
+            .map_err(|e| Error::db(format!("listing the databases of fleet `{name}`"), e))?;
+        for r in rows {
+            targets.push(server.with_database(r.get::<_, &str>(0)));
+        }
+    } else if !fleet.urls.is_empty() {
+        for (i, raw) in fleet.urls.iter().enumerate() {
+            let url = project.interpolate(&format!("{}[{i}]", setting("urls")), raw)?;
+            targets.push(Target::from_url(&url, source(), settings.clone())?);
+        }
+    } else if let (Some(registry), Some(query)) = (&fleet.registry, &fleet.query) {
+        let url = project.interpolate(&setting("registry"), registry)?;
+        let client = Target::from_url(&url, source(), settings.clone())?
+            .connect()
+            .await?;
+        let rows = client.query(query.as_str(), &[]).await.map_err(|e| {
+            Error::db(
+                format!("running the query of fleet `{name}` on its registry"),
+                e,
+            )
+        })?;
+        for r in rows {
+            let url: String = r.try_get(0).map_err(|e| Error::Setting {
+                setting: setting("query"),
+                message: format!(
+                    "the query of fleet `{name}` must return one text column (a URL): {e}"
+                ),
+                hint: Some("e.g. select url from tenants where active".into()),
+            })?;
+            targets.push(Target::from_url(&url, source(), settings.clone())?);
+        }
+    }
+    let mut members: Vec<Member> = targets
+        .into_iter()
+        .map(|target| Member {
+            name: target.display(),
+            target,
+        })
+        .collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    members.dedup_by(|a, b| a.name == b.name);
+    if members.is_empty() {
+        return Err(Error::Setting {
+            setting: format!("fleets.{name}"),
+            message: format!("fleet `{name}` has no database"),
+            hint: Some("check the pattern (a LIKE pattern: `_` and `%` are wildcards), the list or the registry's query".into()),
+        });
+    }
+    Ok(members)
+}
+
+/// The server a target is on (its URL with the database left out), for per-server limits.
+fn server_of(target: &Target) -> String {
+    target.with_database("postgres").display()
+}
+
+/// How many pushes each server of `members` takes at once: a third of its free connections
+/// (`max_connections` less the reserved ones and those in use; a push may hold up to three),
+/// at least one. A server that cannot be asked counts as one (its pushes will say why).
+pub async fn capacity(members: &[Member]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for m in members {
+        let server = server_of(&m.target);
+        if out.contains_key(&server) {
+            continue;
+        }
+        let free = async {
+            let client = m.target.connect().await.ok()?;
+            let row = client
+                .query_one(
+                    "select current_setting('max_connections')::int \
+                     - current_setting('superuser_reserved_connections')::int \
+                     - (select count(*) from pg_catalog.pg_stat_activity)::int",
+                    &[],
+                )
+                .await
+                .ok()?;
+            Some(row.get::<_, i32>(0))
+        }
+        .await;
+        out.insert(server, free.map_or(1, |f| (f.max(0) as usize / 3).max(1)));
+    }
+    out
+}
+
+/// How a fleet push runs.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// At most this many pushes at once (each server also limited by [`capacity`]).
+    pub parallel: usize,
+    /// The first this many databases are pushed alone, one after the other, first.
+    pub canary: usize,
+    /// Go on after a failure (else no new push starts; running ones finish).
+    pub keep_going: bool,
+    /// What every push does (dry run, lock wait, platform …).
+    pub push: PushOptions,
+}
+
+/// What happened to one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    /// Not started: a canary failed, or (without `keep_going`) another database did.
+    Skipped,
+}
+
+/// One database's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The database, password redacted.
+    pub target: String,
+    pub status: Status,
+    /// The versions it applied (planned, in a dry run).
+    pub applied: Vec<String>,
+    /// How many were applied before this run.
+    pub already_applied: usize,
+    pub duration_ms: u64,
+    /// Whether it was a canary.
+    pub canary: bool,
+    /// Why it failed.
+    #[serde(skip)]
+    pub error: Option<Arc<Error>>,
+}
+
+/// What a fleet push did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub fleet: String,
+    pub parallel: usize,
+    pub canaries: usize,
+    pub targets: Vec<Outcome>,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// How many databases ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.targets.iter().filter(|t| t.status == status).count()
+    }
+}
+
+/// What [`push`] says as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started {
+        target: &'a str,
+        canary: bool,
+    },
+    Finished {
+        outcome: &'a Outcome,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Pushes `set` to every database of `members` (see the module documentation). Never fails as
+/// a whole: each database's outcome is in the report.
+pub async fn push(
+    fleet: &str,
+    set: &MigrationSet,
+    members: Vec<Member>,
+    options: &FleetOptions,
+    observe: &(dyn Fn(Event<'_>) + Sync),
+) -> Report {
+    let started = Instant::now();
+    let total = members.len();
+    let capacity = capacity(&members).await;
+    let parallel = options.parallel.max(1);
+    let canaries = options.canary.min(total);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
+    let mut done = 0;
+    let mut stop = false;
+    // Canaries, alone and in order.
+    for (i, m) in members.iter().enumerate().take(canaries) {
+        observe(Event::Started {
+            target: &m.name,
+            canary: true,
+        });
+        let outcome = push_one(set, m, &options.push, true).await;
+        done += 1;
+        observe(Event::Finished {
+            outcome: &outcome,
+            done,
+            total,
+        });
+        let failed = outcome.status == Status::Failed;
+        outcomes[i] = Some(outcome);
+        if failed {
+            stop = true;
+            break;
+        }
+    }
+    if !stop {
+        let global = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let per_server: BTreeMap<String, Arc<tokio::sync::Semaphore>> = capacity
+            .iter()
+            .map(|(s, n)| {
+                (
+                    s.clone(),
+                    Arc::new(tokio::sync::Semaphore::new((*n).min(parallel))),
+                )
+            })
+            .collect();
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
+        let rest: Vec<(usize, Member)> =
+            members.iter().cloned().enumerate().skip(canaries).collect();
+        let run = async {
+            let mut running = futures_util::stream::FuturesUnordered::new();
+            for (i, m) in rest {
+                let global = global.clone();
+                let server = per_server
+                    .get(&server_of(&m.target))
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(tokio::sync::Semaphore::new(1)));
+                let failed = failed.clone();
+                let tx = tx.clone();
+                running.push(async move {
+                    let _g = global.acquire_owned().await.expect("open");
+                    let _s = server.acquire_owned().await.expect("open");
+                    if !options.keep_going && failed.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    observe(Event::Started {
+                        target: &m.name,
+                        canary: false,
+                    });
+                    let outcome = push_one(set, &m, &options.push, false).await;
+                    if outcome.status == Status::Failed {
+                        failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    let _ = tx.send((i, outcome));
+                });
+            }
+            drop(tx);
+            use futures_util::StreamExt;
+            while running.next().await.is_some() {}
+        };
+        let collect = async {
+            while let Some((i, outcome)) = rx.recv().await {
+                done += 1;
+                observe(Event::Finished {
+                    outcome: &outcome,
+                    done,
+                    total,
+                });
+                outcomes[i] = Some(outcome);
+            }
+        };
+        tokio::join!(run, collect);
+    }
+    let targets = outcomes
+        .into_iter()
+        .zip(&members)
+        .enumerate()
+        .map(|(i, (o, m))| {
+            o.unwrap_or_else(|| Outcome {
+                target: m.name.clone(),
+                status: Status::Skipped,
+                applied: Vec::new(),
+                already_applied: 0,
+                duration_ms: 0,
+                canary: i < canaries,
+                error: None,
+            })
+        })
+        .collect();
+    Report {
+        fleet: fleet.to_string(),
+        parallel,
+        canaries,
+        targets,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+async fn push_one(set: &MigrationSet, m: &Member, options: &PushOptions, canary: bool) -> Outcome {
+    let started = Instant::now();
+    let result = Migrator::new(set.clone())
+        .with_options(options.clone())
+        .push(&m.target)
+        .await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(report) => Outcome {
+            target: m.name.clone(),
+            status: Status::Ok,
+            applied: if report.dry_run {
+                report.planned.iter().map(|p| p.version.clone()).collect()
+            } else {
+                report.applied.iter().map(|a| a.version.clone()).collect()
+            },
+            already_applied: report.already_applied,
+            duration_ms,
+            canary,
+            error: None,
+        },
+        Err(e) => Outcome {
+            target: m.name.clone(),
+            status: Status::Failed,
+            applied: Vec::new(),
+            already_applied: 0,
+            duration_ms,
+            canary,
+            error: Some(Arc::new(e)),
+        },
+    }
+}
+
+/// One database's state for `migration list --fleet`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberState {
+    pub target: String,
+    /// The newest applied version (`None`: nothing applied, or the database could not be read).
+    pub latest: Option<String>,
+    pub applied: usize,
+    pub pending: usize,
+    pub modified: Vec<String>,
+    pub missing_locally: Vec<String>,
+    /// Why it could not be read.
+    #[serde(skip)]
+    pub error: Option<Arc<Error>>,
+}
+
+/// The state of every database of `members` against `set`, read `parallel` at a time.
+pub async fn states(set: &MigrationSet, members: &[Member], parallel: usize) -> Vec<MemberState> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(members.iter().map(|m| async move {
+        let read = async {
+            let client = m.target.connect().await?;
+            let mut history = History::read(&client).await?;
+            crate::adopt::adopt_into(&client, set, &mut history).await?;
+            Ok::<_, Error>(Plan::build(set, &history, PlanOptions::default()))
+        };
+        match read.await {
+            Ok(plan) => {
+                let of = |s: State| {
+                    plan.rows
+                        .iter()
+                        .filter(|r| r.state == s)
+                        .map(|r| r.version.to_string())
+                        .collect::<Vec<_>>()
+                };
+                let applied: Vec<&crate::plan::Row> = plan
+                    .rows
+                    .iter()
+                    .filter(|r| {
+                        matches!(
+                            r.state,
+                            State::Applied | State::Modified | State::MissingLocally
+                        )
+                    })
+                    .collect();
+                MemberState {
+                    target: m.name.clone(),
+                    latest: applied
+                        .iter()
+                        .map(|r| r.version.clone())
+                        .max()
+                        .map(|v| v.to_string()),
+                    applied: applied.len(),
+                    pending: plan.pending.len(),
+                    modified: of(State::Modified),
+                    missing_locally: of(State::MissingLocally),
+                    error: None,
+                }
+            }
+            Err(e) => MemberState {
+                target: m.name.clone(),
+                latest: None,
+                applied: 0,
+                pending: 0,
+                modified: Vec::new(),
+                missing_locally: Vec::new(),
+                error: Some(Arc::new(e)),
+            },
+        }
+    }))
+    .buffered(parallel.max(1))
+    .collect()
+    .await
+}
+
+/// How long a fleet push waits for each database's migration lock by default: as a single push.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
