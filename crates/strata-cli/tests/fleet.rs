@@ -300,3 +300,109 @@ fn fleet_flags_and_settings_are_checked_before_anything_runs() {
     assert!(run.stderr.contains("fleets.half"), "{run:?}");
     let _ = Path::new("");
 }
+
+#[test]
+fn a_fleet_push_killed_midway_is_completed_by_a_rerun_each_migration_applied_once() {
+    let dbs = databases("fltkill", 8);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project(&[
+        (
+            "20240101000000_create_log.sql",
+            "create table log (n int);\ninsert into log values (1);\n",
+        ),
+        (
+            "20240102000000_slow.sql",
+            "select pg_sleep(0.4);\ninsert into log values (2);\n",
+        ),
+        ("20240103000000_more.sql", "insert into log values (3);\n"),
+    ]);
+    write(
+        p.path(),
+        "strata.toml",
+        &format!(
+            "migrations_dir = \"migrations\"\n[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+            admin_url()
+        ),
+    );
+    let mut child = command(
+        p.path(),
+        &["push", "--fleet", "tenants", "--parallel", "2", "-q"],
+    )
+    .spawn()
+    .unwrap();
+    // Midway: as soon as the canary is done, while the others run (two at a time, each at
+    // least 0.4 s), the process is killed.
+    let mut sorted: Vec<&TestDb> = dbs.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let started = std::time::Instant::now();
+    let all = ["20240101000000,20240102000000,20240103000000"];
+    let done = |url: &str| has_history(url) && applied(url) == all;
+    while !done(&sorted[0].url) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the canary never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let incomplete = dbs.iter().filter(|d| !done(&d.url)).count();
+    assert!(
+        incomplete > 0,
+        "the kill came after the run finished: nothing to pick up"
+    );
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for db in &dbs {
+        assert_eq!(
+            applied(&db.url),
+            ["20240101000000,20240102000000,20240103000000"]
+        );
+        assert_eq!(
+            strings(
+                &db.url,
+                "select string_agg(n::text, ',' order by n) from log"
+            ),
+            ["1,2,3"],
+            "{}: every migration applied exactly once",
+            db.name
+        );
+    }
+}
+
+#[test]
+fn platform_roles_are_created_concurrently_by_databases_of_one_server() {
+    let dbs = databases("fltroles", 6);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project(&[(
+        "20240101000000_create_profiles.sql",
+        "create table public.profiles (id uuid primary key references auth.users (id));\nalter table public.profiles enable row level security;\ngrant select on public.profiles to authenticated;\n",
+    )]);
+    write(
+        p.path(),
+        "strata.toml",
+        &format!(
+            "migrations_dir = \"migrations\"\nplatform = \"supabase\"\n[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+            admin_url()
+        ),
+    );
+    let run = strata(
+        p.path(),
+        &[
+            "push",
+            "--fleet",
+            "tenants",
+            "--canary",
+            "0",
+            "--parallel",
+            "6",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["result"]["summary"]["ok"], 6, "{run:?}");
+}
