@@ -57,11 +57,14 @@ pub(crate) async fn push(
         Default::default()
     };
     let (migrations_enabled, _) = ctx.migrations_enabled(out)?;
-    if a.check_drift || a.backup {
+    if a.check_drift {
         return Err(Error::Setting {
             setting: "--fleet".into(),
-            message: "--check-drift and --backup work on one database; a fleet push does not take them yet".into(),
-            hint: Some("push the database you want to check or back up on its own (--db-url or --env) first".into()),
+            message: "--check-drift works on one database; a fleet push does not take it yet"
+                .into(),
+            hint: Some(
+                "check the database you suspect on its own (`strata diff --db-url …`) first".into(),
+            ),
         }
         .into());
     }
@@ -105,6 +108,14 @@ pub(crate) async fn push(
         parallel: a.parallel.map_or(8, |n| n as usize),
         canary: a.canary.map_or(1, |k| k as usize),
         keep_going: a.keep_going,
+        backup_dir: (a.backup
+            || ctx
+                .project
+                .config
+                .fleets
+                .get(name)
+                .is_some_and(|f| f.backup))
+        .then(|| ctx.project.state_dir()),
         push: PushOptions {
             dry_run: a.dry_run,
             include_all: a.include_all,

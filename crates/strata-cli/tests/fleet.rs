@@ -406,3 +406,34 @@ fn platform_roles_are_created_concurrently_by_databases_of_one_server() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["result"]["summary"]["ok"], 6, "{run:?}");
 }
+
+#[test]
+fn a_fleet_with_backup_dumps_each_database_before_pushing_it() {
+    let dbs = databases("fltbackup", 3);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project_with_fleet(&format!(
+        "[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\nbackup = true\n",
+        admin_url()
+    ));
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let targets = run.json()["result"]["targets"].as_array().unwrap().clone();
+    assert!(
+        targets
+            .iter()
+            .all(|t| t["backup"].as_str().is_some_and(|b| b.ends_with(".dump"))),
+        "{run:?}"
+    );
+    let dumps = std::fs::read_dir(p.path().join(".strata/backups"))
+        .unwrap()
+        .count();
+    assert_eq!(dumps, 3);
+    // Nothing pending: no backup.
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.json()["result"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["backup"].is_null()));
+}

@@ -201,6 +201,10 @@ pub struct Fleet {
     pub query: Option<String>,
     pub lock_timeout: Option<String>,
     pub statement_timeout: Option<String>,
+    /// Take a `pg_dump` backup of each database before a push applies something to it (as
+    /// `push --fleet NAME --backup`).
+    #[serde(default)]
+    pub backup: bool,
     /// The lowest lint level that makes `strata push --fleet NAME` refuse.
     pub push_fail_on: Option<lint::Level>,
 }

@@ -192,6 +192,9 @@ pub struct FleetOptions {
     pub keep_going: bool,
     /// What every push does (dry run, lock wait, platform …).
     pub push: PushOptions,
+    /// Back each database up (`pg_dump`, into `<dir>/backups/`) before a push applies
+    /// something to it; a database whose backup fails is not pushed (it fails).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 /// What happened to one database.
@@ -217,6 +220,8 @@ pub struct Outcome {
     pub duration_ms: u64,
     /// Whether it was a canary.
     pub canary: bool,
+    /// The backup taken before the push, if one was asked for and something was pending.
+    pub backup: Option<std::path::PathBuf>,
     /// Why it failed.
     #[serde(skip)]
     pub error: Option<Arc<Error>>,
@@ -276,7 +281,7 @@ pub async fn push(
             target: &m.name,
             canary: true,
         });
-        let outcome = push_one(set, m, &options.push, true).await;
+        let outcome = push_one(set, m, options, true).await;
         done += 1;
         observe(Event::Finished {
             outcome: &outcome,
@@ -325,7 +330,7 @@ pub async fn push(
                         target: &m.name,
                         canary: false,
                     });
-                    let outcome = push_one(set, &m, &options.push, false).await;
+                    let outcome = push_one(set, &m, options, false).await;
                     if outcome.status == Status::Failed {
                         failed.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
@@ -361,6 +366,7 @@ pub async fn push(
                 already_applied: 0,
                 duration_ms: 0,
                 canary: i < canaries,
+                backup: None,
                 error: None,
             })
         })
@@ -374,15 +380,20 @@ pub async fn push(
     }
 }
 
-async fn push_one(set: &MigrationSet, m: &Member, options: &PushOptions, canary: bool) -> Outcome {
+async fn push_one(set: &MigrationSet, m: &Member, options: &FleetOptions, canary: bool) -> Outcome {
     let started = Instant::now();
-    let result = Migrator::new(set.clone())
-        .with_options(options.clone())
-        .push(&m.target)
-        .await;
+    let migrator = Migrator::new(set.clone()).with_options(options.push.clone());
+    let result = async {
+        let backup = match &options.backup_dir {
+            Some(dir) if !options.push.dry_run => backup_if_pending(&migrator, m, dir).await?,
+            _ => None,
+        };
+        Ok::<_, Error>((migrator.push(&m.target).await?, backup))
+    }
+    .await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
-        Ok(report) => Outcome {
+        Ok((report, backup)) => Outcome {
             target: m.name.clone(),
             status: Status::Ok,
             applied: if report.dry_run {
@@ -393,6 +404,7 @@ async fn push_one(set: &MigrationSet, m: &Member, options: &PushOptions, canary:
             already_applied: report.already_applied,
             duration_ms,
             canary,
+            backup,
             error: None,
         },
         Err(e) => Outcome {
@@ -402,9 +414,36 @@ async fn push_one(set: &MigrationSet, m: &Member, options: &PushOptions, canary:
             already_applied: 0,
             duration_ms,
             canary,
+            backup: None,
             error: Some(Arc::new(e)),
         },
     }
+}
+
+/// A `pg_dump` of `m` before the push, when it has something pending (and nothing the push
+/// would refuse): `<dir>/backups/<db>-<time>-before-<version>.dump`.
+async fn backup_if_pending(
+    migrator: &Migrator,
+    m: &Member,
+    dir: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    let client = m.target.connect().await?;
+    let (_, plan) = migrator.plan(&client).await?;
+    let Some(&first) = plan.pending.first() else {
+        return Ok(None);
+    };
+    if !plan.problems.is_empty() {
+        return Ok(None);
+    }
+    let version = &migrator.migrations().migrations[first].version;
+    let file = crate::backup::backup_path(
+        dir,
+        &m.target.database().unwrap_or_else(|| "postgres".into()),
+        time::OffsetDateTime::now_utc(),
+        Some(version),
+    );
+    crate::backup::backup(&m.target, &file).await?;
+    Ok(Some(file))
 }
 
 /// One database's state for `migration list --fleet`.
