@@ -507,8 +507,8 @@ pub enum MigrationCommand {
         /// Also compare the target with what its applied migrations build and warn about drift
         #[arg(long)]
         check_drift: bool,
-        /// Every database of [fleets.NAME]: its newest applied version, pending, modified and missing files, and how many are at each version
-        #[arg(long, value_name = "NAME", conflicts_with = "check_drift")]
+        /// Every database of [fleets.NAME]: its newest applied version, pending, modified and missing files, and how many are at each version (with --check-drift: what was changed by hand in each)
+        #[arg(long, value_name = "NAME")]
         fleet: Option<String>,
     },
     /// Mark versions applied or reverted in the history without running them

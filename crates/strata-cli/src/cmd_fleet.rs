@@ -172,21 +172,54 @@ pub(crate) async fn push(
     })
 }
 
-pub(crate) async fn list(ctx: &Context, name: &str, out: &Renderer) -> Result<Outcome, Error> {
+pub(crate) async fn list(
+    ctx: &Context,
+    name: &str,
+    check_drift: bool,
+    out: &Renderer,
+) -> Result<Outcome, Error> {
     let set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
+    let platform = ctx.platform()?;
     let members = members(ctx, name).await?;
     let states = fleet::states(&set, &members, 8).await;
     out.fleet_states(name, &states);
+    let drift = if check_drift {
+        let server = strata::scratch::server(&ctx.project)?;
+        let scope = strata::diff::Scope::for_platform(platform);
+        let drift = fleet::drift(&set, &members, &states, platform, &server, &scope).await;
+        for (m, d) in members.iter().zip(&drift) {
+            match d {
+                Ok(d) if d.is_empty() => {}
+                Ok(d) => out.warn(&format!(
+                    "drift on {}: {} difference(s) from what its applied migrations build: {}",
+                    m.name,
+                    d.len(),
+                    d.join("; ")
+                )),
+                Err(e) => out.warn(&format!("drift on {}: not checked: {e}", m.name)),
+            }
+        }
+        Some(drift)
+    } else {
+        None
+    };
     let mut at: std::collections::BTreeMap<String, usize> = Default::default();
     for s in states.iter().filter(|s| s.error.is_none()) {
         *at.entry(s.latest.clone().unwrap_or_default()).or_default() += 1;
     }
     let targets: Vec<serde_json::Value> = states
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let mut v = serde_json::to_value(s).unwrap_or_default();
             v["error"] = s.error.as_ref().map_or(json!(null), |e| error_json(e));
+            if let Some(drift) = &drift {
+                v["drift"] = match &drift[i] {
+                    Ok(d) => json!(d),
+                    Err(e) => json!({ "error": error_json(e) }),
+                };
+            }
             v
         })
         .collect();

@@ -17,8 +17,9 @@ pub(crate) async fn run(
 ) -> Result<Outcome, Error> {
     match cmd {
         MigrationCommand::List {
-            fleet: Some(fleet), ..
-        } => crate::cmd_fleet::list(ctx, fleet, out).await,
+            fleet: Some(fleet),
+            check_drift,
+        } => crate::cmd_fleet::list(ctx, fleet, *check_drift, out).await,
         MigrationCommand::List { check_drift, .. } => {
             let (mut set, target, session, history) = ctx
                 .load_and_connect(out, crate::context::Need::History)

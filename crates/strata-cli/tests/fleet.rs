@@ -437,3 +437,49 @@ fn a_fleet_with_backup_dumps_each_database_before_pushing_it() {
         .iter()
         .all(|t| t["backup"].is_null()));
 }
+
+#[test]
+fn the_fleet_list_names_the_databases_that_lag_or_drifted() {
+    let dbs = databases("fltlist", 3);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project_with_fleet(&format!(
+        "[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+        admin_url()
+    ));
+    let mut sorted: Vec<&TestDb> = dbs.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    // Two have everything; one only the first migration; one was changed by hand.
+    let first = project(&MIGRATIONS[..1]);
+    let run = strata(first.path(), &["push", "--db-url", &sorted[2].url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for db in &sorted[..2] {
+        let run = strata(p.path(), &["push", "--db-url", &db.url, "-q"]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    exec(&sorted[1].url, "alter table notes add column by_hand int");
+    let run = strata_env(
+        p.path(),
+        &[
+            "migration",
+            "list",
+            "--fleet",
+            "tenants",
+            "--check-drift",
+            "-o",
+            "json",
+        ],
+        &[("STRATA_SCRATCH_URL", &admin_url())],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let v = run.json();
+    let targets = v["result"]["targets"].as_array().unwrap();
+    assert_eq!(targets[2]["pending"], 1, "{run:?}");
+    assert_eq!(targets[2]["latest"], "20240101000000");
+    assert_eq!(v["result"]["versions"]["20240102000000"], 2, "{run:?}");
+    assert_eq!(v["result"]["versions"]["20240101000000"], 1, "{run:?}");
+    assert_eq!(targets[0]["drift"], serde_json::json!([]), "{run:?}");
+    let drift = targets[1]["drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 1, "{run:?}");
+    assert!(drift[0].as_str().unwrap().contains("by_hand"), "{run:?}");
+    assert_eq!(targets[2]["drift"], serde_json::json!([]), "{run:?}");
+}

@@ -520,5 +520,99 @@ pub async fn states(set: &MigrationSet, members: &[Member], parallel: usize) -> 
     .await
 }
 
+/// Drift per database: each distinct set of applied versions is built once on a scratch
+/// database on `server`, and every database that applied that set is compared with it (as
+/// `strata diff` compares one target). Returns, per member in order, the differences (as
+/// `strata diff` words them) or why it could not be compared. Databases that could not be read
+/// (`states[i].error`) or have nothing applied are left empty.
+pub async fn drift(
+    set: &MigrationSet,
+    members: &[Member],
+    states: &[MemberState],
+    platform: crate::platform::Platform,
+    server: &Target,
+    scope: &crate::diff::Scope,
+) -> Vec<Result<Vec<String>, Arc<Error>>> {
+    use crate::catalog::Catalog;
+    // The applied versions of each database, and one build per distinct set.
+    let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    for (i, (m, st)) in members.iter().zip(states).enumerate() {
+        if st.error.is_some() || st.applied == 0 {
+            continue;
+        }
+        let versions = async {
+            let client = m.target.connect().await.ok()?;
+            let h = History::read(&client).await.ok()?;
+            Some(
+                h.applied
+                    .iter()
+                    .map(|a| a.version.to_string())
+                    .collect::<Vec<_>>(),
+            )
+        }
+        .await;
+        if let Some(v) = versions {
+            groups.entry(v).or_default().push(i);
+        }
+    }
+    let mut out: Vec<Result<Vec<String>, Arc<Error>>> = vec![Ok(Vec::new()); members.len()];
+    for (versions, indexes) in groups {
+        let built = set.with_migrations(
+            set.migrations
+                .iter()
+                .filter(|m| versions.contains(&m.version.to_string()))
+                .cloned()
+                .collect(),
+        );
+        let expected = async {
+            let scratch = crate::scratch::ScratchDb::create(server, "fleetdrift").await?;
+            let r = async {
+                scratch.build(built, platform).await?;
+                Catalog::capture(&scratch.target().connect().await?).await
+            }
+            .await;
+            let dropped = scratch.drop_now().await;
+            let c = r?;
+            dropped?;
+            Ok::<_, Error>(c)
+        }
+        .await;
+        let expected = match expected {
+            Ok(mut c) => {
+                scope.apply(&mut c);
+                c
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for i in indexes {
+                    out[i] = Err(e.clone());
+                }
+                continue;
+            }
+        };
+        for i in indexes {
+            let actual = async {
+                let client = members[i].target.connect().await?;
+                Catalog::capture(&client).await
+            }
+            .await;
+            out[i] = match actual {
+                Ok(mut actual) => {
+                    let mut expected = expected.clone();
+                    let role = actual.role.clone();
+                    expected.rename_role(&expected.role.clone(), &role);
+                    scope.apply(&mut actual);
+                    Ok(crate::diff::compare(&expected, &actual)
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect())
+                }
+                Err(e) => Err(Arc::new(e)),
+            };
+        }
+    }
+    out
+}
+
 /// How long a fleet push waits for each database's migration lock by default: as a single push.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
