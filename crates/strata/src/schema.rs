@@ -814,19 +814,12 @@ pub async fn prove(
                 .await?;
         scope.apply(&mut applied);
         forget_column_order(&mut applied);
-        let left = compare(&change.after, &applied);
-        if !left.is_empty() {
-            return Err(unproven(
-                "the generated migration does not build what the schema files describe; nothing was written",
-                &left,
-                Sides {
+        same_catalog(&change.after, &applied, "the generated migration does not build what the schema files describe; nothing was written", Sides {
                     left: "schema files",
                     right: "migrations + change",
                     only_left: "only in the schema files",
                     only_right: "only after the change",
-                },
-            ));
-        }
+                })?;
         let client = scratch.target().connect().await?;
         let rows_after = crate::scratch::table_rows(&client, &tables_of(&change.after)).await?;
         let rows = check_rows(change, &rows_before, &rows_after)?;
@@ -855,26 +848,19 @@ pub async fn prove(
         let mut rolled_back = Catalog::capture(&client).await?;
         scope.apply(&mut rolled_back);
         forget_column_order(&mut rolled_back);
-        let back = compare(&change.before, &rolled_back);
-        if !back.is_empty() {
-            return Err(unproven(
-                "the generated rollback does not bring back what the migrations build; nothing was written",
-                &back,
-                Sides {
+        same_catalog(&change.before, &rolled_back, "the generated rollback does not bring back what the migrations build; nothing was written", Sides {
                     left: "migrations",
                     right: "after the rollback",
                     only_left: "only before the change",
                     only_right: "only after the rollback",
-                },
-            ));
-        }
+                })?;
         // Tables the change alters that had no rows to prove it on.
         let changed = changed_tables(change);
         let unproven_tables = changed
             .into_iter()
             .filter(|t| !rows_before.contains_key(t) && change.before.objects.keys().any(|id| id.kind == Kind::Table && &id.name == t))
             .collect();
-        Ok(Proof {
+        Ok::<_, Error>(Proof {
             converges: true,
             rolls_back: true,
             rows,
@@ -1163,6 +1149,21 @@ pub(crate) async fn run_rollback(
         })
 }
 
+/// `Ok` when `actual` equals `expected`; else [`Error::Unproven`] with `message` and the
+/// differences, the sides named by `sides`.
+fn same_catalog(
+    expected: &Catalog,
+    actual: &Catalog,
+    message: &str,
+    sides: Sides<'_>,
+) -> Result<(), Error> {
+    let differences = compare(expected, actual);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(unproven(message, &differences, sides))
+}
+
 fn unproven(message: &str, differences: &[Difference], sides: Sides<'_>) -> Error {
     Error::Unproven {
         message: message.into(),
@@ -1393,19 +1394,17 @@ pub async fn dump(
         scope.apply(c);
         forget_column_order(c);
     }
-    let differences = compare(&expected, &built);
-    if !differences.is_empty() {
-        return Err(unproven(
-            "the dumped schema files do not build the same schema; nothing was written",
-            &differences,
-            Sides {
-                left: "source",
-                right: "dumped files",
-                only_left: "only in the source",
-                only_right: "only in the dumped files",
-            },
-        ));
-    }
+    same_catalog(
+        &expected,
+        &built,
+        "the dumped schema files do not build the same schema; nothing was written",
+        Sides {
+            left: "source",
+            right: "dumped files",
+            only_left: "only in the source",
+            only_right: "only in the dumped files",
+        },
+    )?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     for p in &existing {
         std::fs::remove_file(p).map_err(|e| Error::io("remove", p, e))?;
