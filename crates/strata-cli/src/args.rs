@@ -126,7 +126,10 @@ push_fail_on, else [lint] fail_on, else error. Each hint names the command that 
 this run's target.\n\n\
 What the server says while a migration runs (RAISE NOTICE, warnings) is printed with the file's \
 name; a statement that waits more than a second for a table lock says which lock and who holds \
-it, every few seconds, until it gets it (set --lock-timeout to fail fast instead).")]
+it, every few seconds, until it gets it (set --lock-timeout to fail fast instead).\n\n\
+--fleet NAME pushes every database of [fleets.NAME] in strata.toml (a LIKE pattern on a server, \
+a list of URLs, or a registry query): the first --canary K alone, then up to --parallel N at a \
+time, each exactly as a single push; exit 9 when some failed, each named (docs/fleets.md).")]
     Push(PushArgs),
 
     /// Undo the newest applied migrations with their _rollback.sql files
