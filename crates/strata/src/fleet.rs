@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -613,6 +613,3 @@ pub async fn drift(
     }
     out
 }
-
-/// How long a fleet push waits for each database's migration lock by default: as a single push.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
