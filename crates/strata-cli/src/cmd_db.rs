@@ -61,15 +61,7 @@ pub(crate) async fn run(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Resul
 /// Drops and recreates the local database, then applies every migration (or, `from_schemas`,
 /// every schema file, recording no migration as applied) and the seed.
 async fn reset(ctx: &Context, from_schemas: bool, out: &Renderer) -> Result<Outcome, Error> {
-    let req = &ctx.request;
-    if req.db_url.is_some() || req.env.is_some() || req.linked {
-        let flag = if req.db_url.is_some() {
-            "--db-url"
-        } else if req.env.is_some() {
-            "--env"
-        } else {
-            "--linked"
-        };
+    if let Some(flag) = ctx.request.named_by() {
         return Err(Error::Setting {
             setting: flag.into(),
             message: format!("db reset only recreates the local database; it does not take {flag}"),

@@ -2,7 +2,6 @@
 //! `strata::fleet`, render.
 
 use serde_json::json;
-use strata::apply::PushOptions;
 use strata::fleet::{self, FleetOptions, Status};
 use strata::Error;
 
@@ -14,23 +13,16 @@ use crate::{cmd_lint, Outcome};
 
 /// `--fleet` names the databases itself: the single-target flags cannot come with it.
 fn refuse_single_target(ctx: &Context) -> Result<(), Error> {
-    let r = &ctx.request;
-    let flag = if r.db_url.is_some() {
-        "--db-url"
-    } else if r.env.is_some() {
-        "--env"
-    } else if r.linked {
-        "--linked"
-    } else {
-        return Ok(());
-    };
-    Err(Error::Setting {
-        setting: "--fleet".into(),
-        message: format!(
-            "--fleet and {flag} cannot be used together: the fleet names its databases"
-        ),
-        hint: Some("drop one of them".into()),
-    })
+    match ctx.request.named_by() {
+        None => Ok(()),
+        Some(flag) => Err(Error::Setting {
+            setting: "--fleet".into(),
+            message: format!(
+                "--fleet and {flag} cannot be used together: the fleet names its databases"
+            ),
+            hint: Some("drop one of them".into()),
+        }),
+    }
 }
 
 async fn members(ctx: &Context, name: &str) -> Result<Vec<fleet::Member>, Error> {
@@ -49,14 +41,8 @@ pub(crate) async fn push(
     out: &Renderer,
 ) -> Result<Outcome, Failure> {
     // Settings and files first: nothing connects when they are wrong.
-    let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
-    let platform = ctx.platform()?;
-    let (seeds, _) = if a.include_seed || a.reseed {
-        ctx.seeds(true, out)?
-    } else {
-        Default::default()
-    };
-    let (migrations_enabled, _) = ctx.migrations_enabled(out)?;
+    let (push, _) = crate::cmd_push::options(ctx, a, out)?;
+    let migrations_enabled = push.migrations_enabled;
     if a.check_drift {
         return Err(Error::Setting {
             setting: "--fleet".into(),
@@ -116,15 +102,7 @@ pub(crate) async fn push(
                 .get(name)
                 .is_some_and(|f| f.backup))
         .then(|| ctx.project.state_dir()),
-        push: PushOptions {
-            dry_run: a.dry_run,
-            include_all: a.include_all,
-            lock_wait,
-            seeds,
-            platform,
-            migrations_enabled,
-            reseed: a.reseed,
-        },
+        push,
     };
     let report = fleet::push(name, &set, members, &options, &|e| out.fleet_event(&e)).await;
     out.fleet_report(&report);

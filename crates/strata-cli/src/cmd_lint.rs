@@ -134,7 +134,7 @@ pub(crate) async fn run(ctx: &Context, args: &LintArgs, out: &Renderer) -> Resul
     // What is deployed: the versions applied on the target, else the files at --changed-since,
     // else what [lint] assume_deployed says (every earlier file).
     let r = &ctx.request;
-    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
+    let live = r.named_by().is_some();
     let mut deployed = config.deployed();
     if let Some(reference) = &args.changed_since {
         deployed = input.since(&ctx.project.root, reference)?;

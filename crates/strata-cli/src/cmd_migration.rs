@@ -128,7 +128,7 @@ async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Resul
         });
     };
     let r = &ctx.request;
-    let live = r.db_url.is_some() || r.env.is_some() || r.linked;
+    let live = r.named_by().is_some();
     let already = set
         .migrations
         .first()

@@ -17,15 +17,8 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         return crate::cmd_fleet::push(ctx, a, fleet, out).await;
     }
     // Settings are read before anything connects or starts: a bad one changes nothing.
-    let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
-    let platform = ctx.platform()?;
-    let (seeds, mut warnings) = if a.include_seed || a.reseed {
-        ctx.seeds(true, out)?
-    } else {
-        Default::default()
-    };
-    let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
-    warnings.extend(skipped);
+    let (options, mut warnings) = options(ctx, a, out)?;
+    let migrations_enabled = options.migrations_enabled;
     let (mut set, target, mut session, history) = ctx
         .load_and_connect(out, crate::context::Need::Plan)
         .await?;
@@ -45,15 +38,6 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     if a.check_drift {
         warnings.extend(cmd_diff::check_drift(ctx, &set, &history, &target, out).await?);
     }
-    let options = PushOptions {
-        dry_run: a.dry_run,
-        include_all: a.include_all,
-        lock_wait,
-        seeds,
-        platform,
-        migrations_enabled,
-        reseed: a.reseed,
-    };
     let progress = Arc::new(out.progress());
     let migrator = Migrator::new(set)
         .with_options(options)
@@ -80,4 +64,32 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         );
     }
     Ok(Outcome::ok(value))
+}
+
+/// What the flags and settings say every push does (a fleet's too), read before anything
+/// connects, and the warnings reading them gave (seed patterns, migrations turned off).
+pub(crate) fn options(
+    ctx: &Context,
+    a: &PushArgs,
+    out: &Renderer,
+) -> Result<(PushOptions, Vec<String>), strata::Error> {
+    let lock_wait = ctx.lock_wait(a.lock_wait.as_deref())?;
+    let platform = ctx.platform()?;
+    let (seeds, mut warnings) = if a.include_seed || a.reseed {
+        ctx.seeds(true, out)?
+    } else {
+        Default::default()
+    };
+    let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
+    warnings.extend(skipped);
+    let options = PushOptions {
+        dry_run: a.dry_run,
+        include_all: a.include_all,
+        lock_wait,
+        seeds,
+        platform,
+        migrations_enabled,
+        reseed: a.reseed,
+    };
+    Ok((options, warnings))
 }

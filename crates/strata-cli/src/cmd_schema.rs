@@ -62,7 +62,7 @@ pub(crate) async fn diff(
     // With a database named, say how much of what the change drops is there.
     let r = &ctx.request;
     let mut at_risk = Vec::new();
-    if !change.data_loss.is_empty() && (r.db_url.is_some() || r.env.is_some() || r.linked) {
+    if !change.data_loss.is_empty() && r.named_by().is_some() {
         let target = ctx.target()?;
         out.target(&target);
         let client = target.connect().await?;
@@ -110,10 +110,7 @@ pub(crate) async fn diff(
             )
         })
         .collect();
-    // Read for context only: the files' text is needed, not the cache's checksums.
-    let mut context = set.clone();
-    context.read_deferred()?;
-    let findings = crate::cmd_lint::linter(ctx).findings_for_new(&context, &proposed);
+    let findings = crate::cmd_lint::linter(ctx).findings_for_new(&set, &proposed);
     for f in &findings {
         out.warn(&format!(
             "lint: {}",
@@ -219,7 +216,7 @@ pub(crate) async fn dump(
     let platform = ctx.platform()?;
     let scope = Scope::for_platform(platform);
     let r = &ctx.request;
-    let from_target = r.db_url.is_some() || r.env.is_some() || r.linked;
+    let from_target = r.named_by().is_some();
     // Inputs first: a directory that would be overwritten is refused before anything starts.
     if !args.force && !sources.files.is_empty() {
         return Err(Error::Setting {

@@ -897,41 +897,38 @@ fn changed_tables(change: &SchemaDiff) -> std::collections::BTreeSet<String> {
     }
     for r in &change.renames {
         let (schema, table) = split_qualified(&r.table);
-        let old_table = match r.kind {
-            Kind::Table => format!("{}.{}", ident(schema), ident(&r.from)),
+        out.insert(match r.kind {
+            Kind::Table => r.old_id(),
             _ => before_name(change, &format!("{}.{}", ident(schema), ident(table))),
-        };
-        out.insert(old_table);
+        });
     }
     out
 }
 
 /// A table's name before the change's table renames.
 fn before_name(change: &SchemaDiff, table: &str) -> String {
-    change
-        .renames
-        .iter()
-        .filter(|r| r.kind == Kind::Table)
-        .find_map(|r| {
-            let (schema, new) = split_qualified(&r.table);
-            (format!("{}.{}", ident(schema), ident(new)) == table)
-                .then(|| format!("{}.{}", ident(schema), ident(&r.from)))
-        })
-        .unwrap_or_else(|| table.to_string())
+    table_renamed(change, table, Rename::new_id, Rename::old_id)
 }
 
 /// A table's name after the change's table renames.
 fn after_name(change: &SchemaDiff, table: &str) -> String {
+    table_renamed(change, table, Rename::old_id, Rename::new_id)
+}
+
+/// `table` mapped through the change's table renames: the rename whose `from` name is `table`
+/// gives its `to` name; any other table keeps its name.
+fn table_renamed(
+    change: &SchemaDiff,
+    table: &str,
+    from: fn(&Rename) -> String,
+    to: fn(&Rename) -> String,
+) -> String {
     change
         .renames
         .iter()
         .filter(|r| r.kind == Kind::Table)
-        .find_map(|r| {
-            let (schema, new) = split_qualified(&r.table);
-            (format!("{}.{}", ident(schema), ident(&r.from)) == table)
-                .then(|| format!("{}.{}", ident(schema), ident(new)))
-        })
-        .unwrap_or_else(|| table.to_string())
+        .find(|r| from(r) == table)
+        .map_or_else(|| table.to_string(), to)
 }
 
 /// Checks that the change kept every table's rows: as many, and the same content where the
@@ -1505,7 +1502,7 @@ fn derived_renames(
 /// Leaves columns' positions out of `catalog`: PostgreSQL cannot move a column, so a column
 /// added in the middle of a table in a schema file is added at the end by any migration; schema
 /// files describe columns, not their order.
-fn forget_column_order(catalog: &mut Catalog) {
+pub(crate) fn forget_column_order(catalog: &mut Catalog) {
     for (id, o) in catalog.objects.iter_mut() {
         if id.kind == Kind::Column {
             o.props.remove("position");

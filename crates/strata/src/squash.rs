@@ -81,10 +81,7 @@ pub async fn plan(
         snapshot(server, "squashfrom", squashed, platform, scope),
         snapshot(server, "squashempty", platform_only(set), platform, scope),
     );
-    let ((mut catalog, rows, sequences), (mut empty_catalog, empty_rows, _)) = (built?, empty?);
-    for c in [&mut catalog, &mut empty_catalog] {
-        scope.apply(c);
-    }
+    let ((catalog, rows, sequences), (empty_catalog, empty_rows, _)) = (built?, empty?);
     let data = written_rows(&rows, &empty_rows);
     let mut statements = crate::diff::create_statements(&catalog);
     // Default privileges before the objects they apply to (the grants computed for each object
@@ -178,13 +175,10 @@ pub async fn prove(
     let ((mut a, a_rows, _), (mut b, b_rows, _)) = (original?, squashed?);
     let (a_rows, b_rows) = (comparable_rows(&a_rows, &a), comparable_rows(&b_rows, &b));
     let (mut r, mut e) = (rolled_back?, empty?.0);
+    // The snapshots are in scope already; the rollback's catalog is not.
+    scope.apply(&mut r);
     for c in [&mut a, &mut b, &mut r, &mut e] {
-        scope.apply(c);
-        for (id, o) in c.objects.iter_mut() {
-            if id.kind == Kind::Column {
-                o.props.remove("position");
-            }
-        }
+        crate::schema::forget_column_order(c);
     }
     let differences = compare(&a, &b);
     if !differences.is_empty() {

@@ -177,6 +177,23 @@ pub struct TargetRequest {
     pub statement_timeout: Option<String>,
 }
 
+impl TargetRequest {
+    /// The flag that names one target, when one does (`--db-url`, `--env`, `--linked`, in
+    /// precedence order): commands that only read a target when asked, and those that refuse
+    /// one (`db reset`, `push --fleet`), ask this.
+    pub fn named_by(&self) -> Option<&'static str> {
+        if self.db_url.is_some() {
+            Some("--db-url")
+        } else if self.env.is_some() {
+            Some("--env")
+        } else if self.linked {
+            Some("--linked")
+        } else {
+            None
+        }
+    }
+}
+
 /// How [`Target::resolve`] found the target, before connecting.
 #[derive(Debug)]
 pub enum Resolved {
