@@ -23,8 +23,8 @@ pub(crate) async fn diff(ctx: &Context, args: &DiffArgs, out: &Renderer) -> Resu
     }
     let target = ctx.target()?;
     out.target(&target);
-    let server = strata::scratch::server(&ctx.project)?;
-    let drift = diff::drift(set, platform, &server, &target, &scope).await?;
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+    let drift = diff::drift(set, platform, &scratch, &target, &scope).await?;
     out.diff(&drift, &target);
     let mut written = Vec::new();
     let mut record = None;
@@ -114,11 +114,11 @@ pub(crate) async fn check_drift(
             .collect(),
     );
     let platform = ctx.platform()?;
-    let server = strata::scratch::server(&ctx.project)?;
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
     let drift = diff::drift(
         built,
         platform,
-        &server,
+        &scratch,
         target,
         &Scope::for_platform(platform),
     )

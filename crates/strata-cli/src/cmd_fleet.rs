@@ -163,9 +163,9 @@ pub(crate) async fn list(
     let states = fleet::states(&set, &members, 8).await;
     out.fleet_states(name, &states);
     let drift = if check_drift {
-        let server = strata::scratch::server(&ctx.project)?;
+        let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
         let scope = strata::diff::Scope::for_platform(platform);
-        let drift = fleet::drift(&set, &members, &states, platform, &server, &scope).await;
+        let drift = fleet::drift(&set, &members, &states, platform, &scratch, &scope).await;
         for (m, d) in members.iter().zip(&drift) {
             match d {
                 Ok(d) if d.is_empty() => {}

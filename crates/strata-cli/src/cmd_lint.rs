@@ -247,9 +247,9 @@ async fn catalog_findings(
     target: Option<&(strata::target::Target, tokio_postgres::Client)>,
 ) -> Result<Vec<Finding>, Error> {
     let findings = if args.schema {
-        let server = strata::scratch::server(&ctx.project)?;
-        out.target(&server);
-        lint::catalog::lint_schema(&server, ctx.migrations()?, ctx.platform()?).await?
+        let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+        out.scratch(&scratch);
+        lint::catalog::lint_schema(&scratch, ctx.migrations()?, ctx.platform()?).await?
     } else if let Some((_, client)) = target {
         lint::catalog::check(client, &lint::api_schemas(ctx.platform()?)).await?
     } else {

@@ -163,13 +163,13 @@ async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Resul
             (baseline, None, None)
         }
         None => {
-            let server = strata::scratch::server(&ctx.project)?;
-            let plan = squash::plan(&set, &version, platform, &server, &scope).await?;
+            let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+            let plan = squash::plan(&set, &version, platform, &scratch, &scope).await?;
             let baseline = squash::squashed_set(&set, &plan).migrations[0].clone();
             if let Some((_, _, history)) = &connection {
                 squash::history_fit(history, &baseline, Some(&plan.versions))?;
             }
-            squash::prove(&set, &plan, platform, &server, &scope).await?;
+            squash::prove(&set, &plan, platform, &scratch, &scope).await?;
             out.line(&format!(
                 "Proven on scratch databases: the baseline and the later migrations build the same schema and rows as the {} original migrations; its rollback undoes it.",
                 set.migrations.len()

@@ -46,8 +46,8 @@ pub(crate) async fn diff(
     let platform = ctx.platform()?;
     let mut scope = Scope::for_platform(platform);
     scope.schemas = args.schemas.clone();
-    let server = strata::scratch::server(&ctx.project)?;
-    out.target(&server);
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+    out.scratch(&scratch);
     let safety = schema::Safety {
         lock_timeout: Some(
             ctx.project
@@ -58,7 +58,7 @@ pub(crate) async fn diff(
         ),
         transaction_only: ctx.project.config.schema.transaction_only,
     };
-    let change = schema::diff(&set, &files, platform, &server, &scope, &safety).await?;
+    let change = schema::diff(&set, &files, platform, &scratch, &scope, &safety).await?;
     // With a database named, say how much of what the change drops is there.
     let r = &ctx.request;
     let mut at_risk = Vec::new();
@@ -141,7 +141,7 @@ pub(crate) async fn diff(
                 seeds: &seeds,
             };
             let (p, created) =
-                schema::write_proven(&set, &change, platform, &server, &scope, &options).await?;
+                schema::write_proven(&set, &change, platform, &scratch, &scope, &options).await?;
             let created_paths: Vec<_> = created
                 .iter()
                 .flat_map(|c| std::iter::once(c.path.clone()).chain(c.rollback.clone()))
@@ -232,7 +232,7 @@ pub(crate) async fn dump(
             ),
         });
     }
-    let server = strata::scratch::server(&ctx.project)?;
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
     let (catalog, source) = if from_target {
         let target = ctx.target()?;
         out.target(&target);
@@ -242,9 +242,9 @@ pub(crate) async fn dump(
         (catalog, target.display())
     } else {
         let set = ctx.migrations()?;
-        out.target(&server);
+        out.scratch(&scratch);
         (
-            schema::built_catalog(&set, platform, &server, &scope).await?,
+            schema::built_catalog(&set, platform, &scratch, &scope).await?,
             "the migrations".to_string(),
         )
     };
@@ -253,7 +253,7 @@ pub(crate) async fn dump(
         &sources.dir,
         args.force,
         platform,
-        &server,
+        &scratch,
         &scope,
     )
     .await?;

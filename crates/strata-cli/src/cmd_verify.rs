@@ -19,14 +19,13 @@ pub(crate) async fn verify(
         platform: ctx.platform()?,
         require_rollbacks: args.require_rollbacks,
     };
-    let server = strata::scratch::server(&ctx.project)?;
-    out.target(&server);
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+    out.scratch(&scratch);
     out.line(&format!(
-        "Verifying {} migration(s) and their rollbacks on a scratch database on {}:",
+        "Verifying {} migration(s) and their rollbacks on a scratch database:",
         set.migrations.len(),
-        server.display()
     ));
-    let report = strata::verify::verify(set, &server, options).await?;
+    let report = strata::verify::verify(set, &scratch, options).await?;
     out.verify(&report);
     let exit = if report.passed {
         exit_code::SUCCESS

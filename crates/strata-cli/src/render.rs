@@ -216,6 +216,18 @@ impl Renderer {
         }
     }
 
+    /// The `Scratch:` line of a command that builds scratch databases (stderr): where builds
+    /// go, and, on a shared server, that they take turns and drop the roles they create.
+    pub fn scratch(&self, scratch: &strata::scratch::Scratch) {
+        if !self.human() {
+            return;
+        }
+        eprintln!("Scratch: {}", scratch.display());
+        if let Some(note) = scratch.note() {
+            eprintln!("  {note}");
+        }
+    }
+
     pub fn progress(&self) -> Progress {
         Progress {
             show: self.human(),

@@ -24,7 +24,6 @@ use strata::error::Error;
 use strata::platform::Platform;
 use strata::scratch::ScratchDb;
 use strata::source::MigrationSet;
-use strata::target::Target;
 
 /// Every catalog rule, in documentation order.
 pub static RULES: &[&RuleInfo] = &[
@@ -507,11 +506,11 @@ async fn extensions(client: &Client, out: &mut Vec<Finding>) -> Result<(), Error
 /// catalog rules on it with the platform's exposed schemas ([`super::api_schemas`]), and drops it (also when building or
 /// checking fails).
 pub async fn lint_schema(
-    server: &Target,
+    scratch: &strata::scratch::Scratch,
     set: MigrationSet,
     platform: Platform,
 ) -> Result<Vec<Finding>, Error> {
-    let db = ScratchDb::create(server, "lint").await?;
+    let db = ScratchDb::create(scratch, "lint").await?;
     let result = async {
         db.build(set, platform).await?;
         let client = db.target().connect().await?;

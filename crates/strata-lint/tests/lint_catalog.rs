@@ -193,13 +193,15 @@ async fn exposed_schemas_are_the_callers_choice() {
     );
 }
 
-fn server() -> Target {
-    Target::from_url(
-        &support::admin_url(),
-        TargetSource::DbUrl,
-        SessionSettings::default(),
+fn server() -> strata::scratch::Scratch {
+    strata::scratch::Scratch::server(
+        Target::from_url(
+            &support::admin_url(),
+            TargetSource::DbUrl,
+            SessionSettings::default(),
+        )
+        .unwrap(),
     )
-    .unwrap()
 }
 
 /// Scratch databases of this process still on the server.

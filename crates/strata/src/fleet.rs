@@ -530,7 +530,7 @@ pub async fn drift(
     members: &[Member],
     states: &[MemberState],
     platform: crate::platform::Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &crate::diff::Scope,
 ) -> Vec<Result<Vec<String>, Arc<Error>>> {
     use crate::catalog::Catalog;
@@ -565,7 +565,7 @@ pub async fn drift(
                 .collect(),
         );
         let expected = async {
-            let scratch = crate::scratch::ScratchDb::create(server, "fleetdrift").await?;
+            let scratch = crate::scratch::ScratchDb::create(scratch, "fleetdrift").await?;
             let r = async {
                 scratch.build(built, platform).await?;
                 Catalog::capture(&scratch.target().connect().await?).await

@@ -45,6 +45,26 @@ pub const SUPABASE_ROLES_SQL: &str = include_str!("platform/supabase/roles.sql")
 /// supabase_functions and a pg_net stand-in (1: auth.users, buckets and objects).
 pub const SUPABASE_VERSION: i32 = 2;
 
+/// The roles [`SUPABASE_ROLES_SQL`] creates: the API roles, `authenticator` and the
+/// platform's own (NOLOGIN here). Other databases of a server may use them, so a scratch build
+/// on a shared server never drops them (`strata::scratch`). A test checks this list against
+/// the roles a private cluster has after the emulation is installed.
+pub const EMULATED_ROLES: &[&str] = &[
+    "anon",
+    "authenticated",
+    "service_role",
+    "authenticator",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_realtime_admin",
+    "supabase_functions_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "dashboard_user",
+    "pgbouncer",
+];
+
 /// A schema the Supabase platform (or Strata's emulation of it) owns: its objects are the
 /// platform's, not the migrations' (except what users add there — policies on storage tables,
 /// triggers on auth.users, bucket rows).

@@ -28,7 +28,6 @@ use crate::platform::Platform;
 use crate::quote::ident;
 use crate::scratch::ScratchDb;
 use crate::source::{Migration, MigrationSet, Version};
-use crate::target::Target;
 
 /// The marker of a rename hint in a schema file: `-- strata:renamed-from OLD`.
 pub const RENAMED_FROM: &str = "strata:renamed-from";
@@ -285,21 +284,62 @@ pub async fn diff(
     set: &MigrationSet,
     files: &SchemaFiles,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
     safety: &Safety,
 ) -> Result<SchemaDiff, Error> {
     let renames = files.renames()?;
-    let from = ScratchDb::create(server, "schemafrom").await?;
-    let to = ScratchDb::create(server, "schemato").await?;
+    // The schema files' side: built, captured and dropped on its own.
+    let side_b = async {
+        let to = ScratchDb::create(scratch, "schemato").await?;
+        let built = async {
+            let after =
+                build_and_capture(&to, files.as_set(), platform, "the schema files").await?;
+            let unmodelled = Catalog::unmodelled(&to.target().connect().await?).await?;
+            Ok::<_, Error>((after, unmodelled))
+        }
+        .await;
+        let dropped = to.drop_now().await;
+        let out = built?;
+        dropped?;
+        Ok::<_, Error>(out)
+    };
+    // The migrations' side: built and captured; kept for the renames, which need both sides.
+    let side_a = async {
+        let from = ScratchDb::create(scratch, "schemafrom").await?;
+        let built = async {
+            let before = build_and_capture(&from, set.clone(), platform, "the migrations").await?;
+            let unmodelled = Catalog::unmodelled(&from.target().connect().await?).await?;
+            Ok::<_, Error>((before, unmodelled))
+        }
+        .await;
+        match built {
+            Ok(b) => Ok((from, b)),
+            Err(e) => {
+                let _ = from.drop_now().await;
+                Err(e)
+            }
+        }
+    };
+    // On a shared scratch server builds take turns: one side after the other.
+    let (b, a) = if scratch.takes_turns() {
+        let b = side_b.await;
+        (b, side_a.await)
+    } else {
+        tokio::join!(side_b, side_a)
+    };
+    let (from, (before, unmodelled_a)) = match (a, &b) {
+        (Ok(a), Ok(_)) => a,
+        (Ok((from, _)), Err(_)) => {
+            let _ = from.drop_now().await;
+            return Err(b.err().expect("an error"));
+        }
+        (Err(e), _) => return Err(e),
+    };
+    let (after, unmodelled_b) = b?;
     let built = async {
-        let (a, b) = tokio::join!(
-            build_and_capture(&from, set.clone(), platform, "the migrations"),
-            build_and_capture(&to, files.as_set(), platform, "the schema files"),
-        );
-        let (before, after) = (a?, b?);
-        let mut unmodelled = Catalog::unmodelled(&from.target().connect().await?).await?;
-        unmodelled.extend(Catalog::unmodelled(&to.target().connect().await?).await?);
+        let mut unmodelled = unmodelled_a;
+        unmodelled.extend(unmodelled_b);
         unmodelled.sort();
         unmodelled.dedup();
         // A hint the migrations already carried out (the old name gone, the new one there) is
@@ -383,7 +423,7 @@ pub async fn diff(
         Ok::<_, Error>((before, renamed, after, renames, extra, unmodelled))
     }
     .await;
-    let dropped = (from.drop_now().await, to.drop_now().await);
+    let dropped = from.drop_now().await;
     let (mut before, mut renamed, mut after, renames, derived, mut unmodelled) = built?;
     // Roles are cluster-wide: scratch databases share them, so they are not compared.
     unmodelled.extend(
@@ -392,8 +432,7 @@ pub async fn diff(
             .into_iter()
             .map(|r| format!("role {r}")),
     );
-    dropped.0?;
-    dropped.1?;
+    dropped?;
     for c in [&mut before, &mut renamed, &mut after] {
         scope.apply(c);
         forget_column_order(c);
@@ -785,11 +824,11 @@ pub async fn prove(
     change: &SchemaDiff,
     versions: &[Version],
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
     seeds: &[crate::apply::SeedFile],
 ) -> Result<Proof, Error> {
-    let scratch = ScratchDb::create(server, "schemaproof").await?;
+    let scratch = ScratchDb::create(scratch, "schemaproof").await?;
     let result = async {
         // The migrations and the seed: the rows the change must keep.
         scratch
@@ -1034,7 +1073,7 @@ pub async fn write_proven(
     set: &MigrationSet,
     change: &SchemaDiff,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
     options: &WriteOptions<'_>,
 ) -> Result<(Proof, Vec<crate::author::NewMigration>), Error> {
@@ -1085,7 +1124,7 @@ pub async fn write_proven(
         change,
         &versions,
         platform,
-        server,
+        scratch,
         scope,
         options.seeds,
     )
@@ -1340,7 +1379,7 @@ pub async fn dump(
     dir: &Path,
     replace: bool,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
 ) -> Result<Vec<PathBuf>, Error> {
     let existing: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -1375,7 +1414,7 @@ pub async fn dump(
             })
             .collect(),
     };
-    let scratch = ScratchDb::create(server, "schemadump").await?;
+    let scratch = ScratchDb::create(scratch, "schemadump").await?;
     let built = build_and_capture(
         &scratch,
         as_schema.as_set(),
@@ -1420,10 +1459,10 @@ pub async fn dump(
 pub async fn built_catalog(
     set: &MigrationSet,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
 ) -> Result<Catalog, Error> {
-    let scratch = ScratchDb::create(server, "schemasource").await?;
+    let scratch = ScratchDb::create(scratch, "schemasource").await?;
     let built = build_and_capture(&scratch, set.clone(), platform, "the migrations").await;
     let dropped = scratch.drop_now().await;
     let mut catalog = built?;

@@ -1,11 +1,29 @@
-//! Throwaway databases: the schema the migrations describe, built on a server Strata may create
-//! databases on (the project's local cluster by default), used and dropped. `strata lint
-//! --schema`, `strata verify` and `strata diff` all work on one.
+//! Throwaway databases: the schema the migrations describe, built where nothing else can see
+//! it, used and dropped. `strata lint --schema`, `verify`, `diff`, `schema diff|dump` and
+//! `migration squash` all work on them.
+//!
+//! Where they are built ([`Scratch`]):
+//! - by default, in **private clusters** of the project's own (`.strata/scratch/<n>/`, created
+//!   from the installed server binaries by [`crate::local::LocalCluster`] and kept running, like
+//!   the local cluster). Each scratch database leases a whole cluster for its life (an exclusive
+//!   `flock` on `<n>/lease`), so two builds never see each other's roles, and the lease ends by
+//!   dropping the database and every role the build created (`ALTER ROLE postgres RESET ALL`,
+//!   `ALTER SYSTEM RESET ALL` too): nothing outlives a build. A slot that cannot be cleaned is
+//!   destroyed and created again. Several leases at once use several clusters.
+//! - with `STRATA_SCRATCH_URL`, on that **server**: one build at a time within this process (a
+//!   second waits for the first to end), and the roles a build created — all but the platform
+//!   emulation's, which other databases of that server may be using — are dropped when it ends.
+//!   Other processes on the same server can still see them while it runs.
+//!
+//! Code that builds two sides must not hold two [`ScratchDb`]s at once with `STRATA_SCRATCH_URL`
+//! (the second would wait for the first forever): build, capture and drop one, then the other.
 //!
 //! A scratch database is named `strata_scratch_<purpose>_<pid>_<n>`; one left behind by a killed
-//! run is dropped by the next [`ScratchDb::create`] on the same server once its process is gone
-//! (same host only: the pid is checked locally, and only for servers on loopback or a socket).
+//! run is dropped by the next lease of its cluster, or, on a server, by the next
+//! [`ScratchDb::create`] once its process is gone (same host only: the pid is checked locally, and
+//! only for servers on loopback or a socket).
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio_postgres::Client;
@@ -22,36 +40,172 @@ pub use crate::target::SCRATCH_URL_VAR;
 
 const PREFIX: &str = "strata_scratch_";
 
-/// The server scratch databases are created on: `STRATA_SCRATCH_URL` if set, else the project's
-/// local cluster (started, created on first use). Blocking while the cluster starts.
-pub fn server(project: &Project) -> Result<Target, Error> {
-    if let Some(url) = std::env::var(SCRATCH_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    {
-        return Target::from_url(&url, TargetSource::Scratch, SessionSettings::default());
-    }
-    let info = crate::local::LocalCluster::new(project.state_dir()).start()?;
-    Target::local(&info.url("postgres"), SessionSettings::default())
+/// The directory of the project's private scratch clusters, under its state directory.
+pub const POOL_DIR: &str = "scratch";
+
+/// The most private clusters a pool grows to; a lease beyond waits for one to be free.
+const POOL_SLOTS: usize = 16;
+
+/// Where scratch databases are built: private clusters of the project's, or the server
+/// `STRATA_SCRATCH_URL` names. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    place: Place,
 }
 
-/// A database that exists for one run. Call [`ScratchDb::drop_now`] when done; if the value is
-/// dropped without it (a panic, an early `?`), the database is dropped by the next
-/// [`ScratchDb::create`] on the server once this process has exited.
+#[derive(Debug, Clone)]
+enum Place {
+    /// Private clusters under this directory (`<dir>/<n>/`).
+    Pool(PathBuf),
+    /// One server; builds take turns.
+    Server(Target),
+}
+
+/// One build at a time on a `STRATA_SCRATCH_URL` server, in this process.
+static SERVER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Scratch {
+    /// Scratch for `project`: `STRATA_SCRATCH_URL` if set, else private clusters under
+    /// `<state dir>/scratch`. Nothing is started yet. Errors: the variable does not hold a
+    /// connection string ([`Error::Setting`] naming it).
+    pub fn for_project(project: &Project) -> Result<Scratch, Error> {
+        if let Some(url) = std::env::var(SCRATCH_URL_VAR)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            return Ok(Scratch::server(Target::from_url(
+                &url,
+                TargetSource::Scratch,
+                SessionSettings::default(),
+            )?));
+        }
+        Ok(Scratch::pool(project.state_dir().join(POOL_DIR)))
+    }
+
+    /// Private clusters under `dir` (created and started on first use, kept running).
+    pub fn pool(dir: impl Into<PathBuf>) -> Scratch {
+        Scratch {
+            place: Place::Pool(dir.into()),
+        }
+    }
+
+    /// The server `target` (a user that may `CREATE DATABASE` and `CREATE ROLE`).
+    pub fn server(target: Target) -> Scratch {
+        Scratch {
+            place: Place::Server(target),
+        }
+    }
+
+    /// Where builds go, for a `Scratch:` line: the pool's directory, or the server (password
+    /// redacted).
+    pub fn display(&self) -> String {
+        match &self.place {
+            Place::Pool(dir) => format!("private clusters in {}", dir.display()),
+            Place::Server(t) => format!("{} ({SCRATCH_URL_VAR})", t.display()),
+        }
+    }
+
+    /// What a user should know about where builds go: on a shared server, builds take turns
+    /// and their roles are dropped after each (`None` for private clusters).
+    pub fn note(&self) -> Option<String> {
+        match &self.place {
+            Place::Pool(_) => None,
+            Place::Server(_) => Some(format!(
+                "{SCRATCH_URL_VAR} names a shared server: scratch builds run there one after the other, and the roles each one creates (other than the platform emulation's) are dropped after it"
+            )),
+        }
+    }
+
+    /// Whether builds take turns (a shared server): then no code may hold two scratch
+    /// databases at once.
+    pub fn takes_turns(&self) -> bool {
+        matches!(self.place, Place::Server(_))
+    }
+
+    /// The pool's directory, when builds go to private clusters.
+    pub fn pool_dir(&self) -> Option<&Path> {
+        match &self.place {
+            Place::Pool(dir) => Some(dir),
+            Place::Server(_) => None,
+        }
+    }
+}
+
+/// Stops every private scratch cluster under `<state_dir>/scratch` (`strata db stop`); returns
+/// how many were running.
+pub fn stop_pool(state_dir: &Path) -> Result<usize, Error> {
+    let dir = state_dir.join(POOL_DIR);
+    let mut stopped = 0;
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(0);
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
+        if entry.path().join("local").is_dir()
+            && crate::local::LocalCluster::new(entry.path()).stop()?
+        {
+            stopped += 1;
+        }
+    }
+    Ok(stopped)
+}
+
+/// A lease on a private cluster: its `flock`, held for the life of a scratch database.
+#[derive(Debug)]
+struct Lease {
+    _file: std::fs::File,
+    slot: PathBuf,
+}
+
+/// What a scratch database holds while it lives.
+enum Holding {
+    Cluster(Lease),
+    /// The server's turn, and the roles that existed before the build.
+    Turn {
+        _turn: tokio::sync::MutexGuard<'static, ()>,
+        before: Vec<String>,
+    },
+}
+
+/// A database that exists for one build. Call [`ScratchDb::drop_now`] when done; if the value
+/// is dropped without it (a panic, an early `?`), the database and its roles go at the next
+/// lease of the cluster, or (on a server) the database at the next [`ScratchDb::create`] once
+/// this process has exited.
 pub struct ScratchDb {
     server: Target,
     name: String,
     purpose: String,
     target: Target,
+    holding: Holding,
 }
 
 impl ScratchDb {
-    /// Creates an empty database on `server` (from `template0`, so nothing of `template1`
-    /// leaks in). `purpose` is a short lowercase word that ends up in the name (`lint`, `diff`).
-    pub async fn create(server: &Target, purpose: &str) -> Result<ScratchDb, Error> {
+    /// Creates an empty database (from `template0`, so nothing of `template1` leaks in) on a
+    /// private cluster it leases, or on the scratch server once it is this build's turn.
+    /// `purpose` is a short lowercase word that ends up in the name (`lint`, `diff`). Errors:
+    /// the cluster does not start ([`Error::Local`]); the database cannot be created.
+    pub async fn create(scratch: &Scratch, purpose: &str) -> Result<ScratchDb, Error> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let (server, holding) = match &scratch.place {
+            Place::Pool(dir) => {
+                let (server, lease) = lease_cluster(dir.clone()).await?;
+                (server, Holding::Cluster(lease))
+            }
+            Place::Server(target) => {
+                let turn = SERVER_TURN.lock().await;
+                let admin = target.connect().await?;
+                drop_abandoned(&admin).await;
+                let roles = role_names(&admin).await?;
+                (
+                    target.clone(),
+                    Holding::Turn {
+                        _turn: turn,
+                        before: roles,
+                    },
+                )
+            }
+        };
         let admin = server.connect().await?;
-        drop_abandoned(&admin).await;
         let name = format!(
             "{PREFIX}{}_{}_{}",
             purpose
@@ -72,17 +226,18 @@ impl ScratchDb {
                 );
                 if let Error::Database { hint, .. } = &mut err {
                     hint.get_or_insert_with(|| {
-                        format!("scratch databases need a user allowed to CREATE DATABASE; set {SCRATCH_URL_VAR} to such a server, or unset it to use the local cluster")
+                        format!("scratch databases need a user allowed to CREATE DATABASE; set {SCRATCH_URL_VAR} to such a server, or unset it to use private clusters")
                     });
                 }
                 err
             })?;
         let target = server.with_database(&name);
         Ok(ScratchDb {
-            server: server.clone(),
+            server,
             name,
             purpose: purpose.to_string(),
             target,
+            holding,
         })
     }
 
@@ -94,6 +249,11 @@ impl ScratchDb {
     /// A target connecting to the scratch database.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The server the database is on (its `postgres` database for a private cluster).
+    pub fn server(&self) -> &Target {
+        &self.server
     }
 
     /// Applies every migration of `set` (and the platform emulation they expect), exactly as
@@ -127,7 +287,16 @@ impl ScratchDb {
             })
     }
 
-    /// Drops the database (closing any connection still open to it).
+    /// The roles of the server the database is on, with their attributes, settings and
+    /// memberships ([`Role`]), other than PostgreSQL's own: on a private cluster, the roles the
+    /// build (the emulation included) created or changed.
+    pub async fn roles(&self) -> Result<Vec<Role>, Error> {
+        let client = self.server.connect().await?;
+        roles(&client).await
+    }
+
+    /// Drops the database (closing any connection still open to it) and the roles the build
+    /// created, and ends the lease or the turn.
     pub async fn drop_now(self) -> Result<(), Error> {
         let admin = self.server.connect().await?;
         admin
@@ -136,8 +305,243 @@ impl ScratchDb {
                 self.name
             ))
             .await
-            .map_err(|e| Error::db(format!("dropping scratch database {}", self.name), e))
+            .map_err(|e| Error::db(format!("dropping scratch database {}", self.name), e))?;
+        match &self.holding {
+            Holding::Cluster(lease) => {
+                if clean_cluster(&admin).await.is_err() {
+                    // Housekeeping; the next lease cleans (or re-creates) the cluster.
+                    let _ = std::fs::write(lease.slot.join("dirty"), b"");
+                }
+            }
+            Holding::Turn { before, .. } => {
+                let keep: Vec<&str> = before
+                    .iter()
+                    .map(String::as_str)
+                    .chain(crate::platform::EMULATED_ROLES.iter().copied())
+                    .collect();
+                for role in role_names(&admin).await.unwrap_or_default() {
+                    if !keep.contains(&role.as_str()) {
+                        // A role another database uses cannot be dropped: it stays.
+                        let _ = admin
+                            .batch_execute(&format!(
+                                "DROP ROLE IF EXISTS {}",
+                                crate::quote::ident(&role)
+                            ))
+                            .await;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
+}
+
+/// Leases a free private cluster under `dir` (starting or creating it), cleaned of whatever a
+/// killed run left in it; returns its `postgres` database and the lease.
+async fn lease_cluster(dir: PathBuf) -> Result<(Target, Lease), Error> {
+    let started = std::time::Instant::now();
+    loop {
+        let pool = dir.clone();
+        let leased = tokio::task::spawn_blocking(move || try_lease(&pool))
+            .await
+            .map_err(|e| Error::setting("scratch", format!("leasing a scratch cluster: {e}")))??;
+        if let Some((lease, info)) = leased {
+            let target = Target::from_url(
+                &info.url("postgres"),
+                TargetSource::Scratch,
+                SessionSettings::default(),
+            )?;
+            let admin = target.connect().await?;
+            let dirty = lease.slot.join("dirty");
+            if clean_cluster(&admin).await.is_err() {
+                // Re-create a cluster that cannot be cleaned.
+                drop(admin);
+                let slot = lease.slot.clone();
+                let info = tokio::task::spawn_blocking(move || {
+                    let cluster = crate::local::LocalCluster::new(&slot);
+                    cluster.destroy()?;
+                    cluster.start()
+                })
+                .await
+                .map_err(|e| {
+                    Error::setting("scratch", format!("re-creating a scratch cluster: {e}"))
+                })??;
+                let target = Target::from_url(
+                    &info.url("postgres"),
+                    TargetSource::Scratch,
+                    SessionSettings::default(),
+                )?;
+                let _ = std::fs::remove_file(&dirty);
+                return Ok((target, lease));
+            }
+            let _ = std::fs::remove_file(&dirty);
+            return Ok((target, lease));
+        }
+        if started.elapsed() > std::time::Duration::from_secs(600) {
+            return Err(Error::setting(
+                "scratch",
+                format!(
+                    "all {POOL_SLOTS} scratch clusters in {} stayed busy for 10 minutes",
+                    dir.display()
+                ),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The first free slot under `dir`, locked and started; `None` when all are busy.
+fn try_lease(dir: &Path) -> Result<Option<(Lease, crate::local::RunningInfo)>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    for n in 0..POOL_SLOTS {
+        let slot = dir.join(n.to_string());
+        std::fs::create_dir_all(&slot).map_err(|e| Error::io("create directory", &slot, e))?;
+        let path = slot.join("lease");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            continue;
+        }
+        let info = crate::local::LocalCluster::new(&slot).start()?;
+        return Ok(Some((Lease { _file: file, slot }, info)));
+    }
+    Ok(None)
+}
+
+/// Brings a leased private cluster back to what `initdb` made: no database but PostgreSQL's
+/// own, no role but the bootstrap superuser (its settings reset), no `ALTER SYSTEM` setting.
+async fn clean_cluster(admin: &Client) -> Result<(), Error> {
+    let context = "cleaning a scratch cluster";
+    let databases = admin
+        .query(
+            "SELECT datname FROM pg_catalog.pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db(context, e))?;
+    for row in databases {
+        let name: String = row.get(0);
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                crate::quote::ident(&name)
+            ))
+            .await
+            .map_err(|e| Error::db(context, e))?;
+    }
+    // Roles the build created: every one after initdb's (FirstNormalObjectId is 16384).
+    let roles = admin
+        .query(
+            "SELECT rolname FROM pg_catalog.pg_roles WHERE oid >= 16384 ORDER BY oid DESC",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db(context, e))?;
+    if !roles.is_empty() {
+        let mut sql = String::new();
+        for row in &roles {
+            let name: String = row.get(0);
+            sql.push_str(&format!(
+                "DROP OWNED BY {0} CASCADE; DROP ROLE {0};\n",
+                crate::quote::ident(&name)
+            ));
+        }
+        admin
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::db(context, e))?;
+    }
+    admin
+        .batch_execute("ALTER ROLE postgres RESET ALL")
+        .await
+        .map_err(|e| Error::db(context, e))?;
+    let altered: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db(context, e))?
+        .get(0);
+    if altered {
+        admin
+            .batch_execute("ALTER SYSTEM RESET ALL; SELECT pg_catalog.pg_reload_conf()")
+            .await
+            .map_err(|e| Error::db(context, e))?;
+    }
+    Ok(())
+}
+
+/// The names of the server's roles other than PostgreSQL's own (`pg_*`).
+async fn role_names(client: &Client) -> Result<Vec<String>, Error> {
+    Ok(client
+        .query(
+            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("listing roles", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// A role as a build leaves it: its attributes, its `ALTER ROLE … SET` settings and the roles
+/// it is a member of. Passwords are never read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Role {
+    pub name: String,
+    /// `LOGIN`, `SUPERUSER`, `CREATEDB`, `CREATEROLE`, `REPLICATION`, `BYPASSRLS`,
+    /// `NOINHERIT`, `CONNECTION LIMIT n`, `VALID UNTIL …`: the ones that differ from
+    /// `CREATE ROLE`'s defaults.
+    pub attributes: Vec<String>,
+    /// `ALTER ROLE … SET` settings (`name=value`), for every database.
+    pub settings: Vec<String>,
+    /// The roles it is a member of.
+    pub member_of: Vec<String>,
+}
+
+/// Every role but PostgreSQL's own (`pg_*`) and the bootstrap superuser, sorted by name.
+pub async fn roles(client: &Client) -> Result<Vec<Role>, Error> {
+    let rows = client
+        .query(
+            "SELECT r.rolname::text,
+                    array_remove(ARRAY[
+                      CASE WHEN r.rolcanlogin THEN 'LOGIN' END,
+                      CASE WHEN r.rolsuper THEN 'SUPERUSER' END,
+                      CASE WHEN r.rolcreatedb THEN 'CREATEDB' END,
+                      CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
+                      CASE WHEN r.rolreplication THEN 'REPLICATION' END,
+                      CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
+                      CASE WHEN NOT r.rolinherit THEN 'NOINHERIT' END,
+                      CASE WHEN r.rolconnlimit <> -1 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
+                      CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' || r.rolvaliduntil END
+                    ], NULL)::text[],
+                    coalesce((SELECT array_agg(s.c ORDER BY s.c) FROM pg_catalog.pg_db_role_setting d,
+                              unnest(d.setconfig) s(c) WHERE d.setrole = r.oid), '{}')::text[],
+                    coalesce((SELECT array_agg(g.rolname::text ORDER BY g.rolname) FROM pg_catalog.pg_auth_members m
+                              JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '{}')::text[]
+               FROM pg_catalog.pg_roles r
+              WHERE r.rolname !~ '^pg_' AND r.oid <> 10
+              ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("reading roles", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| Role {
+            name: r.get(0),
+            attributes: r.get(1),
+            settings: r.get(2),
+            member_of: r.get(3),
+        })
+        .collect())
 }
 
 /// Drops scratch databases whose creating process is gone. Only for servers on this host
@@ -203,22 +607,28 @@ pub type Rows = std::collections::BTreeMap<String, Vec<String>>;
 
 /// The rows of each of `tables` (qualified, quoted as the catalog names them) that exists and
 /// has any, as sorted JSON texts (`to_jsonb` of each row). For proofs on scratch databases:
-/// every row is read.
+/// every row is read. Each table's own rows only (`ONLY`): a partition or an inheritance child
+/// is read as itself, not again through its parent; a partitioned table (which holds no rows of
+/// its own), a foreign table (whose rows are on another server), a view and anything else that
+/// is not an ordinary table is left out.
 pub async fn table_rows(client: &Client, tables: &[String]) -> Result<Rows, Error> {
     let mut out = Rows::new();
     for table in tables {
-        let exists: bool = client
-            .query_one("select to_regclass($1) is not null", &[table])
+        let ordinary: bool = client
+            .query_one(
+                "select coalesce((select c.relkind = 'r' from pg_catalog.pg_class c where c.oid = pg_catalog.to_regclass($1)), false)",
+                &[table],
+            )
             .await
             .map_err(|e| Error::db("listing tables", e))?
             .get(0);
-        if !exists {
+        if !ordinary {
             continue;
         }
         let row = client
             .query_one(
                 &format!(
-                    "select coalesce(array_agg(r::text order by r::text), '{{}}') from (select to_jsonb(t) as r from {table} t) x"
+                    "select coalesce(array_agg(r::text order by r::text), '{{}}') from (select to_jsonb(t) as r from ONLY {table} t) x"
                 ),
                 &[],
             )
@@ -230,4 +640,24 @@ pub async fn table_rows(client: &Client, tables: &[String]) -> Result<Rows, Erro
         }
     }
     Ok(out)
+}
+
+/// Every ordinary table of the database, in every schema but PostgreSQL's own and the
+/// migration history's (`supabase_migrations`) — platform schemas included — qualified and
+/// quoted as the catalog names them, sorted. With [`table_rows`]: the rows a build holds
+/// wherever they are.
+pub async fn all_tables(client: &Client) -> Result<Vec<String>, Error> {
+    Ok(client
+        .query(
+            "select pg_catalog.format('%I.%I', n.nspname, c.relname) from pg_catalog.pg_class c \
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
+             where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast', 'supabase_migrations') \
+             and n.nspname !~ '^pg_temp_' and n.nspname !~ '^pg_toast_temp_' order by 1",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("listing tables", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }

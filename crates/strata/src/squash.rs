@@ -28,7 +28,6 @@ use crate::history::{quote_literal, History};
 use crate::platform::Platform;
 use crate::scratch::ScratchDb;
 use crate::source::{Migration, MigrationSet, Version};
-use crate::target::Target;
 
 /// The name of the baseline migration (`<VERSION>_baseline.sql`).
 pub const BASELINE_NAME: &str = "baseline";
@@ -57,7 +56,7 @@ pub async fn plan(
     set: &MigrationSet,
     to: &Version,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
 ) -> Result<Squash, Error> {
     let Some(last) = set.migrations.iter().position(|m| &m.version == to) else {
@@ -78,8 +77,8 @@ pub async fn plan(
     }
     let squashed = set.with_migrations(set.migrations[..=last].to_vec());
     let (built, empty) = tokio::join!(
-        snapshot(server, "squashfrom", squashed, platform, scope),
-        snapshot(server, "squashempty", platform_only(set), platform, scope),
+        snapshot(scratch, "squashfrom", squashed, platform, scope),
+        snapshot(scratch, "squashempty", platform_only(set), platform, scope),
     );
     let ((catalog, rows, sequences), (empty_catalog, empty_rows, _)) = (built?, empty?);
     let data = written_rows(&rows, &empty_rows);
@@ -161,16 +160,16 @@ pub async fn prove(
     set: &MigrationSet,
     squash: &Squash,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     scope: &Scope,
 ) -> Result<(), Error> {
     let new = squashed_set(set, squash);
     let baseline_only = set.with_migrations(new.migrations[..1].to_vec());
     let (original, squashed, rolled_back, empty) = tokio::join!(
-        snapshot(server, "squashold", set.clone(), platform, scope),
-        snapshot(server, "squashnew", new, platform, scope),
-        rollback_snapshot(server, baseline_only, &squash.rollback_sql, platform),
-        snapshot(server, "squashempty", platform_only(set), platform, scope),
+        snapshot(scratch, "squashold", set.clone(), platform, scope),
+        snapshot(scratch, "squashnew", new, platform, scope),
+        rollback_snapshot(scratch, baseline_only, &squash.rollback_sql, platform),
+        snapshot(scratch, "squashempty", platform_only(set), platform, scope),
     );
     let ((mut a, a_rows, _), (mut b, b_rows, _)) = (original?, squashed?);
     let (a_rows, b_rows) = (comparable_rows(&a_rows, &a), comparable_rows(&b_rows, &b));
@@ -526,13 +525,13 @@ fn data_sql(data: &BTreeMap<String, Vec<String>>, catalog: &Catalog) -> String {
 /// Builds `set` on a scratch database and reads its catalog, the rows of every table that has
 /// any (outside the history), and every sequence's value. Dropped whatever happens.
 async fn snapshot(
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     purpose: &str,
     set: MigrationSet,
     platform: Platform,
     scope: &Scope,
 ) -> Result<(Catalog, Rows, Vec<(String, i64)>), Error> {
-    let scratch = ScratchDb::create(server, purpose).await?;
+    let scratch = ScratchDb::create(scratch, purpose).await?;
     let result = async {
         scratch.build(set, platform).await?;
         let client = scratch.target().connect().await?;
@@ -559,12 +558,12 @@ async fn snapshot(
 
 /// Builds `set` (the baseline alone), runs `rollback_sql`, and reads the catalog.
 async fn rollback_snapshot(
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     set: MigrationSet,
     rollback_sql: &str,
     platform: Platform,
 ) -> Result<Catalog, Error> {
-    let scratch = ScratchDb::create(server, "squashrollback").await?;
+    let scratch = ScratchDb::create(scratch, "squashrollback").await?;
     let result = async {
         scratch.build(set, platform).await?;
         let client = scratch.target().connect().await?;

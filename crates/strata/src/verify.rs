@@ -85,10 +85,10 @@ pub struct VerifyReport {
 /// whatever happens).
 pub async fn verify(
     set: MigrationSet,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     options: VerifyOptions,
 ) -> Result<VerifyReport, Error> {
-    let scratch = ScratchDb::create(server, "verify").await?;
+    let scratch = ScratchDb::create(scratch, "verify").await?;
     let result = run(&set, scratch.target(), options).await;
     let dropped = scratch.drop_now().await;
     let report = result?;

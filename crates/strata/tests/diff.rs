@@ -9,12 +9,12 @@ use strata::catalog::{Catalog, Kind};
 use strata::diff::{self, Status};
 use strata::platform::Platform;
 use strata::scratch::ScratchDb;
-use strata::target::Target;
+
 use strata::{MigrationSet, Migrator, PushOptions};
 use support::{chat_app_dir, TestDb};
 use tokio_postgres::Client;
 
-fn server() -> Target {
+fn server() -> strata::scratch::Scratch {
     support::scratch_server()
 }
 

@@ -10,11 +10,11 @@ use strata::catalog::Kind;
 use strata::diff::{Scope, Status};
 use strata::platform::Platform;
 use strata::schema::{self, SchemaFiles, WriteOptions};
-use strata::target::Target;
+
 use strata::{Error, MigrationSet};
 use support::migrations_dir;
 
-fn server() -> Target {
+fn server() -> strata::scratch::Scratch {
     support::scratch_server()
 }
 

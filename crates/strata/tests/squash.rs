@@ -8,11 +8,11 @@ use std::time::Duration;
 use strata::diff::Scope;
 use strata::platform::Platform;
 use strata::squash::{self, HistoryFit};
-use strata::target::Target;
+
 use strata::{Error, History, MigrationSet, Migrator, PushOptions, Version};
 use support::{migrations_dir, TestDb};
 
-fn server() -> Target {
+fn server() -> strata::scratch::Scratch {
     support::scratch_server()
 }
 

@@ -6,12 +6,12 @@ mod support;
 use strata::catalog::Kind;
 use strata::diff::Status;
 use strata::platform::Platform;
-use strata::target::Target;
+
 use strata::verify::{self, Outcome, VerifyOptions, VerifyReport};
 use strata::MigrationSet;
 use support::{chat_app_dir, migrations_dir};
 
-fn server() -> Target {
+fn server() -> strata::scratch::Scratch {
     support::scratch_server()
 }
 

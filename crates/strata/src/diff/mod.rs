@@ -75,11 +75,11 @@ pub struct Drift {
 pub async fn drift(
     set: MigrationSet,
     platform: Platform,
-    server: &Target,
+    scratch: &crate::scratch::Scratch,
     target: &Target,
     scope: &Scope,
 ) -> Result<Drift, Error> {
-    let scratch = ScratchDb::create(server, "diff").await?;
+    let scratch = ScratchDb::create(scratch, "diff").await?;
     let built = async {
         scratch.build(set, platform).await?;
         let client = scratch.target().connect().await?;

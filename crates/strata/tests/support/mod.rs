@@ -12,15 +12,25 @@ use tokio_postgres::{Client, NoTls};
 
 static ADMIN_URL: OnceLock<String> = OnceLock::new();
 
-/// The test server as the server scratch databases are created on (`strata diff`, `verify`,
-/// `schema`, `squash`).
-pub fn scratch_server() -> Target {
-    Target::from_url(
-        &admin_url(),
-        TargetSource::Scratch,
-        SessionSettings::default(),
+/// Where the tests build scratch databases (`strata diff`, `verify`, `schema`, `squash`):
+/// private clusters under `target/strata-scratch`, shared by every test binary (each scratch
+/// database leases a cluster of its own, so tests never see each other's roles).
+pub fn scratch_server() -> strata::scratch::Scratch {
+    strata::scratch::Scratch::pool(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/strata-scratch"),
     )
-    .unwrap()
+}
+
+/// The test server itself as a shared scratch server (`STRATA_SCRATCH_URL`'s mode).
+pub fn scratch_on_test_server() -> strata::scratch::Scratch {
+    strata::scratch::Scratch::server(
+        Target::from_url(
+            &admin_url(),
+            TargetSource::Scratch,
+            SessionSettings::default(),
+        )
+        .unwrap(),
+    )
 }
 
 /// The URL of a database on the test server that tests may use to create and drop databases.
