@@ -328,15 +328,14 @@ pub async fn diff(
     } else {
         tokio::join!(side_b, side_a)
     };
-    let (from, (before, unmodelled_a)) = match (a, &b) {
-        (Ok(a), Ok(_)) => a,
-        (Ok((from, _)), Err(_)) => {
+    let ((from, (before, unmodelled_a)), (after, unmodelled_b)) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Ok((from, _)), Err(e)) => {
             let _ = from.drop_now().await;
-            return Err(b.err().expect("an error"));
+            return Err(e);
         }
         (Err(e), _) => return Err(e),
     };
-    let (after, unmodelled_b) = b?;
     let built = async {
         let mut unmodelled = unmodelled_a;
         unmodelled.extend(unmodelled_b);
