@@ -336,9 +336,13 @@ pub struct DiffArgs {
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
 
-    /// Save the SQL as a new migration <timestamp>_<NAME>.sql and its _rollback.sql, then exit 0
+    /// Save the SQL as a new migration <timestamp>_<NAME>.sql and its _rollback.sql (lock-safe steps, proven on a scratch database, passed through the lint gate), then exit 0
     #[arg(long, value_name = "NAME")]
     pub write: Option<String>,
+
+    /// With --write: allow a migration that drops tables or columns (and their data) the target no longer has
+    #[arg(long, requires = "write")]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Debug, Args)]
@@ -527,29 +531,40 @@ pub enum MigrationCommand {
         /// Versions to repair
         #[arg(required = true, value_name = "VERSION")]
         versions: Vec<String>,
+        /// How long to wait for another run's migration lock [default: lock_wait in strata.toml, else 60s]
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        lock_wait: Option<String>,
     },
     /// Replace the migrations up to VERSION by one proven baseline that keeps their rows
     #[command(
         long_about = "Replace the migrations up to VERSION (inclusive) by one baseline, <VERSION>_baseline.sql, \
 and its rollback.\n\n\
-The squashed migrations are built on a throwaway database (local cluster, or STRATA_SCRATCH_URL); \
-the baseline creates the schema they build and keeps the rows they wrote (reference data, cron \
-jobs, storage buckets), with every sequence where they left it. Proven before anything is \
-written: the baseline and the later migrations must build the same catalog and the same rows as \
-the original migrations, and the baseline's rollback must undo it.\n\n\
+The squashed migrations are built on throwaway databases (private clusters under .strata/scratch, \
+or STRATA_SCRATCH_URL); the baseline creates the schema they build and keeps the rows they wrote \
+(reference data, storage buckets), with every sequence where they left it. Proven before \
+anything is written: the baseline and the later migrations must build the same catalog (column \
+order included) and the same rows as the original migrations, and the baseline's rollback must \
+undo it. What a baseline cannot carry is refused by name: object kinds Strata does not model, \
+roles the migrations create or change, rows they write into the platform's own tables.\n\n\
 Databases that applied the squashed migrations record them, not the baseline: with --db-url, \
---env or --linked, their history rows are replaced by the baseline's in one transaction, so the \
-next push there is a no-op. Run it once per database; after the files are squashed, the same \
-command only rewrites the history of the database it names.",
-        after_help = "Examples:\n  strata migration squash --to 20240107000000 --dry-run   show the baseline, change nothing\n  strata migration squash --to 20240107000000 --env production\n  strata migration squash --to 20240107000000 --env staging   (files squashed already: history only)"
+--env or --linked, that database's history rows are replaced by the baseline's in one \
+transaction, under push's migration lock, after the history is read again under it. It must \
+have applied exactly the squashed migrations, unchanged (as push checks): otherwise the squash \
+is refused (exit 7) and nothing changes. Run it once per database; after the files are \
+squashed, the same command only rewrites the history of the database it names. A run that was \
+interrupted is finished by running it again.",
+        after_help = "Examples:\n  strata migration squash --to 20240107000000 --dry-run   show the baseline, change nothing\n  strata migration squash --to 20240107000000 --env production\n  strata migration squash --to 20240107000000 --env staging   (files squashed already: history only)\n\nExit codes: 0 done; 2 bad --to or settings; 3 the baseline fails the lint gate; 5 lock not obtained;\n7 refused (the history does not fit, or something the baseline cannot carry); 8 the migrations fail on a scratch database."
     )]
     Squash {
         /// The newest migration to squash
         #[arg(long, value_name = "VERSION")]
         to: String,
-        /// Prove and print the baseline; write and change nothing
+        /// Prove and print the baseline (and whether the named database fits); take no lock, write and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// How long to wait for another run's migration lock (and another squash of this project) [default: lock_wait in strata.toml, else 60s]
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        lock_wait: Option<String>,
     },
     /// Rename the files of legacy_order to versioned names (001_…), rollback siblings too
     Adopt {

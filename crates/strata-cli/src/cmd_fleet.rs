@@ -164,7 +164,7 @@ pub(crate) async fn list(
     out.fleet_states(name, &states);
     let drift = if check_drift {
         let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
-        let scope = strata::diff::Scope::for_platform(platform);
+        let scope = strata::diff::Scope::resolve(platform, &scratch).await?;
         let drift = fleet::drift(&set, &members, &states, platform, &scratch, &scope).await;
         for (m, d) in members.iter().zip(&drift) {
             match d {

@@ -301,6 +301,17 @@ pub(crate) fn linter(ctx: &Context) -> Linter {
     )
 }
 
+/// The check every file Strata writes passes (`migration new`, `diff --write`, `schema diff
+/// --write`, `migration squash`): the push gate's level for the named environment, if any.
+pub(crate) fn written_gate(ctx: &Context) -> strata_lint::written::Gate {
+    let (fail_on, setting) = gate::push_fail_on(&ctx.project, ctx.request.env.as_deref());
+    strata_lint::written::Gate {
+        linter: linter(ctx),
+        fail_on,
+        setting,
+    }
+}
+
 /// The lint gate of `strata push` for these settings; `None` when nothing is pending.
 pub(crate) fn gate(
     ctx: &Context,

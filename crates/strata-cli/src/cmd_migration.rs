@@ -49,9 +49,14 @@ pub(crate) async fn run(
                 Err(e) => return Err(e),
             };
             let layout = ctx.project.layout_for(&dir);
+            let set = if dir.is_dir() {
+                ctx.migrations()?
+            } else {
+                strata::MigrationSet::empty(Some(dir.clone()))
+            };
+            let check = crate::cmd_lint::written_gate(ctx);
             let created = if layout.is_tool() {
                 // Named and shaped as the project's tool writes them.
-                let set = ctx.migrations()?;
                 strata::author::new_in_layout(
                     &set,
                     &dir,
@@ -61,15 +66,18 @@ pub(crate) async fn run(
                     *rollback,
                     "",
                     "",
+                    &check,
                 )?
             } else {
                 strata::author::new_migration(
+                    &set,
                     &dir,
                     ctx.rollbacks_dir_for(&dir).as_deref(),
                     name,
                     &strata::author::default_author(),
                     time::OffsetDateTime::now_utc(),
                     *rollback,
+                    &check,
                 )?
             };
             out.new_migration(&created);
@@ -77,7 +85,11 @@ pub(crate) async fn run(
                 serde_json::to_value(&created).unwrap_or_default(),
             ))
         }
-        MigrationCommand::Repair { status, versions } => {
+        MigrationCommand::Repair {
+            status,
+            versions,
+            lock_wait,
+        } => {
             let set = ctx.migrations()?;
             let status = match status {
                 RepairStatusArg::Applied => RepairStatus::Applied,
@@ -87,13 +99,16 @@ pub(crate) async fn run(
             let request = strata::history::RepairRequest::new(&set, status, versions)?;
             let target = ctx.target()?;
             out.target(&target);
+            let lock_wait = ctx.lock_wait(lock_wait.as_deref())?;
             let mut client = target.connect().await?;
+            let progress = out.progress();
             let changes = request
                 .apply(
                     &mut client,
                     &target.display(),
-                    ctx.lock_wait(None)?,
+                    lock_wait,
                     &strata::history::applied_by(),
+                    |holders| progress.lock_waiting(holders),
                 )
                 .await?;
             out.repair(&changes);
@@ -101,7 +116,11 @@ pub(crate) async fn run(
                 json!({ "target": target.display(), "changes": changes }),
             ))
         }
-        MigrationCommand::Squash { to, dry_run } => squash(ctx, to, *dry_run, out).await,
+        MigrationCommand::Squash {
+            to,
+            dry_run,
+            lock_wait,
+        } => squash(ctx, to, *dry_run, lock_wait.as_deref(), out).await,
         MigrationCommand::Adopt { dry_run } => {
             let dir = ctx.migrations_dir()?;
             let renames = strata::author::adopt(&dir, &ctx.project.config.legacy_order, *dry_run)?;
@@ -113,11 +132,17 @@ pub(crate) async fn run(
     }
 }
 
-/// `strata migration squash --to VERSION`: plan, prove, write, then rewrite the named
-/// database's history; with the files squashed already, only the history.
-async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Result<Outcome, Error> {
-    use strata::squash::{self, HistoryFit};
-    let set = ctx.migrations()?;
+/// `strata migration squash --to VERSION`: `strata::squash::run` (prove, lock, re-read, write),
+/// rendered.
+async fn squash(
+    ctx: &Context,
+    to: &str,
+    dry_run: bool,
+    lock_wait: Option<&str>,
+    out: &Renderer,
+) -> Result<Outcome, Error> {
+    use strata::squash;
+    // Inputs first: bad versions, settings and files start nothing.
     let Some(version) = strata::Version::parse(to) else {
         return Err(Error::Setting {
             setting: "--to".into(),
@@ -127,58 +152,59 @@ async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Resul
             ),
         });
     };
-    let r = &ctx.request;
-    let live = r.named_by().is_some();
-    let already = set
-        .migrations
-        .first()
-        .filter(|m| m.version == version && m.name == squash::BASELINE_NAME)
-        .cloned();
-    // Inputs first: the named database must fit the squash before anything is written.
-    let connection = if live {
-        let target = ctx.target()?;
-        out.target(&target);
-        let client = target.connect().await?;
-        let history = strata::History::read(&client).await?;
-        Some((target, client, history))
-    } else {
-        None
-    };
+    let lock_wait = ctx.lock_wait(lock_wait)?;
     let platform = ctx.platform()?;
-    let scope = strata::diff::Scope::for_platform(platform);
-    let (baseline, squashed, plan) = match already {
-        Some(baseline) => {
-            if connection.is_none() {
-                return Err(Error::Setting {
-                    setting: "--to".into(),
-                    message: format!(
-                        "{} is a baseline already: the files are squashed",
-                        baseline.path.display()
-                    ),
-                    hint: Some(
-                        "to record it on a database that applied the squashed migrations, name it: --db-url, --env or --linked".into(),
-                    ),
-                });
-            }
-            (baseline, None, None)
+    ctx.migrations()?;
+    let target = match ctx.request.named_by() {
+        Some(_) => {
+            let t = ctx.target()?;
+            out.target(&t);
+            Some(t)
         }
-        None => {
-            let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
-            let plan = squash::plan(&set, &version, platform, &scratch, &scope).await?;
-            let baseline = squash::squashed_set(&set, &plan).migrations[0].clone();
-            if let Some((_, _, history)) = &connection {
-                squash::history_fit(history, &baseline, Some(&plan.versions))?;
-            }
-            squash::prove(&set, &plan, platform, &scratch, &scope).await?;
-            out.line(&format!(
-                "Proven on scratch databases: the baseline and the later migrations build the same schema and rows as the {} original migrations; its rollback undoes it.",
-                set.migrations.len()
-            ));
-            (baseline, Some(plan.versions.clone()), Some(plan))
-        }
+        None => None,
     };
+    let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+    out.scratch(&scratch);
+    let scope = strata::diff::Scope::resolve(platform, &scratch).await?;
+    let check = crate::cmd_lint::written_gate(ctx);
+    let author = strata::author::default_author();
+    let applied_by = strata::history::applied_by();
+    let state_dir = ctx.project.state_dir();
+    let options = squash::Options {
+        platform,
+        scratch: &scratch,
+        scope: &scope,
+        author: &author,
+        check: &check,
+        state_dir: &state_dir,
+        lock_wait,
+        applied_by: &applied_by,
+    };
+    let load = || ctx.migrations();
+    let request = squash::Request {
+        to: version.clone(),
+        dry_run,
+        target: target.as_ref(),
+        load: &load,
+    };
+    let progress = out.progress();
+    let report = squash::run(&request, &options, &|holders| {
+        progress.lock_waiting(holders)
+    })
+    .await?;
+    if report.recovered {
+        out.line(
+            "Finished an interrupted squash of this project first (its files were put in place).",
+        );
+    }
+    if let Some(plan) = &report.squash {
+        out.line(&format!(
+            "Proven on scratch databases: the baseline and the later migrations build the same schema (column order included) and rows as the {} original migrations; its rollback undoes it.",
+            plan.squashed.len()
+        ));
+    }
     if dry_run {
-        if let Some(plan) = &plan {
+        if let Some(plan) = &report.squash {
             out.line(&format!(
                 "Would replace {} file(s) by {}_{}.sql; rows kept: {}",
                 plan.replaced.len(),
@@ -197,65 +223,64 @@ async fn squash(ctx: &Context, to: &str, dry_run: bool, out: &Renderer) -> Resul
             out.line("-- The baseline:");
             out.line(&plan.sql);
         }
-        return Ok(Outcome::ok(json!({ "dry_run": true, "squash": plan })));
-    }
-    let mut written = None;
-    if let Some(plan) = &plan {
-        let created = squash::write(
-            &set,
-            plan,
-            &strata::author::default_author(),
-            time::OffsetDateTime::now_utc(),
-        )?;
-        out.line(&format!(
-            "Squashed {} migration(s) into {} (rollback: {}); removed {} file(s).",
-            plan.versions.len(),
-            created.path.display(),
-            created
-                .rollback
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            plan.replaced.len()
-        ));
-        written = Some(created);
-    }
-    // The baseline as written (its header included): the history records that file.
-    let baseline = if plan.is_some() {
-        ctx.migrations()?
-            .migrations
-            .into_iter()
-            .find(|m| m.version == version)
-            .unwrap_or(baseline)
-    } else {
-        baseline
-    };
-    let mut history = None;
-    if let Some((target, mut client, h)) = connection {
-        let replaced = match squash::history_fit(&h, &baseline, squashed.as_deref())? {
-            HistoryFit::Done => 0,
-            HistoryFit::Replace(versions) => {
-                squash::replace_history(
-                    &mut client,
-                    &target.display(),
-                    ctx.lock_wait(None)?,
-                    &baseline,
-                    &versions,
-                    &strata::history::applied_by(),
+        if let Some(h) = &report.history {
+            out.line(&if h.already {
+                format!("{}: records the baseline already.", h.target)
+            } else {
+                format!(
+                    "{}: would replace the history rows of {} by the baseline's.",
+                    h.target,
+                    h.replaced
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
-                .await?
+            });
+        }
+        out.line("Dry run: nothing was written or changed.");
+    } else {
+        if let (Some(plan), Some(w)) = (&report.squash, &report.written) {
+            out.line(&format!(
+                "Squashed {} migration(s) into {} (rollback: {}); removed {} file(s).",
+                plan.squashed.len(),
+                w.path.display(),
+                w.rollback
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                plan.replaced.len()
+            ));
+        }
+        match &report.history {
+            Some(h) if h.already => out.line(&format!(
+                "{}: records the baseline already; nothing to do.",
+                h.target
+            )),
+            Some(h) => out.line(&format!(
+                "{}: {} history row(s) replaced by the baseline's; the next push there has nothing to do.",
+                h.target,
+                h.replaced.len()
+            )),
+            None if report.squash.is_none() => {
+                return Err(Error::Setting {
+                    setting: "--to".into(),
+                    message: format!(
+                        "{to} is a baseline already: the files are squashed"
+                    ),
+                    hint: Some(
+                        "to record it on a database that applied the squashed migrations, name it: --db-url, --env or --linked".into(),
+                    ),
+                });
             }
-        };
-        out.line(&format!(
-            "{}: {} history row(s) replaced by the baseline's; the next push there has nothing to do.",
-            target.display(),
-            replaced
-        ));
-        history = Some(json!({ "target": target.display(), "replaced": replaced }));
+            None => {}
+        }
     }
     Ok(Outcome::ok(json!({
-        "squash": plan,
-        "written": written.map(|w| json!({ "path": w.path, "rollback": w.rollback })),
-        "history": history,
+        "dry_run": dry_run,
+        "squash": report.squash,
+        "recovered": report.recovered,
+        "written": report.written.map(|w| json!({ "path": w.path, "rollback": w.rollback })),
+        "history": report.history,
     })))
 }

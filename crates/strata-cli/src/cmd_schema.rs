@@ -44,10 +44,10 @@ pub(crate) async fn diff(
     let files = SchemaFiles::read(&sources.files)?;
     files.renames()?;
     let platform = ctx.platform()?;
-    let mut scope = Scope::for_platform(platform);
-    scope.schemas = args.schemas.clone();
     let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
     out.scratch(&scratch);
+    let mut scope = Scope::resolve(platform, &scratch).await?;
+    scope.schemas = args.schemas.clone();
     let safety = schema::Safety {
         lock_timeout: Some(
             ctx.project
@@ -131,6 +131,7 @@ pub(crate) async fn diff(
             let rollbacks = ctx.rollbacks_dir_for(&dir);
             // The seed's rows are loaded before the change: it must keep them.
             let (seeds, _) = ctx.seeds(true, out)?;
+            let check = crate::cmd_lint::written_gate(ctx);
             let options = WriteOptions {
                 dir: &dir,
                 rollbacks_dir: rollbacks.as_deref(),
@@ -139,6 +140,8 @@ pub(crate) async fn diff(
                 now,
                 allow_data_loss: args.allow_data_loss,
                 seeds: &seeds,
+                check: &check,
+                layout: ctx.project.layout_for(&dir),
             };
             let (p, created) =
                 schema::write_proven(&set, &change, platform, &scratch, &scope, &options).await?;
@@ -214,7 +217,6 @@ pub(crate) async fn dump(
     let dir = ctx.migrations_dir()?;
     let sources = ctx.project.schema_files(&dir)?;
     let platform = ctx.platform()?;
-    let scope = Scope::for_platform(platform);
     let r = &ctx.request;
     let from_target = r.named_by().is_some();
     // Inputs first: a directory that would be overwritten is refused before anything starts.
@@ -233,6 +235,7 @@ pub(crate) async fn dump(
         });
     }
     let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
+    let scope = Scope::resolve(platform, &scratch).await?;
     let (catalog, source) = if from_target {
         let target = ctx.target()?;
         out.target(&target);

@@ -120,7 +120,9 @@ impl Failure {
 fn strata_exit_code(e: &Error) -> i32 {
     match e {
         Error::LockWait { .. } => exit_code::LOCK_WAIT,
+        Error::WrittenFileRefused { .. } => exit_code::LINT,
         Error::Refused { .. }
+        | Error::SquashRefused { .. }
         | Error::RollbackRefused { .. }
         | Error::ConfirmationRequired { .. }
         | Error::Unproven { .. }
@@ -144,6 +146,10 @@ pub(crate) fn error_json(e: &Error) -> Value {
         Error::Migration(m) => serde_json::to_value(m).ok(),
         Error::Refused { problems } => Some(json!({ "problems": problems })),
         Error::RollbackRefused { problems } => Some(json!({ "problems": problems })),
+        Error::SquashRefused { target, problems } => {
+            Some(json!({ "target": target, "problems": problems }))
+        }
+        Error::WrittenFileRefused { findings, .. } => Some(json!({ "findings": findings })),
         Error::LockWait {
             holders, waited, ..
         } => Some(json!({ "holders": holders, "waited_ms": waited.as_millis() as u64 })),

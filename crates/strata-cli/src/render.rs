@@ -639,8 +639,16 @@ impl Renderer {
                     }
                 );
             }
-            Error::Refused { problems } => {
-                let _ = writeln!(err, "error: refusing to push; nothing was changed:");
+            Error::Refused { .. } | Error::SquashRefused { .. } => {
+                let (problems, what) = match e {
+                    Error::SquashRefused { problems, target } => (
+                        problems,
+                        format!("refusing to squash the history of {target}"),
+                    ),
+                    Error::Refused { problems } => (problems, "refusing to push".to_string()),
+                    _ => unreachable!("matched above"),
+                };
+                let _ = writeln!(err, "error: {what}; nothing was changed:");
                 for p in problems {
                     let _ = writeln!(err, "\n  {}", p.message);
                     if let Some(d) = &p.diff {
@@ -660,7 +668,10 @@ impl Renderer {
                     }
                 }
             }
-            Error::Unproven { details, .. } => {
+            Error::Unproven { details, .. }
+            | Error::WrittenFileRefused {
+                findings: details, ..
+            } => {
                 let _ = writeln!(err, "error: {e}");
                 for d in details {
                     let _ = writeln!(err, "  {d}");
@@ -799,6 +810,14 @@ impl Progress {
             Some(bar) => bar.println(scrub(text)),
             None => eprintln!("{text}"),
         }
+    }
+}
+
+impl Progress {
+    /// The lines a push prints when it finds the migration lock taken (`holders`: the
+    /// sessions holding it; none for another squash of the project, a local file lock).
+    pub fn lock_waiting(&self, holders: &[strata::lock::LockHolder]) {
+        self.event(&Event::LockWaiting { holders });
     }
 }
 

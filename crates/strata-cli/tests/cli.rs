@@ -1268,7 +1268,9 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
         .unwrap()
         .contains("DROP POLICY IF EXISTS own ON public.notes;"));
 
-    // --write: a migration and its rollback (in rollbacks/, where this project keeps them).
+    // --write: lock-safe migrations and their rollbacks (in rollbacks/, where this project
+    // keeps them): the transactional change, then the index dropped CONCURRENTLY in a file of
+    // its own; proven, and passed through the lint gate.
     let run = strata_scratch(
         p.path(),
         &[
@@ -1289,12 +1291,19 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
         .iter()
         .map(|w| w.as_str().unwrap())
         .collect();
-    assert_eq!(written.len(), 2, "{v}");
+    assert_eq!(written.len(), 4, "{v}");
     assert!(written[0].contains("/migrations/") && written[0].ends_with("_sync_hand_changes.sql"));
     assert!(
         written[1].contains("/rollbacks/")
             && written[1].ends_with("_sync_hand_changes_rollback.sql")
     );
+    assert!(written[2].ends_with("_sync_hand_changes_concurrently.sql"));
+    let concurrently = std::fs::read_to_string(written[2]).unwrap();
+    assert!(
+        concurrently.contains("DROP INDEX CONCURRENTLY"),
+        "{concurrently}"
+    );
+    assert_eq!(v["result"]["proof"]["converges"], true, "{v}");
     let text = std::fs::read_to_string(written[0]).unwrap();
     assert!(
         text.starts_with("-- Description: sync hand changes"),
@@ -1313,10 +1322,10 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
     let twin = TestDb::new("diff_twin");
     let dir = p.path().join("migrations");
     let first = dir.join("1_create_notes.sql");
-    let (generated, rollback) = (Path::new(written[0]), Path::new(written[1]));
     let hold = tempfile::tempdir().unwrap();
-    std::fs::rename(generated, hold.path().join("g.sql")).unwrap();
-    std::fs::rename(rollback, hold.path().join("r.sql")).unwrap();
+    for (i, w) in written.iter().enumerate() {
+        std::fs::rename(w, hold.path().join(i.to_string())).unwrap();
+    }
     assert!(first.is_file());
     let run = strata(p.path(), &["push", "--db-url", &twin.url, "-q"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -1327,22 +1336,27 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
          create policy own on public.notes for select using (true);
          comment on table public.notes is 'hand-made';",
     );
-    std::fs::rename(hold.path().join("g.sql"), generated).unwrap();
-    std::fs::rename(hold.path().join("r.sql"), rollback).unwrap();
+    for (i, w) in written.iter().enumerate() {
+        std::fs::rename(hold.path().join(i.to_string()), w).unwrap();
+    }
     let run = strata(p.path(), &["push", "--db-url", &twin.url]);
     assert_eq!(run.code, 0, "{run:?}");
 
-    // The target has these changes already: record the new migration as applied there; the
+    // The target has these changes already: record the new migrations as applied there; the
     // migrations now build exactly what the target has.
-    let version = Path::new(written[0])
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split('_')
-        .next()
-        .unwrap()
-        .to_string();
+    let version = |w: &str| {
+        Path::new(w)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('_')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (v1, v2) = (version(written[0]), version(written[2]));
+    assert!(record.contains(&format!("{v1} {v2}")), "{record}");
     let run = strata(
         p.path(),
         &[
@@ -1350,7 +1364,8 @@ fn diff_exits_4_on_drift_and_its_written_migration_closes_the_gap() {
             "repair",
             "--status",
             "applied",
-            &version,
+            &v1,
+            &v2,
             "--db-url",
             &db.url,
         ],
@@ -1738,6 +1753,26 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     );
     assert_eq!(v["result"]["data_loss"], serde_json::json!([]));
 
+    // The push gate would refuse that file: --write refuses it first (exit 3), writing nothing.
+    let run = strata_scratch(
+        p.path(),
+        &["schema", "diff", "--write", "add_pinned_to_notes"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("breaking-rename-column"), "{run:?}");
+    assert!(run.stderr.contains("strata-lint: ignore"), "{run:?}");
+    assert!(
+        std::fs::read_dir(p.path().join("migrations"))
+            .unwrap()
+            .all(|e| !e.unwrap().file_name().to_string_lossy().contains("pinned")),
+        "nothing written"
+    );
+    // Consent, written next to the column, goes into the migration with the rename.
+    write(
+        p.path(),
+        "schemas/10_notes.sql",
+        "create table public.notes (\n  id int primary key,\n  -- strata-lint: ignore breaking-rename-column -- every client reads content since v2\n  content text not null, -- strata:renamed-from body\n  pinned boolean not null default false\n);\ncreate index notes_body on public.notes (content);\nalter table public.notes enable row level security;\n",
+    );
     let run = strata_scratch(
         p.path(),
         &["schema", "diff", "--write", "add_pinned_to_notes"],
@@ -1747,6 +1782,20 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
         run.stdout.contains("Proven on a scratch database"),
         "{run:?}"
     );
+    let migration = std::fs::read_dir(p.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_add_pinned_to_notes.sql"))
+        .unwrap();
+    let text = std::fs::read_to_string(&migration).unwrap();
+    assert!(
+        text.contains("-- strata-lint: ignore breaking-rename-column -- every client reads content since v2 (from ")
+            && text.contains("RENAME COLUMN body TO content"),
+        "{text}"
+    );
+    // The project's own lint agrees with the file Strata wrote.
+    let run = strata(p.path(), &["lint"]);
+    assert_eq!(run.code, 0, "{run:?}");
     let written: Vec<String> = std::fs::read_dir(p.path().join("migrations"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -1760,7 +1809,7 @@ fn schema_diff_exits_4_on_a_difference_and_its_proven_migration_closes_it() {
     write(
         p.path(),
         "schemas/10_notes.sql",
-        "create table public.notes (\n  id int primary key,\n  content text not null check (content <> ''), -- strata:renamed-from body\n  pinned boolean not null default false\n);\ncreate index notes_body on public.notes (content);\ncreate index notes_pinned on public.notes (pinned);\nalter table public.notes enable row level security;\n",
+        "create table public.notes (\n  id int primary key,\n  content text not null check (content <> ''),\n  pinned boolean not null default false\n);\ncreate index notes_body on public.notes (content);\ncreate index notes_pinned on public.notes (pinned);\nalter table public.notes enable row level security;\n",
     );
     let run = strata_scratch(p.path(), &["schema", "diff", "-o", "json"]);
     assert_eq!(run.code, 4, "{run:?}");

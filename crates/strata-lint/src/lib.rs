@@ -17,6 +17,7 @@ pub mod git;
 pub mod input;
 pub mod parse;
 pub mod rules;
+pub mod written;
 
 pub use engine::{check_settings, lint, lint_for, registry, rule, LintConfigExt};
 pub use strata::config::lint::{AssumeDeployed, Level, LintConfig, RuleSetting};

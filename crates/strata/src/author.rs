@@ -26,6 +26,104 @@ pub struct NewMigration {
     pub warning: Option<String>,
 }
 
+/// A file Strata is about to write for a user (a migration, its rollback), with its whole text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewFile {
+    pub path: PathBuf,
+    pub text: String,
+    /// Whether it is a rollback (down) file or part of one (a dbmate file holds both parts).
+    pub kind: NewFileKind,
+}
+
+/// What a [`NewFile`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NewFileKind {
+    /// A migration (up) file.
+    Migration,
+    /// A rollback (down) file.
+    Rollback,
+}
+
+/// The check every file Strata writes for a user passes before anything is written: the
+/// migrations `migration new`, `diff --write`, `schema diff --write` and `migration squash`
+/// write, and their rollbacks. The command line passes `strata_lint::written::Gate` — no lint
+/// finding at the project's `push_fail_on` with every existing migration deployed, so a push
+/// never refuses what Strata wrote (ARCHITECTURE.md, "Written files"). [`SplitCheck`] is the
+/// least any caller must ask.
+pub trait WrittenCheck: Sync {
+    /// `set`: the migrations already there, counted as deployed; `files`: what would be written,
+    /// in run order. Errors: [`Error::WrittenFileRefused`] naming each finding (nothing written).
+    fn check(&self, set: &crate::source::MigrationSet, files: &[NewFile]) -> Result<(), Error>;
+
+    /// The check of files that replace `replaced` (a squash baseline, which runs only where
+    /// nothing is applied): what the replaced files had is inherited, not new. Returns the
+    /// rules the replaced files silenced with `-- strata-lint: ignore` that the new files
+    /// trigger, for the baseline to carry as an `ignore-file` directive. The default checks the
+    /// files against no deployed migration.
+    fn check_replacing(
+        &self,
+        replaced: &crate::source::MigrationSet,
+        files: &[NewFile],
+    ) -> Result<Vec<String>, Error> {
+        self.check(&replaced.with_migrations(Vec::new()), files)
+            .map(|()| Vec::new())
+    }
+}
+
+/// The least a written file must pass: it splits into statements as a push splits it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SplitCheck;
+
+impl WrittenCheck for SplitCheck {
+    fn check(&self, _set: &crate::source::MigrationSet, files: &[NewFile]) -> Result<(), Error> {
+        for f in files {
+            crate::sql::split(&f.text).map_err(|e| Error::WrittenFileRefused {
+                message: format!(
+                    "{} would not split into statements: {e}; nothing was written",
+                    f.path.display()
+                ),
+                findings: Vec::new(),
+                hint: None,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks `files` with `check` (against `set`), then writes them, each created new (an
+/// existing file is never replaced), with their directories. A failure part-way removes what
+/// was written: all of them or none. The one way Strata writes a migration for a user.
+pub fn write_files(
+    set: &crate::source::MigrationSet,
+    files: &[NewFile],
+    check: &dyn WrittenCheck,
+) -> Result<(), Error> {
+    check.check(set, files)?;
+    let mut written: Vec<&Path> = Vec::new();
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    let result = (|| {
+        for f in files {
+            if let Some(parent) = f.path.parent() {
+                if !parent.as_os_str().is_empty() && !parent.exists() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("create directory", parent, e))?;
+                    created_dirs.push(parent.to_path_buf());
+                }
+            }
+            write_new(&f.path, &f.text)?;
+            written.push(&f.path);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for p in &written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
 /// Checks a migration name: lower-case letters, digits and `_`; returns a warning when it does
 /// not start with a known action (the seed's `[action]_[subject]` convention).
 pub fn check_name(name: &str) -> Result<Option<String>, Error> {
@@ -81,6 +179,23 @@ pub fn template(name: &str, author: &str, date: &str, rollback: bool) -> String 
     )
 }
 
+/// The first second from `now` whose version comes after every migration of `set` (a
+/// migration written within the same second as the newest one, or with the clock behind it,
+/// would otherwise share or precede its version).
+pub fn after_newest(set: &crate::source::MigrationSet, now: OffsetDateTime) -> OffsetDateTime {
+    let Some(newest) = set.migrations.iter().map(|m| &m.version).max() else {
+        return now;
+    };
+    let mut t = now;
+    for _ in 0..3600 {
+        if &version_at(t) > newest {
+            return t;
+        }
+        t += time::Duration::seconds(1);
+    }
+    now
+}
+
 /// The version a migration written at `now` gets: `yyyymmddHHMMSS` in UTC.
 pub fn version_at(now: OffsetDateTime) -> crate::source::Version {
     crate::source::Version::parse(&stamp(now).0).expect("digits")
@@ -100,37 +215,44 @@ fn stamp(now: OffsetDateTime) -> (String, String) {
     (version, date)
 }
 
-/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` into `dir`, and with `rollback` its
-/// `_rollback.sql` into `rollbacks_dir` (created if needed; `None`: beside it). Use
+/// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` into `dir` (created if needed), and with
+/// `rollback` its `_rollback.sql` into `rollbacks_dir` (`None`: beside it), after `check` (the
+/// files of `set` count as deployed). Use
 /// [`crate::source::layout::rollbacks_dir`] for the directory: in `supabase/migrations` a
 /// rollback file would be taken for a migration by the Supabase CLI.
+#[allow(clippy::too_many_arguments)]
 pub fn new_migration(
+    set: &crate::source::MigrationSet,
     dir: &Path,
     rollbacks_dir: Option<&Path>,
     name: &str,
     author: &str,
     now: OffsetDateTime,
     rollback: bool,
+    check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
+    let now = after_newest(set, now);
     let (version, date) = stamp(now);
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let path = dir.join(format!("{version}_{name}.sql"));
-    let rollback = if rollback {
-        let rdir = rollbacks_dir.unwrap_or(dir);
-        std::fs::create_dir_all(rdir).map_err(|e| Error::io("create directory", rdir, e))?;
-        Some(rdir.join(format!("{version}_{name}_rollback.sql")))
-    } else {
-        None
-    };
-    write_new(&path, &template(name, author, &date, false))?;
-    if let Some(r) = &rollback {
-        if let Err(e) = write_new(r, &template(name, author, &date, true)) {
-            // Not one without the other.
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
-        }
-    }
+    let mut files = vec![NewFile {
+        path: path.clone(),
+        text: template(name, author, &date, false),
+        kind: NewFileKind::Migration,
+    }];
+    let rollback = rollback.then(|| {
+        let r = rollbacks_dir
+            .unwrap_or(dir)
+            .join(format!("{version}_{name}_rollback.sql"));
+        files.push(NewFile {
+            path: r.clone(),
+            text: template(name, author, &date, true),
+            kind: NewFileKind::Rollback,
+        });
+        r
+    });
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    write_files(set, &files, check)?;
     Ok(NewMigration {
         path,
         rollback,
@@ -156,9 +278,31 @@ pub fn new_in_layout(
     rollback: bool,
     up_sql: &str,
     down_sql: &str,
+    check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
-    use crate::source::Layout;
     let warning = check_name(name)?;
+    let files = layout_files(set, dir, layout, name, now, rollback, up_sql, down_sql)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    write_files(set, &files, check)?;
+    Ok(written(&files, warning))
+}
+
+/// The files of a new migration in another tool's layout ([`new_in_layout`]), not written: the
+/// migration first, its down part (when a file of its own) after. A dbmate, goose or
+/// node-pg-migrate file holds both parts and is one [`NewFileKind::Migration`].
+#[allow(clippy::too_many_arguments)]
+pub fn layout_files(
+    set: &crate::source::MigrationSet,
+    dir: &Path,
+    layout: crate::source::Layout,
+    name: &str,
+    now: OffsetDateTime,
+    rollback: bool,
+    up_sql: &str,
+    down_sql: &str,
+) -> Result<Vec<NewFile>, Error> {
+    use crate::source::Layout;
+    check_name(name)?;
     let (stamp, _) = stamp(now);
     // Sequence numbers stay sequence numbers.
     let short = set
@@ -177,7 +321,6 @@ pub fn new_in_layout(
         }
         _ => stamp,
     };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     let body = |sql: &str| {
         if sql.trim().is_empty() {
             "\n".to_string()
@@ -187,7 +330,13 @@ pub fn new_in_layout(
     };
     let sections =
         |up: &str, down: &str| format!("{up}\n{}\n{down}\n{}", body(up_sql), body(down_sql));
-    let (path, down): (std::path::PathBuf, Option<std::path::PathBuf>) = match layout {
+    let file = |path: &Path, text: String, kind: NewFileKind| NewFile {
+        path: path.to_path_buf(),
+        text,
+        kind,
+    };
+    let mut files = Vec::new();
+    match layout {
         Layout::Dbmate | Layout::Goose | Layout::NodePgMigrate => {
             let path = dir.join(format!("{version}_{name}.sql"));
             let text = match layout {
@@ -195,21 +344,14 @@ pub fn new_in_layout(
                 Layout::Goose => sections("-- +goose Up", "-- +goose Down"),
                 _ => sections("-- Up Migration", "-- Down Migration"),
             };
-            write_new(&path, &text)?;
-            (path.clone(), Some(path))
+            files.push(file(&path, text, NewFileKind::Migration));
         }
         Layout::GolangMigrate | Layout::Sqlx => {
             let up = dir.join(format!("{version}_{name}.up.sql"));
             let down = dir.join(format!("{version}_{name}.down.sql"));
-            write_new(&up, &body(up_sql))?;
+            files.push(file(&up, body(up_sql), NewFileKind::Migration));
             if rollback || layout == Layout::GolangMigrate || !down_sql.trim().is_empty() {
-                if let Err(e) = write_new(&down, &body(down_sql)) {
-                    let _ = std::fs::remove_file(&up);
-                    return Err(e);
-                }
-                (up, Some(down))
-            } else {
-                (up, None)
+                files.push(file(&down, body(down_sql), NewFileKind::Rollback));
             }
         }
         Layout::Diesel => {
@@ -227,7 +369,6 @@ pub fn new_in_layout(
                     hint: Some("wait a second, or choose another name".into()),
                 });
             }
-            std::fs::create_dir_all(&mdir).map_err(|e| Error::io("create directory", &mdir, e))?;
             let up = mdir.join("up.sql");
             let down = mdir.join("down.sql");
             let or = |sql: &str, default: &str| {
@@ -237,25 +378,23 @@ pub fn new_in_layout(
                     body(sql)
                 }
             };
-            write_new(&up, &or(up_sql, "-- Your SQL goes here\n"))?;
-            write_new(
+            files.push(file(
+                &up,
+                or(up_sql, "-- Your SQL goes here\n"),
+                NewFileKind::Migration,
+            ));
+            files.push(file(
                 &down,
-                &or(down_sql, "-- This file should undo anything in `up.sql`\n"),
-            )?;
-            (up, Some(down))
+                or(down_sql, "-- This file should undo anything in `up.sql`\n"),
+                NewFileKind::Rollback,
+            ));
         }
         Layout::Flyway => {
             let up = dir.join(format!("V{version}__{name}.sql"));
-            write_new(&up, &body(up_sql))?;
+            files.push(file(&up, body(up_sql), NewFileKind::Migration));
             if rollback || !down_sql.trim().is_empty() {
                 let undo = dir.join(format!("U{version}__{name}.sql"));
-                if let Err(e) = write_new(&undo, &body(down_sql)) {
-                    let _ = std::fs::remove_file(&up);
-                    return Err(e);
-                }
-                (up, Some(undo))
-            } else {
-                (up, None)
+                files.push(file(&undo, body(down_sql), NewFileKind::Rollback));
             }
         }
         Layout::Strata | Layout::Supabase => {
@@ -264,18 +403,17 @@ pub fn new_in_layout(
                 "new_in_layout is for other tools' layouts; use new_migration",
             ))
         }
-    };
-    Ok(NewMigration {
-        path,
-        rollback: down,
-        warning,
-    })
+    }
+    Ok(files)
 }
 
 /// Writes `<UTC yyyymmddHHMMSS>_<name>.sql` holding `sql` into `dir`, and its
 /// `_rollback.sql` holding `rollback_sql` into `rollbacks_dir` (default: `dir`), both under the
-/// seed's header. Used by `strata diff --write`.
+/// seed's header, after `check` (the files of `set` count as deployed). Used by
+/// `strata diff --write`.
+#[allow(clippy::too_many_arguments)]
 pub fn write_migration(
+    set: &crate::source::MigrationSet,
     dir: &Path,
     rollbacks_dir: Option<&Path>,
     name: &str,
@@ -283,9 +421,11 @@ pub fn write_migration(
     now: OffsetDateTime,
     sql: &str,
     rollback_sql: &str,
+    check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
+    let now = after_newest(set, now);
     let version = version_at(now);
-    write_migration_at(
+    let files = migration_files(
         dir,
         rollbacks_dir,
         &version,
@@ -294,13 +434,17 @@ pub fn write_migration(
         now,
         sql,
         rollback_sql,
-    )
+    )?;
+    write_files(set, &files, check)?;
+    Ok(written(&files, check_name(name)?))
 }
 
-/// [`write_migration`] with a given version (`strata migration squash` gives the baseline the
-/// version of the newest migration it replaces). Errors: the name is invalid, a file exists.
+/// The files of a migration `<version>_<name>.sql` holding `sql` and its `_rollback.sql`
+/// holding `rollback_sql` (in `rollbacks_dir`, default `dir`), under the seed's header — not
+/// written ([`write_files`] writes them). `strata migration squash` gives its baseline the
+/// version of the newest migration it replaces. Errors: the name is invalid.
 #[allow(clippy::too_many_arguments)]
-pub fn write_migration_at(
+pub fn migration_files(
     dir: &Path,
     rollbacks_dir: Option<&Path>,
     version: &crate::source::Version,
@@ -309,25 +453,44 @@ pub fn write_migration_at(
     now: OffsetDateTime,
     sql: &str,
     rollback_sql: &str,
-) -> Result<NewMigration, Error> {
-    let warning = check_name(name)?;
-    let header = |rollback: bool| header(name, author, now, rollback);
+) -> Result<Vec<NewFile>, Error> {
+    check_name(name)?;
     let rdir = rollbacks_dir.unwrap_or(dir);
-    for d in [dir, rdir] {
-        std::fs::create_dir_all(d).map_err(|e| Error::io("create directory", d, e))?;
-    }
-    let path = dir.join(format!("{version}_{name}.sql"));
-    let rollback = rdir.join(format!("{version}_{name}_rollback.sql"));
-    write_new(&path, &format!("{}{sql}", header(false)))?;
-    if let Err(e) = write_new(&rollback, &format!("{}{rollback_sql}", header(true))) {
-        // Not one without the other.
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(NewMigration {
+    Ok(vec![
+        NewFile {
+            path: dir.join(format!("{version}_{name}.sql")),
+            text: format!("{}{sql}", header(name, author, now, false)),
+            kind: NewFileKind::Migration,
+        },
+        NewFile {
+            path: rdir.join(format!("{version}_{name}_rollback.sql")),
+            text: format!("{}{rollback_sql}", header(name, author, now, true)),
+            kind: NewFileKind::Rollback,
+        },
+    ])
+}
+
+/// What [`write_files`] wrote of one migration, as `migration new` reports it: the migration
+/// and its rollback (the same file for a tool whose files hold both parts).
+pub fn written(files: &[NewFile], warning: Option<String>) -> NewMigration {
+    let path = files[0].path.clone();
+    let rollback = match files.iter().find(|f| f.kind == NewFileKind::Rollback) {
+        Some(f) => Some(f.path.clone()),
+        None if files.len() == 1 && has_down_section(&files[0].text) => Some(path.clone()),
+        None => None,
+    };
+    NewMigration {
         path,
-        rollback: Some(rollback),
+        rollback,
         warning,
+    }
+}
+
+/// Whether a tool's file holds a down section (dbmate, goose, node-pg-migrate).
+fn has_down_section(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l == "-- migrate:down" || l == "-- +goose Down" || l == "-- Down Migration"
     })
 }
 
@@ -525,7 +688,18 @@ mod tests {
     fn new_writes_timestamped_files() {
         let dir = tempfile::tempdir().unwrap();
         let now = time::macros::datetime!(2024-01-15 09:30:00 UTC);
-        let out = new_migration(dir.path(), None, "add_user_settings", "Ada", now, true).unwrap();
+        let set = crate::source::MigrationSet::empty(None);
+        let out = new_migration(
+            &set,
+            dir.path(),
+            None,
+            "add_user_settings",
+            "Ada",
+            now,
+            true,
+            &SplitCheck,
+        )
+        .unwrap();
         assert_eq!(
             out.path.file_name().unwrap(),
             "20240115093000_add_user_settings.sql"
@@ -535,7 +709,17 @@ mod tests {
             "20240115093000_add_user_settings_rollback.sql"
         );
         // Never overwrites.
-        assert!(new_migration(dir.path(), None, "add_user_settings", "Ada", now, false).is_err());
+        assert!(new_migration(
+            &set,
+            dir.path(),
+            None,
+            "add_user_settings",
+            "Ada",
+            now,
+            false,
+            &SplitCheck
+        )
+        .is_err());
     }
 
     #[test]

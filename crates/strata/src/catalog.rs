@@ -305,11 +305,11 @@ impl Catalog {
 
     /// Keeps what migrations own on a Supabase project: drops the objects of
     /// [`crate::platform::MANAGED_SCHEMAS`] except policies, triggers that call functions outside them, and
-    /// functions neither owned by a `supabase_*` role nor part of Strata's emulation; drops the
+    /// functions not owned by a `supabase_*` role (the emulation's own functions are left out by
+    /// [`crate::diff::Scope`], from a build of the emulation alone); drops the
     /// [`crate::platform::PLATFORM_EXTENSIONS`], default privileges of `supabase_*` roles and event triggers
     /// owned by them or calling platform functions. Storage bucket rows stay.
     pub fn retain_user_objects(&mut self) {
-        let emulated = emulated_functions();
         let platform = crate::platform::is_managed_schema;
         let platform_role = |r: Option<&str>| {
             r.is_some_and(|r| r.starts_with("supabase") || r == "pgsodium_keyholder")
@@ -343,10 +343,7 @@ impl Catalog {
             match id.kind {
                 Kind::Policy => true,
                 Kind::Trigger => !o.prop("function_schema").is_some_and(platform),
-                Kind::Function => {
-                    !platform_role(o.prop("owner"))
-                        && !emulated.iter().any(|f| id.name.starts_with(f.as_str()))
-                }
+                Kind::Function => !platform_role(o.prop("owner")),
                 _ => false,
             }
         });
@@ -418,21 +415,6 @@ impl Catalog {
             })
             .collect()
     }
-}
-
-/// `schema.name(` of every function the Supabase emulation script creates.
-fn emulated_functions() -> Vec<String> {
-    let mut out = Vec::new();
-    for line in crate::platform::SUPABASE_SQL.lines() {
-        let upper = line.trim_start().to_ascii_uppercase();
-        if let Some(rest) = upper.strip_prefix("CREATE OR REPLACE FUNCTION ") {
-            let start = line.len() - rest.len();
-            if let Some(name) = line[start..].split('(').next() {
-                out.push(format!("{}(", name.trim()));
-            }
-        }
-    }
-    out
 }
 
 /// The items of an ACL (`NULL` = the built-in default for `objtype` and `owner`), as sorted
@@ -550,12 +532,5 @@ mod tests {
         }];
         assert_eq!(d.prop("role"), Some("app"));
         assert_eq!(c.role, "app");
-    }
-
-    #[test]
-    fn the_emulated_functions_are_found_in_the_script() {
-        let f = emulated_functions();
-        assert!(f.contains(&"auth.uid(".to_string()), "{f:?}");
-        assert!(f.contains(&"storage.foldername(".to_string()), "{f:?}");
     }
 }

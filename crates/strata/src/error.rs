@@ -154,6 +154,27 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A file Strata would write for a user (a migration, a baseline, a rollback) fails the
+    /// check every written file passes ([`crate::author::WrittenCheck`]: lint at the project's
+    /// `push_fail_on`, as the push gate judges it): nothing was written.
+    #[error("{message}")]
+    WrittenFileRefused {
+        message: String,
+        /// Each finding, located in the file that would have been written.
+        findings: Vec<String>,
+        hint: Option<String>,
+    },
+
+    /// `strata migration squash`: a database's history is not exactly what the baseline
+    /// replaces (a squashed migration not applied, or changed since it was applied; an applied
+    /// version at or below the baseline that it does not replace). Push's problems, with their
+    /// diffs and fixes; nothing was changed.
+    #[error("refusing to squash the history of {target}: {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    SquashRefused {
+        target: String,
+        problems: Vec<crate::problem::Problem>,
+    },
+
     /// Another tool's history table says its last migration failed (golang-migrate `dirty`,
     /// sqlx or Flyway `success = false`), or is not a table Strata can read.
     #[error("{message}")]
@@ -191,6 +212,8 @@ impl Error {
             Error::ScratchBuild { .. } => "scratch_build_failed",
             Error::Unproven { .. } => "unproven",
             Error::ToolHistory { .. } => "tool_history",
+            Error::WrittenFileRefused { .. } => "lint",
+            Error::SquashRefused { .. } => "refused",
             Error::Local(_) => "local_cluster",
         }
     }
@@ -205,7 +228,8 @@ impl Error {
             | Error::Database { hint, .. }
             | Error::Tool { hint, .. }
             | Error::ConfirmationRequired { hint, .. }
-            | Error::Unproven { hint, .. } => hint.clone(),
+            | Error::Unproven { hint, .. }
+            | Error::WrittenFileRefused { hint, .. } => hint.clone(),
             Error::NoMigrationsDir { .. } => Some(
                 "run `strata init` to create one, pass --dir DIR, or set migrations_dir in strata.toml"
                     .into(),
@@ -224,6 +248,10 @@ impl Error {
             ),
             Error::Migration(e) => e.hint.clone(),
             Error::Refused { problems } => {
+                let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
+                (!fixes.is_empty()).then(|| fixes.join("\n"))
+            }
+            Error::SquashRefused { problems, .. } => {
                 let fixes: Vec<_> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n"))
             }

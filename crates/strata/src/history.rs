@@ -601,8 +601,9 @@ impl<'a> RepairRequest<'a> {
         target: &str,
         lock_wait: std::time::Duration,
         applied_by: &str,
+        on_wait: impl FnMut(&[crate::problem::LockHolder]),
     ) -> Result<Vec<RepairChange>, Error> {
-        crate::lock::acquire(client, lock_wait, target, |_| {}).await?;
+        crate::lock::acquire(client, lock_wait, target, on_wait).await?;
         let result = repair(
             client,
             self.status,

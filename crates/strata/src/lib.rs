@@ -54,6 +54,7 @@ pub mod config;
 pub mod conninfo;
 pub mod diff;
 pub mod error;
+mod failpoint;
 pub mod fleet;
 pub mod history;
 pub mod local;

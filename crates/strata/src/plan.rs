@@ -87,6 +87,38 @@ pub fn is_clean_noop(set: &MigrationSet, history: &History) -> bool {
             .all(|m| applied.get(&m.version.key()) == Some(&Some(m.checksum.as_str())))
 }
 
+/// How an applied row compares with a local file whose checksum is `checksum`: a row Strata
+/// wrote is compared by checksum; a row only the Supabase CLI wrote by its recorded statements
+/// (`same_statements` says whether they are the file's). Returns the state ([`State::Applied`]
+/// or [`State::Modified`]) and whether it could be verified at all (a row with neither is taken
+/// as applied, unverified). The one comparison of applied files: [`Plan::build`] and
+/// `migration squash` use it.
+pub fn applied_state(
+    applied: &crate::history::AppliedMigration,
+    checksum: &str,
+    same_statements: impl FnOnce(&[String]) -> bool,
+) -> (State, bool) {
+    match (&applied.checksum, &applied.statements) {
+        (Some(c), _) => (
+            if c == checksum {
+                State::Applied
+            } else {
+                State::Modified
+            },
+            true,
+        ),
+        (None, Some(recorded)) => (
+            if same_statements(recorded) {
+                State::Applied
+            } else {
+                State::Modified
+            },
+            true,
+        ),
+        (None, None) => (State::Applied, false),
+    }
+}
+
 impl Plan {
     /// Compares `set` with `history`. Files recorded with a Strata checksum are compared by
     /// checksum; versions recorded only by the Supabase CLI are compared statement by statement.
@@ -115,23 +147,10 @@ impl Plan {
             let (state, verified) = match remote {
                 Some(a) => {
                     seen.insert(a.version.clone());
-                    match (&a.checksum, &a.statements) {
-                        (Some(c), _) => (
-                            if *c == m.checksum {
-                                State::Applied
-                            } else {
-                                State::Modified
-                            },
-                            true,
-                        ),
-                        (None, Some(recorded)) => match m.statement_texts() {
-                            Ok(local) if &local == recorded => (State::Applied, true),
-                            Ok(_) => (State::Modified, true),
-                            // A file that no longer splits has certainly changed.
-                            Err(_) => (State::Modified, true),
-                        },
-                        (None, None) => (State::Applied, false),
-                    }
+                    applied_state(a, &m.checksum, |recorded| {
+                        // A file that no longer splits has certainly changed.
+                        m.statement_texts().is_ok_and(|local| local == recorded)
+                    })
                 }
                 None => match newest {
                     Some(n) if order.cmp(&m.version, n).is_lt() && !options.include_all => {

@@ -229,6 +229,16 @@ impl SchemaFiles {
         out
     }
 
+    /// The consents to steps the lint gate flags ([`Consent`]), in file order. Errors: a
+    /// directive with nothing to apply to, named at its line.
+    pub fn consents(&self) -> Result<Vec<Consent>, Error> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            out.extend(consents_in(&f.path, &f.sql)?);
+        }
+        Ok(out)
+    }
+
     /// The rename hints, in file order. A hint inside a `CREATE TABLE`'s parentheses renames the
     /// column defined on its line (a trailing comment) or on the next line that defines one; a
     /// hint outside renames the table created on its line or by the next `CREATE TABLE`.
@@ -240,6 +250,189 @@ impl SchemaFiles {
         }
         Ok(out)
     }
+}
+
+/// A user's consent, written in a schema file, to a step the lint gate flags: a
+/// `-- strata-lint: ignore RULE[,RULE…] [-- reason]` line before a table (or an index, policy
+/// or `ALTER TABLE` of it) or inside a `CREATE TABLE` before a column. The change's statements
+/// that touch that table (or column) carry the directive into the written migration, so the
+/// push gate lets them pass; nothing else does (ARCHITECTURE.md, "Written files").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    /// The table, schema-qualified as the catalog names it (`public.notes`).
+    pub table: String,
+    /// The column, when the directive is inside the table's body.
+    pub column: Option<String>,
+    /// The directive's text after `strata-lint:` (`ignore breaking-rename-column -- …`).
+    pub directive: String,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// The consents of one schema file ([`Consent`]). Errors: a directive with nothing after it
+/// that it could apply to, or another verb than `ignore`, named at its line.
+fn consents_in(path: &Path, sql: &str) -> Result<Vec<Consent>, Error> {
+    let mut out = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    let mut table: Option<String> = None;
+    let mut depth: i32 = 0;
+    let bad = |line: usize, problem: &str| {
+        Error::SourceFile {
+        path: path.to_path_buf(),
+        problem: format!("line {line}: {problem}"),
+        hint: Some("write `-- strata-lint: ignore RULE -- reason` on the line before the table's CREATE TABLE (or its index, policy or ALTER TABLE), or inside it on the line before the column".into()),
+    }
+    };
+    for (i, line) in sql.lines().enumerate() {
+        let n = i + 1;
+        let (code, comment) = match line.find("--") {
+            Some(at) => (&line[..at], Some(&line[at + 2..])),
+            None => (line, None),
+        };
+        if let Some(d) = comment.and_then(|c| c.trim().strip_prefix("strata-lint:")) {
+            let d = d.trim();
+            if !d.starts_with("ignore ") {
+                return Err(bad(n, "a schema file's strata-lint directive is `ignore RULE`: it is copied into the migration before the statements of the object it precedes"));
+            }
+            if pending.is_some() {
+                return Err(bad(
+                    n,
+                    "a second strata-lint directive before the object of the first",
+                ));
+            }
+            pending = Some((n, d.to_string()));
+            continue;
+        }
+        if depth == 0 {
+            if let Some(t) = created_table(code).or_else(|| statement_table(code)) {
+                if let Some((at, directive)) = pending.take() {
+                    out.push(Consent {
+                        table: t.clone(),
+                        column: None,
+                        directive,
+                        file: path.to_path_buf(),
+                        line: at,
+                    });
+                }
+                if created_table(code).is_some() {
+                    table = Some(t);
+                }
+            } else if !code.trim().is_empty() && pending.is_some() {
+                let (at, _) = pending.take().expect("some");
+                return Err(bad(at, "this strata-lint directive is not followed by a table, a column, an index, a policy or an ALTER TABLE"));
+            }
+        } else if let (Some(t), Some(column)) = (&table, defined_column(code)) {
+            if depth == 1 {
+                if let Some((at, directive)) = pending.take() {
+                    out.push(Consent {
+                        table: t.clone(),
+                        column: Some(column),
+                        directive,
+                        file: path.to_path_buf(),
+                        line: at,
+                    });
+                }
+            }
+        }
+        let before = depth;
+        for c in code.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        if before > 0 && depth <= 0 {
+            depth = 0;
+            table = None;
+        }
+    }
+    if let Some((at, _)) = pending {
+        return Err(bad(at, "nothing follows this strata-lint directive"));
+    }
+    Ok(out)
+}
+
+/// The table an `ALTER TABLE t`, `CREATE [UNIQUE] INDEX … ON t` or `CREATE POLICY … ON t` line
+/// names, schema-qualified.
+fn statement_table(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+    let name = if lower.first().map(String::as_str) == Some("alter")
+        && lower.get(1).map(String::as_str) == Some("table")
+    {
+        let mut i = 2;
+        while matches!(
+            lower.get(i).map(String::as_str),
+            Some("if" | "exists" | "only")
+        ) {
+            i += 1;
+        }
+        words.get(i)?
+    } else if lower.first().map(String::as_str) == Some("create")
+        && lower.iter().any(|w| w == "index" || w == "policy")
+    {
+        let on = lower.iter().position(|w| w == "on")?;
+        let mut i = on + 1;
+        if lower.get(i).map(String::as_str) == Some("only") {
+            i += 1;
+        }
+        words.get(i)?
+    } else {
+        return None;
+    };
+    let name: String = name.chars().take_while(|c| *c != '(').collect();
+    let mut parts = name.splitn(2, '.').map(normalize_ident);
+    let first = parts.next()?;
+    Some(match parts.next() {
+        Some(t) => format!("{first}.{t}"),
+        None => format!("public.{first}"),
+    })
+}
+
+/// `steps` with each consent's directive before every statement that touches its table (and
+/// column): the one way a written migration carries a step the lint gate flags.
+fn with_consents(steps: Vec<Step>, consents: &[Consent]) -> Vec<Step> {
+    if consents.is_empty() {
+        return steps;
+    }
+    let touches = |st: &str, c: &Consent| {
+        let (schema, table) = split_qualified(&c.table);
+        let qualified = format!("{}.{}", ident(schema), ident(table));
+        let code = code_of(st);
+        mentions(code, &qualified)
+            && c.column
+                .as_ref()
+                .is_none_or(|col| mentions(code, &ident(col)))
+    };
+    steps
+        .into_iter()
+        .map(|mut step| {
+            let Ok(split) = crate::sql::split(&step.sql) else {
+                return step;
+            };
+            let mut out = String::new();
+            let mut at = 0;
+            for st in &split {
+                let text = st.text(&step.sql);
+                let start = step.sql[at..].find(text).map_or(at, |i| at + i);
+                out.push_str(&step.sql[at..start]);
+                for c in consents.iter().filter(|c| touches(text, c)) {
+                    out.push_str(&format!(
+                        "-- strata-lint: {} (from {}:{})\n",
+                        c.directive,
+                        c.file.display(),
+                        c.line
+                    ));
+                }
+                out.push_str(text);
+                at = start + text.len();
+            }
+            out.push_str(&step.sql[at..]);
+            step.sql = out;
+            step
+        })
+        .collect()
 }
 
 /// What `strata schema diff` finds.
@@ -267,6 +460,10 @@ pub struct SchemaDiff {
     before: Catalog,
     #[serde(skip)]
     after: Catalog,
+    /// The role a scratch build captures as (`postgres`) and the one the catalogs name instead
+    /// (the target's), for a change from a drift.
+    #[serde(skip)]
+    role: Option<(String, String)>,
 }
 
 impl SchemaDiff {
@@ -432,10 +629,29 @@ pub async fn diff(
             .map(|r| format!("role {r}")),
     );
     dropped?;
+    scope.apply_all(&mut [&mut before, &mut renamed, &mut after]);
     for c in [&mut before, &mut renamed, &mut after] {
-        scope.apply(c);
         forget_column_order(c);
     }
+    let consents = files.consents()?;
+    change(
+        before, renamed, after, renames, derived, unmodelled, &consents, safety,
+    )
+}
+
+/// The change from `before` (as `renamed` after the renames and the names they derive) to
+/// `after`, in lock-safe steps.
+#[allow(clippy::too_many_arguments)]
+fn change(
+    before: Catalog,
+    renamed: Catalog,
+    after: Catalog,
+    renames: Vec<Rename>,
+    derived: Vec<(String, String)>,
+    unmodelled: Vec<String>,
+    consents: &[Consent],
+    safety: &Safety,
+) -> Result<SchemaDiff, Error> {
     let differences = compare(&renamed, &after);
     let renames_sql: String = renames
         .iter()
@@ -474,7 +690,7 @@ pub async fn diff(
         .collect();
     let sql = join(&renames_sql, &forward);
     let rollback_sql = join(&backward, &undo_sql);
-    let steps = lock_safe(&sql, &rollback_sql, &before, safety)?;
+    let steps = with_consents(lock_safe(&sql, &rollback_sql, &before, safety)?, consents);
     Ok(SchemaDiff {
         differences,
         sql: steps
@@ -494,7 +710,31 @@ pub async fn diff(
         unmodelled,
         before,
         after,
+        role: None,
     })
+}
+
+/// The change that brings what the migrations build up to what a database has (`strata diff
+/// --write`): `drift`'s two catalogs (scoped, the migrations' role renamed to the target's),
+/// in lock-safe steps, to be proven and written as [`write_proven`] does for schema files.
+pub fn from_drift(drift: &crate::diff::Drift, safety: &Safety) -> Result<SchemaDiff, Error> {
+    let (mut before, mut after) = (drift.expected.clone(), drift.actual.clone());
+    forget_column_order(&mut before);
+    forget_column_order(&mut after);
+    let scratch_role = drift.scratch_role.clone();
+    let target_role = before.role.clone();
+    let mut change = change(
+        before.clone(),
+        before,
+        after,
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        &[],
+        safety,
+    )?;
+    change.role = Some((scratch_role, target_role));
+    Ok(change)
 }
 
 /// How [`diff`] makes a change safe to run on a live database.
@@ -593,6 +833,13 @@ pub fn lock_safe(
             if existing.contains(&table) && !safety.transaction_only {
                 concurrent.push(st.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1));
                 concurrent_indexes.push(index);
+                continue;
+            }
+            if existing.contains(&table) {
+                // The project's consent, in strata.toml, to a blocking build.
+                transactional.push(format!(
+                    "-- strata-lint: ignore index-without-concurrently -- [schema] transaction_only = true: built in the transaction, writes to {table} wait while it builds\n{st}"
+                ));
                 continue;
             }
         }
@@ -850,6 +1097,9 @@ pub async fn prove(
         let mut applied =
             build_and_capture(&scratch, with_change, platform, "the migrations and the change")
                 .await?;
+        if let Some((from, to)) = &change.role {
+            applied.rename_role(from, to);
+        }
         scope.apply(&mut applied);
         forget_column_order(&mut applied);
         same_catalog(&change.after, &applied, "the generated migration does not build what the schema files describe; nothing was written", Sides {
@@ -884,6 +1134,9 @@ pub async fn prove(
             }
         }
         let mut rolled_back = Catalog::capture(&client).await?;
+        if let Some((from, to)) = &change.role {
+            rolled_back.rename_role(from, to);
+        }
         scope.apply(&mut rolled_back);
         forget_column_order(&mut rolled_back);
         same_catalog(&change.before, &rolled_back, "the generated rollback does not bring back what the migrations build; nothing was written", Sides {
@@ -1044,7 +1297,7 @@ fn rename_purpose(e: Error, what: &str) -> Error {
 }
 
 /// Where and how [`write_proven`] writes the change.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WriteOptions<'a> {
     /// The migrations directory.
     pub dir: &'a Path,
@@ -1060,6 +1313,11 @@ pub struct WriteOptions<'a> {
     pub allow_data_loss: bool,
     /// The seed files loaded before the change, whose rows it must keep.
     pub seeds: &'a [crate::apply::SeedFile],
+    /// The check the written files pass first ([`crate::author::WrittenCheck`]).
+    pub check: &'a dyn crate::author::WrittenCheck,
+    /// The directory's layout: another tool's gets the change in that tool's shape
+    /// ([`crate::author::layout_files`]).
+    pub layout: crate::source::Layout,
 }
 
 /// Writes `change` as `<timestamp>_<name>.sql` and its rollback — and, when it has a step that
@@ -1128,6 +1386,7 @@ pub async fn write_proven(
         options.seeds,
     )
     .await?;
+    let mut files = Vec::new();
     let mut written = Vec::new();
     for (i, step) in change.steps.iter().enumerate() {
         let name = if step.transactional {
@@ -1135,29 +1394,45 @@ pub async fn write_proven(
         } else {
             format!("{}_concurrently", options.name)
         };
-        match crate::author::write_migration_at(
-            options.dir,
-            options.rollbacks_dir,
-            &versions[i],
-            &name,
-            options.author,
-            moments[i],
-            &step.sql,
-            &step.rollback_sql,
-        ) {
-            Ok(w) => written.push(w),
-            Err(e) => {
-                // Not some steps without the others.
-                for w in &written {
-                    let _ = std::fs::remove_file(&w.path);
-                    if let Some(r) = &w.rollback {
-                        let _ = std::fs::remove_file(r);
-                    }
-                }
-                return Err(e);
+        let step_files = if options.layout.is_tool() {
+            if !step.transactional {
+                return Err(Error::Setting {
+                    setting: "[schema] transaction_only".into(),
+                    message: format!(
+                        "the change builds or drops indexes on tables in use CONCURRENTLY, which needs a migration outside a transaction; in {}'s layout Strata writes the change as one file, which that tool runs in a transaction; nothing was written",
+                        options.layout.name()
+                    ),
+                    hint: Some("set [schema] transaction_only = true in strata.toml to build them in the transaction (writes to the table wait while each builds; the lint gate asks for `-- strata-lint: ignore index-without-concurrently -- <reason>` in the schema file), or write that part by hand".into()),
+                });
             }
-        }
+            // The only step: a tool's layout gets no second, non-transactional one (above).
+            crate::author::layout_files(
+                set,
+                options.dir,
+                options.layout,
+                &name,
+                moments[i],
+                true,
+                &step.sql,
+                &step.rollback_sql,
+            )?
+        } else {
+            crate::author::migration_files(
+                options.dir,
+                options.rollbacks_dir,
+                &versions[i],
+                &name,
+                options.author,
+                moments[i],
+                &step.sql,
+                &step.rollback_sql,
+            )?
+        };
+        written.push(crate::author::written(&step_files, None));
+        files.extend(step_files);
     }
+    // Not some steps without the others: all files or none.
+    crate::author::write_files(set, &files, options.check)?;
     Ok((proof, written))
 }
 
@@ -1550,18 +1825,7 @@ pub(crate) fn forget_column_order(catalog: &mut Catalog) {
 
 /// A migration set of `migrations` (in order), as [`MigrationSet::load`] would build one.
 fn set_of(migrations: Vec<Migration>, dir: Option<&Path>) -> MigrationSet {
-    MigrationSet {
-        dir: dir.map(Path::to_path_buf),
-        migrations,
-        order: crate::source::VersionOrder::Numeric,
-        skipped: Vec::new(),
-        notes: Vec::new(),
-        rollbacks_dir: None,
-        layout: crate::source::Layout::Strata,
-        repeatables: Vec::new(),
-        tool_history_table: None,
-        record_in_tool_history: false,
-    }
+    MigrationSet::empty(dir.map(Path::to_path_buf)).with_migrations(migrations)
 }
 
 /// `schema.table` → (`schema`, `table`); a bare name is in `public`.

@@ -287,12 +287,23 @@ impl ScratchDb {
             })
     }
 
-    /// The roles of the server the database is on, with their attributes, settings and
-    /// memberships ([`Role`]), other than PostgreSQL's own: on a private cluster, the roles the
-    /// build (the emulation included) created or changed.
+    /// The roles this build created or changed, with their attributes, settings and memberships
+    /// ([`Role`]): on a private cluster, every role but PostgreSQL's own (the emulation's
+    /// included); on a shared server, the roles created since the build began, other than the
+    /// emulation's (changes to roles that existed before cannot be told apart there).
     pub async fn roles(&self) -> Result<Vec<Role>, Error> {
         let client = self.server.connect().await?;
-        roles(&client).await
+        let all = roles(&client).await?;
+        Ok(match &self.holding {
+            Holding::Cluster(_) => all,
+            Holding::Turn { before, .. } => all
+                .into_iter()
+                .filter(|r| {
+                    !before.contains(&r.name)
+                        && !crate::platform::EMULATED_ROLES.contains(&r.name.as_str())
+                })
+                .collect(),
+        })
     }
 
     /// Drops the database (closing any connection still open to it) and the roles the build
@@ -657,6 +668,23 @@ pub async fn all_tables(client: &Client) -> Result<Vec<String>, Error> {
         )
         .await
         .map_err(|e| Error::db("listing tables", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// The columns of `table` a value can be given to (not generated, not dropped), quoted, in
+/// their order: what an `INSERT` of its rows lists. Inherited columns (a partition's) included.
+pub async fn insertable_columns(client: &Client, table: &str) -> Result<Vec<String>, Error> {
+    Ok(client
+        .query(
+            "select pg_catalog.quote_ident(a.attname) from pg_catalog.pg_attribute a \
+             where a.attrelid = pg_catalog.to_regclass($1) and a.attnum > 0 and not a.attisdropped \
+             and a.attgenerated = '' order by a.attnum",
+            &[&table],
+        )
+        .await
+        .map_err(|e| Error::db(format!("reading the columns of {table}"), e))?
         .iter()
         .map(|r| r.get(0))
         .collect())

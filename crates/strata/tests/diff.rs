@@ -19,9 +19,38 @@ fn server() -> strata::scratch::Scratch {
 }
 
 async fn user_catalog(c: &Client) -> Catalog {
-    let mut catalog = Catalog::capture(c).await.unwrap();
-    catalog.retain_user_objects();
-    catalog
+    Catalog::capture(c).await.unwrap()
+}
+
+/// Two catalogs in the scope of a Supabase project, scoped together (an emulation object one of
+/// them changed stays on both).
+async fn scoped(a: &Catalog, b: &Catalog) -> (Catalog, Catalog) {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    supabase_scope().await.apply_all(&mut [&mut a, &mut b]);
+    (a, b)
+}
+
+async fn compare(a: &Catalog, b: &Catalog) -> Vec<diff::Difference> {
+    let (a, b) = scoped(a, b).await;
+    diff::compare(&a, &b)
+}
+
+async fn fix(a: &Catalog, b: &Catalog) -> diff::Fix {
+    let (a, b) = scoped(a, b).await;
+    diff::fix(&a, &b)
+}
+
+/// The scope of a Supabase project (the emulation's own objects identified once).
+async fn supabase_scope() -> diff::Scope {
+    static SCOPE: tokio::sync::OnceCell<diff::Scope> = tokio::sync::OnceCell::const_new();
+    SCOPE
+        .get_or_init(|| async {
+            diff::Scope::resolve(Platform::Supabase, &server())
+                .await
+                .unwrap()
+        })
+        .await
+        .clone()
 }
 
 fn render(diffs: &[diff::Difference]) -> String {
@@ -57,15 +86,15 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
     }
     let built = user_catalog(&s).await;
     assert!(
-        diff::compare(&built, &user_catalog(&t).await).is_empty(),
+        compare(&built, &user_catalog(&t).await).await.is_empty(),
         "{tag}: drift before the change:\n{}",
-        render(&diff::compare(&built, &user_catalog(&t).await))
+        render(&compare(&built, &user_catalog(&t).await).await)
     );
     t.batch_execute(change)
         .await
         .unwrap_or_else(|e| panic!("{tag}: change: {e:?}"));
     let actual = user_catalog(&t).await;
-    let diffs = diff::compare(&built, &actual);
+    let diffs = compare(&built, &actual).await;
     for (kind, name, status) in expect {
         assert!(
             diffs
@@ -75,7 +104,7 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
             render(&diffs)
         );
     }
-    let fix = diff::fix(&built, &actual);
+    let fix = self::fix(&built, &actual).await;
     assert!(!fix.sql.trim().is_empty(), "{tag}: no SQL");
     // `diff --write` writes this SQL as a migration, which then also runs on the target that
     // already has the change: it must apply there and change nothing.
@@ -87,7 +116,7 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
                 fix.sql
             )
         });
-    let again = diff::compare(&actual, &user_catalog(&t).await);
+    let again = compare(&actual, &user_catalog(&t).await).await;
     assert!(
         again.is_empty(),
         "{tag}: the fix changed the target that has it:\n{}\n--- SQL:\n{}",
@@ -97,7 +126,7 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
     s.batch_execute(&format!("BEGIN;\n{}\nCOMMIT;", fix.sql))
         .await
         .unwrap_or_else(|e| panic!("{tag}: fix failed: {e:?}\n{}", fix.sql));
-    let after = diff::compare(&user_catalog(&s).await, &actual);
+    let after = compare(&user_catalog(&s).await, &actual).await;
     assert!(
         after.is_empty(),
         "{tag}: still differs after the fix:\n{}\n--- SQL:\n{}",
@@ -109,7 +138,7 @@ async fn drift(tag: &str, setup: &str, change: &str, expect: &[(Kind, &str, Stat
         .unwrap_or_else(|e| panic!("{tag}: rollback failed: {e:?}\n{}", fix.rollback_sql));
     // What the rollback SQL says it cannot undo: a column's position (PostgreSQL appends a
     // re-added column), enum labels (PostgreSQL cannot drop one).
-    let mut back = diff::compare(&built, &user_catalog(&s).await);
+    let mut back = compare(&built, &user_catalog(&s).await).await;
     back.retain(|d| {
         let position_only = d.changes.iter().all(|c| c.property == "position")
             && !d.changes.is_empty()
@@ -447,8 +476,8 @@ async fn no_drift_means_no_differences_and_no_sql() {
     let built = user_catalog(&s).await;
     let actual = user_catalog(&target.client().await).await;
     assert!(built.objects.len() > 100, "{}", built.objects.len());
-    assert_eq!(render(&diff::compare(&built, &actual)), "");
-    assert_eq!(diff::fix(&built, &actual).sql, "");
+    assert_eq!(render(&compare(&built, &actual).await), "");
+    assert_eq!(fix(&built, &actual).await.sql, "");
     drop(s);
     scratch.drop_now().await.unwrap();
 }
@@ -461,7 +490,7 @@ async fn platform_objects_are_left_out_but_user_objects_in_platform_schemas_stay
     let s = scratch.target().connect().await.unwrap();
     let all = Catalog::capture(&s).await.unwrap();
     let mut user = all.clone();
-    user.retain_user_objects();
+    supabase_scope().await.apply(&mut user);
     let has = |c: &Catalog, kind: Kind, name: &str| {
         c.objects
             .keys()

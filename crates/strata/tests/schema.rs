@@ -65,6 +65,8 @@ fn options<'a>(dir: &'a Path, name: &'a str, allow_data_loss: bool) -> WriteOpti
         now: time::OffsetDateTime::now_utc(),
         allow_data_loss,
         seeds: &[],
+        check: &strata::author::SplitCheck,
+        layout: strata::source::Layout::Strata,
     }
 }
 
@@ -611,7 +613,7 @@ async fn the_chat_app_round_trips_through_schema_files() {
     }
     let set = MigrationSet::load_dir(&migrations).unwrap();
     let platform = Platform::Supabase;
-    let scope = Scope::for_platform(platform);
+    let scope = Scope::resolve(platform, &server()).await.unwrap();
     let catalog = schema::built_catalog(&set, platform, &server(), &scope)
         .await
         .unwrap();

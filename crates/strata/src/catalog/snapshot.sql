@@ -38,7 +38,9 @@ SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' WHEN c.relkind = 'S' THEN '
                                                 WHERE ri.indrelid = c.oid AND ri.indisreplident), '?') END,
           'partition_by', pg_get_partkeydef(c.oid),
           'partition_of', (SELECT pi.inhparent::regclass::text FROM pg_inherits pi WHERE pi.inhrelid = c.oid AND c.relispartition),
-          'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END)
+          'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+          'inherits', CASE WHEN NOT c.relispartition THEN (SELECT string_agg(pi.inhparent::regclass::text, ', ' ORDER BY pi.inhseqno)
+                                                           FROM pg_inherits pi WHERE pi.inhrelid = c.oid) END)
           ELSE '{}'::jsonb END
         || CASE WHEN c.relkind IN ('v', 'm') THEN jsonb_build_object('definition', pg_get_viewdef(c.oid),
              'columns', (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
@@ -69,6 +71,7 @@ SELECT 'column', r.qname || '.' || quote_ident(a.attname), r.nspname, r.qname, q
          'identity', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
          'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                            THEN a.attcollation::regcollation::text END,
+         'inherited', CASE WHEN a.attinhcount > 0 AND NOT a.attislocal THEN 'true' END,
          'acl', {attacl})::text
   FROM rel r
   JOIN pg_class c ON c.oid = r.oid

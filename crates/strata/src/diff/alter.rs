@@ -222,9 +222,6 @@ impl Gen<'_> {
                             (_, i) => format!("{col} SET GENERATED {};", i.unwrap_or("BY DEFAULT")),
                         });
                     }
-                    if changed("position") && !retype {
-                        out.push(format!("-- column {name}: position {} → {} is not reproduced (PostgreSQL cannot move a column; recreate the table to change the order).", a.prop("position").unwrap_or("?"), b.prop("position").unwrap_or("?")));
-                    }
                     if changed("acl") {
                         out.extend(grant_sql(
                             &format!("({local}) ON TABLE {parent}"),

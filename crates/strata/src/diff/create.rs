@@ -261,6 +261,16 @@ impl Gen<'_> {
                 .iter()
                 .filter(|(cid, c)| cid.kind == Kind::Column && c.parent.as_deref() == Some(name))
                 .collect();
+            // Columns only inherited come with INHERITS, from the parent.
+            let inherits = o.prop("inherits").filter(|p| !p.is_empty());
+            if inherits.is_some() {
+                for (cid, c) in &columns {
+                    if c.prop("inherited") == Some("true") {
+                        self.inlined.insert((*cid).clone());
+                    }
+                }
+                columns.retain(|(_, c)| c.prop("inherited") != Some("true"));
+            }
             columns.sort_by_key(|(_, c)| {
                 c.prop("position")
                     .and_then(|p| p.parse::<u32>().ok())
@@ -284,6 +294,9 @@ impl Gen<'_> {
                 "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)",
                 defs.join(",\n")
             );
+            if let Some(parents) = inherits {
+                s.push_str(&format!(" INHERITS ({parents})"));
+            }
             if let Some(key) = o.prop("partition_by") {
                 s.push_str(&format!(" PARTITION BY {key}"));
             }

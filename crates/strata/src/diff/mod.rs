@@ -18,7 +18,7 @@ use crate::catalog::{Catalog, Kind, Object, ObjectId};
 use crate::error::Error;
 use crate::history::quote_literal;
 use crate::platform::Platform;
-use crate::scratch::ScratchDb;
+use crate::scratch::{Scratch, ScratchDb};
 use crate::source::MigrationSet;
 use crate::target::Target;
 
@@ -39,34 +39,104 @@ pub struct Scope {
     pub exclude_platform: bool,
     /// Only these schemas (all when empty).
     pub schemas: Vec<String>,
+    /// What the platform emulation alone builds (captured on a scratch database holding nothing
+    /// else, [`Scope::resolve`]): an object with the same identity and properties is the
+    /// emulation's, never the migrations' — whatever way the emulation created it (`EXECUTE`
+    /// included), and whether optional parts (the pg_net stand-ins) were installed or not.
+    pub platform: Option<std::sync::Arc<Catalog>>,
 }
 
 impl Scope {
-    /// The default scope for migrations written for `platform`.
-    pub fn for_platform(platform: Platform) -> Scope {
-        Scope {
-            exclude_platform: platform == Platform::Supabase,
-            schemas: Vec::new(),
+    /// The scope for migrations written for `platform`: for Supabase, the platform's objects
+    /// left out, the emulation's identified by building it alone on a scratch database of
+    /// `scratch` (dropped after). Errors: the scratch database cannot be built.
+    pub async fn resolve(platform: Platform, scratch: &Scratch) -> Result<Scope, Error> {
+        if platform != Platform::Supabase {
+            return Ok(Scope::default());
         }
+        Ok(Scope {
+            exclude_platform: true,
+            schemas: Vec::new(),
+            platform: Some(std::sync::Arc::new(platform_catalog(scratch).await?)),
+        })
     }
 
-    /// Removes what is out of scope from `catalog`.
+    /// Removes what is out of scope from `catalog`, as [`Scope::apply_all`] does for one.
     pub fn apply(&self, catalog: &mut Catalog) {
-        if self.exclude_platform {
-            catalog.retain_user_objects();
+        self.apply_all(&mut [catalog]);
+    }
+
+    /// Removes what is out of scope from catalogs that are compared with each other: the
+    /// platform's objects ([`Catalog::retain_user_objects`]), other schemas; and every object
+    /// of the emulation ([`Scope::platform`]) that each of them has exactly as the emulation
+    /// alone builds it, or lacks — one that a migration changed on either side stays on both,
+    /// so the change shows as a change. Default privileges are never removed this way.
+    pub fn apply_all(&self, catalogs: &mut [&mut Catalog]) {
+        for catalog in catalogs.iter_mut() {
+            if self.exclude_platform {
+                catalog.retain_user_objects();
+            }
+            if !self.schemas.is_empty() {
+                catalog.retain_schemas(&self.schemas);
+            }
         }
-        if !self.schemas.is_empty() {
-            catalog.retain_schemas(&self.schemas);
+        let Some(platform) = self.platform.as_ref().filter(|_| self.exclude_platform) else {
+            return;
+        };
+        for (id, o) in &platform.objects {
+            // Default privileges stay: they decide the grants of what the migrations create
+            // (the generated SQL computes grants against them), and a project owns its own.
+            if id.kind == Kind::DefaultPrivileges {
+                continue;
+            }
+            let untouched = catalogs
+                .iter()
+                .all(|c| c.objects.get(id).is_none_or(|mine| mine == o));
+            if untouched {
+                for c in catalogs.iter_mut() {
+                    c.objects.remove(id);
+                }
+            }
         }
     }
+}
+
+/// The catalog of a scratch database holding only the Supabase platform emulation.
+pub async fn platform_catalog(scratch: &Scratch) -> Result<Catalog, Error> {
+    let db = ScratchDb::create(scratch, "platform").await?;
+    let captured = async {
+        let client = db.target().connect().await?;
+        crate::platform::ensure(&client, Platform::Supabase, false).await?;
+        drop(client);
+        // A new session: the one that installed it does not see its search_path.
+        let client = db.target().connect().await?;
+        Catalog::capture(&client).await
+    }
+    .await;
+    let dropped = db.drop_now().await;
+    let catalog = captured?;
+    dropped?;
+    Ok(catalog)
 }
 
 /// What `strata diff` finds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Drift {
     pub differences: Vec<Difference>,
+    /// What is worth knowing but is not a difference: tables whose columns are in another
+    /// order ([`ColumnOrder::note`]; a column re-added to an existing table goes at its end).
+    pub notes: Vec<String>,
     #[serde(flatten)]
     pub fix: Fix,
+    /// What the migrations build (scoped, its role renamed to the target's).
+    #[serde(skip)]
+    pub expected: Catalog,
+    /// What the target has (scoped).
+    #[serde(skip)]
+    pub actual: Catalog,
+    /// The role the scratch build ran as (renamed to the target's in `expected`).
+    #[serde(skip)]
+    pub scratch_role: String,
 }
 
 /// Builds `set` on a scratch database on `server`, captures its catalog and `target`'s, and
@@ -75,7 +145,7 @@ pub struct Drift {
 pub async fn drift(
     set: MigrationSet,
     platform: Platform,
-    scratch: &crate::scratch::Scratch,
+    scratch: &Scratch,
     target: &Target,
     scope: &Scope,
 ) -> Result<Drift, Error> {
@@ -111,12 +181,19 @@ pub async fn drift(
         }
     }
     let role = actual.role.clone();
-    expected.rename_role(&expected.role.clone(), &role);
-    scope.apply(&mut expected);
-    scope.apply(&mut actual);
+    let scratch_role = expected.role.clone();
+    expected.rename_role(&scratch_role, &role);
+    scope.apply_all(&mut [&mut expected, &mut actual]);
     Ok(Drift {
         differences: compare(&expected, &actual),
+        notes: column_order(&expected, &actual)
+            .iter()
+            .map(ColumnOrder::note)
+            .collect(),
         fix: fix(&expected, &actual),
+        expected,
+        actual,
+        scratch_role,
     })
 }
 
@@ -291,6 +368,8 @@ pub fn compare(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
                 let keys: BTreeSet<&String> = a.props.keys().chain(b.props.keys()).collect();
                 let changes: Vec<PropertyChange> = keys
                     .into_iter()
+                    // A column's position is compared per table, by [`column_order`].
+                    .filter(|k| !(id.kind == Kind::Column && k.as_str() == "position"))
                     .filter_map(|k| {
                         let va = a.props.get(k).cloned().flatten();
                         let vb = b.props.get(k).cloned().flatten();
@@ -314,6 +393,91 @@ pub fn compare(expected: &Catalog, actual: &Catalog) -> Vec<Difference> {
             (None, None) => continue,
         };
         out.push(diff);
+    }
+    out
+}
+
+/// A table whose columns (those both sides have) come in another order on each side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnOrder {
+    pub table: String,
+    /// The columns in their order on the left side (`expected`: the migrations, before).
+    pub expected: Vec<String>,
+    /// … and on the right side.
+    pub actual: Vec<String>,
+}
+
+impl ColumnOrder {
+    /// The order as a note: what differs, and why it may (a column re-added to an existing
+    /// table goes at its end; PostgreSQL cannot move a column).
+    pub fn note(&self) -> String {
+        format!(
+            "table {}: columns in another order ({} / {}); a column added to an existing table goes at its end, and PostgreSQL cannot move a column",
+            self.table,
+            self.expected.join(", "),
+            self.actual.join(", ")
+        )
+    }
+
+    /// The order as a difference (for a table the compared change created, where the order is
+    /// the change's to get right).
+    pub fn difference(&self) -> Difference {
+        Difference {
+            kind: Kind::Table,
+            name: self.table.clone(),
+            status: Status::Changed,
+            changes: vec![PropertyChange {
+                property: "column order".into(),
+                migrations: Some(self.expected.join(", ")),
+                target: Some(self.actual.join(", ")),
+            }],
+        }
+    }
+}
+
+/// The tables both catalogs have whose shared columns are in another order. [`compare`] never
+/// reports a column's position: the caller decides whether an order is a difference (a table
+/// the change created) or a note (a column re-added to a table that existed), as each
+/// comparison knows which tables were created.
+pub fn column_order(expected: &Catalog, actual: &Catalog) -> Vec<ColumnOrder> {
+    fn columns(c: &Catalog) -> std::collections::BTreeMap<&str, Vec<(usize, &str)>> {
+        let mut by_table: std::collections::BTreeMap<&str, Vec<(usize, &str)>> = Default::default();
+        for (id, o) in &c.objects {
+            if id.kind != Kind::Column {
+                continue;
+            }
+            if let (Some(t), Some(p)) = (
+                o.parent.as_deref(),
+                o.prop("position").and_then(|p| p.parse::<usize>().ok()),
+            ) {
+                by_table.entry(t).or_default().push((p, o.local.as_str()));
+            }
+        }
+        by_table
+    }
+    let (a, b) = (columns(expected), columns(actual));
+    let mut out = Vec::new();
+    for (table, cols) in &a {
+        let Some(other) = b.get(table) else { continue };
+        let order = |cols: &[(usize, &str)], keep: &[(usize, &str)]| {
+            let mut cols: Vec<(usize, &str)> = cols
+                .iter()
+                .filter(|(_, n)| keep.iter().any(|(_, k)| k == n))
+                .copied()
+                .collect();
+            cols.sort();
+            cols.into_iter()
+                .map(|(_, n)| n.to_string())
+                .collect::<Vec<_>>()
+        };
+        let (x, y) = (order(cols, other), order(other, cols));
+        if x != y {
+            out.push(ColumnOrder {
+                table: table.to_string(),
+                expected: x,
+                actual: y,
+            });
+        }
     }
     out
 }

@@ -487,6 +487,23 @@ pub fn legacy_versions(order: &[String]) -> Vec<(String, Version, String)> {
 }
 
 impl MigrationSet {
+    /// A set of no migration, in `dir` if given (Strata's layout, numeric order): what a new
+    /// migrations directory holds.
+    pub fn empty(dir: Option<PathBuf>) -> MigrationSet {
+        MigrationSet {
+            dir,
+            migrations: Vec::new(),
+            order: VersionOrder::Numeric,
+            skipped: Vec::new(),
+            notes: Vec::new(),
+            rollbacks_dir: None,
+            layout: Layout::Strata,
+            repeatables: Vec::new(),
+            tool_history_table: None,
+            record_in_tool_history: false,
+        }
+    }
+
     /// The same directory and order with other migrations (a prefix, or the applied ones).
     pub fn with_migrations(&self, migrations: Vec<Migration>) -> MigrationSet {
         MigrationSet {
