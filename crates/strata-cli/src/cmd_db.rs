@@ -39,7 +39,14 @@ pub(crate) async fn run(ctx: &Context, cmd: &DbCommand, out: &Renderer) -> Resul
             } else {
                 "Local PostgreSQL was not running."
             });
-            Ok(Outcome::ok(json!({ "stopped": stopped })))
+            // The private clusters scratch builds use (.strata/scratch) stop with it.
+            let scratch = strata::scratch::stop_pool(&ctx.project.state_dir())?;
+            if scratch > 0 {
+                out.line(&format!("Stopped {scratch} scratch cluster(s) too."));
+            }
+            Ok(Outcome::ok(
+                json!({ "stopped": stopped, "scratch_clusters_stopped": scratch }),
+            ))
         }
         DbCommand::Status => {
             let status = cluster.status()?;

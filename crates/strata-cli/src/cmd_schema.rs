@@ -88,16 +88,18 @@ pub(crate) async fn diff(
             change.unmodelled.join(", ")
         ));
     }
-    // The change as the files it would be, linted against the migrations (deployed).
+    // The change as the files it would be, linted against the migrations (deployed), as the
+    // push gate judges them. Without --write, the findings name the file that would be written.
     let now = time::OffsetDateTime::now_utc();
     let author = strata::author::default_author();
     let name = args.write.as_deref().unwrap_or("alter_schema");
+    let start = strata::author::after_newest(&set, now);
     let proposed: Vec<(std::path::PathBuf, String)> = change
         .steps
         .iter()
         .enumerate()
         .map(|(i, step)| {
-            let version = strata::author::version_at(now + time::Duration::seconds(i as i64));
+            let version = strata::author::version_at(start + time::Duration::seconds(i as i64));
             let suffix = if step.transactional {
                 ""
             } else {
@@ -111,6 +113,21 @@ pub(crate) async fn diff(
         })
         .collect();
     let findings = crate::cmd_lint::linter(ctx).findings_for_new(&set, &proposed);
+    let unwritten = args.write.is_none() && !findings.is_empty();
+    if unwritten {
+        out.warn(&format!(
+            "lint of the migration `--write {name}` would write ({}; not written):",
+            proposed
+                .iter()
+                .map(|(p, _)| p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     for f in &findings {
         out.warn(&format!(
             "lint: {}",

@@ -1033,9 +1033,10 @@ impl Renderer {
             println!("No difference: the schema files describe exactly what the migrations build.");
             return;
         }
+        // Counted as listed: each difference and each rename is one line here.
         let mut o = format!(
             "{} difference(s) between the migrations (-) and the schema files (+):\n\n",
-            change.differences.len()
+            change.differences.len() + change.renames.len()
         );
         for d in &change.differences {
             for line in d.describe(strata::schema::SCHEMA_SIDES).lines() {
@@ -1273,6 +1274,9 @@ impl Renderer {
                 for line in d.describe(sides).lines() {
                     o.push_str(&format!("      {line}\n"));
                 }
+            }
+            for n in &m.notes {
+                o.push_str(&format!("      note: {n}\n"));
             }
             if let Some(e) = &m.error {
                 o.push_str(&format!("      {e}\n"));

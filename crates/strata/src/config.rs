@@ -405,7 +405,7 @@ impl Project {
                 let full = self.root.join(p.strip_prefix("./").unwrap_or(p));
                 let found = if full.is_dir() {
                     dir.get_or_insert(full.clone());
-                    sql_files_under(&full)
+                    sql_files_under(&full)?
                 } else {
                     let text = full.to_string_lossy();
                     let mut found: Vec<PathBuf> = glob::glob(&text)
@@ -419,9 +419,9 @@ impl Project {
                                 ),
                             )
                         })?
-                        .filter_map(Result::ok)
-                        .filter(|f| f.is_file())
-                        .collect();
+                        .map(|m| m.map_err(|e| crate::source::checked_entry(e.path()).err().unwrap_or_else(|| Error::io("read", e.path(), std::io::Error::other(e.to_string())))))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    found = crate::source::checked_files(found)?;
                     found.sort();
                     found
                 };
@@ -468,7 +468,7 @@ impl Project {
             });
         }
         Ok(SchemaSources {
-            files: sql_files_under(&default_dir),
+            files: sql_files_under(&default_dir)?,
             dir: default_dir,
             source: "default".into(),
             warnings: Vec::new(),
@@ -597,25 +597,30 @@ impl Config {
 }
 
 /// Every `.sql` file under `dir` (subdirectories included), in the lexical order of their
-/// paths; empty when `dir` does not exist.
-fn sql_files_under(dir: &Path) -> Vec<PathBuf> {
+/// paths; empty when `dir` does not exist. Errors: an entry that cannot be read (a dangling
+/// link, no permission), named ([`crate::source::checked_entry`]).
+fn sql_files_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
+    if !dir.exists() {
+        return Ok(files);
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io("read directory", &d, e))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| Error::io("read directory", &d, e))?
+                .path();
+            let meta = crate::source::checked_entry(&path)?;
+            if meta.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
+            } else if path.extension().is_some_and(|e| e == "sql") && meta.is_file() {
                 files.push(path);
             }
         }
     }
     files.sort();
-    files
+    Ok(files)
 }
 
 /// A TOML parse or type error in `path` (holding `text`) as an [`Error::Config`] at the line and

@@ -227,8 +227,6 @@ pub async fn run(
     options: &Options<'_>,
     on_wait: &(dyn Fn(&[LockHolder]) + Sync),
 ) -> Result<Report, Error> {
-    let set = (request.load)()?;
-    refuse_tool_layout(&set)?;
     let mut report = Report {
         dry_run: request.dry_run,
         squash: None,
@@ -236,6 +234,24 @@ pub async fn run(
         written: None,
         history: None,
     };
+    // A squash killed half-way through switching the files is finished before anything is
+    // read (under the squash lock; a dry run changes nothing and says so).
+    if options.state_dir.join(JOURNAL_FILE).exists() {
+        if request.dry_run {
+            return Err(Error::Setting {
+                setting: "--dry-run".into(),
+                message: format!(
+                    "an interrupted squash left {} and the migrations directory half-switched; a dry run changes nothing",
+                    options.state_dir.join(JOURNAL_FILE).display()
+                ),
+                hint: Some("run the same command without --dry-run: it puts the files in place first".into()),
+            });
+        }
+        let _lock = project_lock(options.state_dir, options.lock_wait, on_wait).await?;
+        report.recovered = recover(options.state_dir)?;
+    }
+    let set = (request.load)()?;
+    refuse_tool_layout(&set)?;
     let baseline_now = squashed_baseline(&set, &request.to)?;
     // 1-3: plan, prove and check, without any lock.
     let (plan, files) = match &baseline_now {
@@ -309,7 +325,7 @@ pub async fn run(
 
     // 4: the locks, then everything read again.
     let _project_lock = project_lock(options.state_dir, options.lock_wait, on_wait).await?;
-    report.recovered = recover(options.state_dir)?;
+    report.recovered |= recover(options.state_dir)?;
     if !report.recovered {
         for dir in [set.dir.as_deref(), set.rollbacks_dir.as_deref()]
             .into_iter()
@@ -545,7 +561,7 @@ pub async fn plan(
     options
         .scope
         .apply_all(&mut [&mut catalog, &mut empty_catalog]);
-    let data = written_rows(&built.rows, &empty.rows, &catalog)?;
+    let data = written_rows(&built, &empty, &catalog)?;
     // What every new database of this platform has already (schema public, plpgsql, the
     // emulation) is not the baseline's to create.
     let mut statements: Vec<_> = crate::diff::create_statements(&catalog)
@@ -712,6 +728,12 @@ pub async fn prove(
     )
     .await?;
     let scope = options.scope;
+    // Rows in every table (platform schemas included): volatile defaults are known from the
+    // whole catalogs.
+    let (a_rows, b_rows) = (
+        comparable_rows(&original.rows, &original.catalog),
+        comparable_rows(&squashed.rows, &squashed.catalog),
+    );
     let (mut a, mut b, mut r, mut e) = (
         original.catalog,
         squashed.catalog,
@@ -747,10 +769,6 @@ pub async fn prove(
             ),
         });
     }
-    let (a_rows, b_rows) = (
-        comparable_rows(&original.rows, &a),
-        comparable_rows(&squashed.rows, &b),
-    );
     let mut data_differences = Vec::new();
     for (table, rows) in &a_rows {
         let other = b_rows.get(table).cloned().unwrap_or_default();
@@ -1178,38 +1196,38 @@ fn loads_after_data(kind: Kind) -> bool {
 /// platform's own: `auth.users`, `vault.secrets`, `cron.job` …) are refused, naming each: a raw
 /// copy of what a platform function stored is not what the platform would store.
 fn written_rows(
-    built: &Rows,
-    empty: &Rows,
+    built: &Build,
+    empty: &Build,
     catalog: &Catalog,
 ) -> Result<BTreeMap<String, Vec<String>>, Error> {
     let mut out = BTreeMap::new();
     let mut refused = Vec::new();
-    for (table, rows) in built {
+    // The platform's tables compared without the values two builds cannot agree on (the time
+    // the emulation recorded its own rows).
+    let (built_cmp, empty_cmp) = (
+        comparable_rows(&built.rows, &built.catalog),
+        comparable_rows(&empty.rows, &empty.catalog),
+    );
+    for table in built.rows.keys() {
         if table == "storage.buckets" {
-            continue;
-        }
-        let mut platform: Vec<&String> = empty
-            .get(table)
-            .map(|r| r.iter().collect())
-            .unwrap_or_default();
-        let written: Vec<String> = rows
-            .iter()
-            .filter(|r| match platform.iter().position(|p| p == r) {
-                Some(i) => {
-                    platform.remove(i);
-                    false
-                }
-                None => true,
-            })
-            .cloned()
-            .collect();
-        if written.is_empty() {
             continue;
         }
         let in_baseline = catalog
             .objects
             .keys()
             .any(|id| id.kind == Kind::Table && &id.name == table);
+        let (rows, platform) = if in_baseline {
+            (&built.rows, &empty.rows)
+        } else {
+            (&built_cmp, &empty_cmp)
+        };
+        let written = multiset_minus(
+            rows.get(table).map(Vec::as_slice).unwrap_or_default(),
+            platform.get(table).map(Vec::as_slice).unwrap_or_default(),
+        );
+        if written.is_empty() {
+            continue;
+        }
         if in_baseline {
             out.insert(table.clone(), written);
         } else {
@@ -1227,6 +1245,21 @@ fn written_rows(
         });
     }
     Ok(out)
+}
+
+/// The rows of `rows` that `minus` does not have, each row of `minus` taken away once.
+fn multiset_minus(rows: &[String], minus: &[String]) -> Vec<String> {
+    let mut left: Vec<&String> = minus.iter().collect();
+    rows.iter()
+        .filter(|r| match left.iter().position(|p| p == r) {
+            Some(i) => {
+                left.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// `INSERT`s of `data`: every column a value can be given to (`columns`: not generated ones,

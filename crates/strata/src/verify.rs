@@ -52,6 +52,9 @@ pub struct MigrationCheck {
     /// For [`Outcome::Asymmetric`]: the catalog before the migration (the "migrations" side)
     /// against the catalog after the migration and its rollback (the "target" side).
     pub differences: Vec<Difference>,
+    /// What differs but is no asymmetry: columns a rollback re-added to a table that stayed,
+    /// which PostgreSQL puts at its end ([`crate::diff::ColumnOrder::note`]).
+    pub notes: Vec<String>,
     /// For [`Outcome::Irreversible`]: the text after the marker, if any.
     pub reason: Option<String>,
     /// For [`Outcome::Failed`]: the error, located (`file:line:column: message`).
@@ -122,6 +125,7 @@ async fn run(
             rollback: m.rollback.as_ref().map(|r| r.path.clone()),
             outcome: Outcome::Reversible,
             differences: Vec::new(),
+            notes: Vec::new(),
             reason: None,
             error: None,
             failure: None,
@@ -147,6 +151,9 @@ async fn run(
             checks.push(check);
             continue;
         };
+        // Which tables the migration dropped: the rollback creates them anew, and their column
+        // order is then its to get right.
+        let mid = Catalog::capture(&client).await?;
         if let Err(e) = revert(&mut client, m, rollback).await {
             // A transactional rollback file failed as a whole: the migration is still applied,
             // so the next one can be verified. Otherwise the database is half rolled back.
@@ -159,6 +166,17 @@ async fn run(
         }
         let after = Catalog::capture(&client).await?;
         check.differences = compare(&before, &after);
+        for order in crate::diff::column_order(&before, &after) {
+            let recreated = !mid.objects.contains_key(&crate::catalog::ObjectId {
+                kind: crate::catalog::Kind::Table,
+                name: order.table.clone(),
+            });
+            if recreated {
+                check.differences.push(order.difference());
+            } else {
+                check.notes.push(order.note());
+            }
+        }
         if !check.differences.is_empty() {
             check.outcome = Outcome::Asymmetric;
         }

@@ -317,3 +317,61 @@ async fn the_example_app_verifies_clean() {
         .iter()
         .all(|m| m.outcome == Outcome::Reversible));
 }
+
+#[tokio::test]
+async fn a_dropped_column_re_added_at_the_end_is_a_note_but_a_recreated_table_in_another_order_is_not(
+) {
+    // DROP COLUMN undone by ADD COLUMN: the column comes back at the table's end, as PostgreSQL
+    // always does. Reversible, with a note.
+    let r = run(
+        &[
+            ("1_create_items.sql", BASE),
+            ("1_create_items_rollback.sql", BASE_ROLLBACK),
+            (
+                "2_drop_name.sql",
+                "alter table public.items drop column name;\n",
+            ),
+            (
+                "2_drop_name_rollback.sql",
+                "alter table public.items add column name text default 'none';\n",
+            ),
+        ],
+        false,
+    )
+    .await;
+    let m = &r.migrations[1];
+    assert_eq!(m.outcome, Outcome::Reversible, "{r:#?}");
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("public.items") && n.contains("another order")),
+        "{:?}",
+        m.notes
+    );
+    // A table dropped and created again by the rollback with its columns in another order: the
+    // rollback's to get right.
+    let r = run(
+        &[
+            ("1_create_items.sql", BASE),
+            ("1_create_items_rollback.sql", BASE_ROLLBACK),
+            (
+                "2_create_pairs.sql",
+                "create table public.pairs (a int, b int);\n",
+            ),
+            ("2_create_pairs_rollback.sql", "drop table public.pairs;\n"),
+            ("3_drop_pairs.sql", "drop table public.pairs;\n"),
+            (
+                "3_drop_pairs_rollback.sql",
+                "create table public.pairs (b int, a int);\n",
+            ),
+        ],
+        false,
+    )
+    .await;
+    let m = &r.migrations[2];
+    assert_eq!(m.outcome, Outcome::Asymmetric, "{r:#?}");
+    assert!(m
+        .differences
+        .iter()
+        .any(|d| d.changes.iter().any(|c| c.property == "column order")));
+}

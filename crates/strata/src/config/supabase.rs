@@ -157,10 +157,18 @@ impl SupabaseConfig {
                 ),
                 hint: Some("use * and ? as in \"./seeds/*.sql\"".into()),
             })?;
-            let mut found: Vec<PathBuf> = matches
-                .filter_map(Result::ok)
-                .filter(|p| p.is_file())
-                .collect();
+            let found: Vec<PathBuf> = matches
+                .map(|m| {
+                    m.map_err(|e| {
+                        crate::source::checked_entry(e.path())
+                            .err()
+                            .unwrap_or_else(|| {
+                                Error::io("read", e.path(), std::io::Error::other(e.to_string()))
+                            })
+                    })
+                })
+                .collect::<Result<_, Error>>()?;
+            let mut found = crate::source::checked_files(found)?;
             found.sort();
             if found.is_empty() {
                 warnings.push(format!(

@@ -54,10 +54,13 @@ impl Scope {
         if platform != Platform::Supabase {
             return Ok(Scope::default());
         }
+        // Compared as the project's catalogs will be: after the same rules.
+        let mut emulation = platform_catalog(scratch).await?;
+        emulation.retain_user_objects();
         Ok(Scope {
             exclude_platform: true,
             schemas: Vec::new(),
-            platform: Some(std::sync::Arc::new(platform_catalog(scratch).await?)),
+            platform: Some(std::sync::Arc::new(emulation)),
         })
     }
 

@@ -299,7 +299,10 @@ fn hashed(name: String, text: String) -> SourceText {
 
 /// Reads a file as UTF-8; the error names the line and column of the first invalid byte.
 fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| match checked_entry(path) {
+        Err(named) => named,
+        Ok(_) => Error::io("read", path, e),
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
@@ -460,6 +463,40 @@ fn refuse_order_disagreement(migrations: &[Migration]) -> Result<(), Error> {
             "choose one in strata.toml: version_order = \"text\" (the Supabase CLI's order, so both tools agree) or version_order = \"numeric\"; or rename the files to versions of one length (14-digit timestamps)".into(),
         ),
     })
+}
+
+/// What a directory entry Strata looked at is, symbolic links followed. Errors, naming it: a
+/// dangling symbolic link, or an entry that cannot be read — never skipped, as a file that is
+/// silently skipped is a migration never applied, or a schema object a change would drop.
+pub fn checked_entry(path: &Path) -> Result<std::fs::Metadata, Error> {
+    std::fs::metadata(path).map_err(|e| {
+        let problem = match std::fs::read_link(path) {
+            Ok(to) => format!(
+                "is a symbolic link to {}, which cannot be reached ({e})",
+                to.display()
+            ),
+            Err(_) => format!("cannot be read: {e}"),
+        };
+        Error::SourceFile {
+            path: path.to_path_buf(),
+            problem,
+            hint: Some(
+                "fix the link or the permissions, or remove the entry; Strata does not skip a file it cannot read".into(),
+            ),
+        }
+    })
+}
+
+/// Keeps the entries of `paths` (from a glob or a directory walk) that are files; an entry that
+/// cannot be read is an error naming it ([`checked_entry`]).
+pub fn checked_files(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        if checked_entry(&p)?.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(out)
 }
 
 /// The versions and names given to the files of `legacy_order`: position `i` (1-based) gets

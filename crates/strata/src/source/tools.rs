@@ -200,13 +200,11 @@ fn sql_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))? {
         let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
         let path = entry.path();
-        if !path.is_file() {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
-        }
-        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-            if name.ends_with(".sql") {
-                out.push((name.to_string(), path.clone()));
-            }
+        };
+        if name.ends_with(".sql") && super::checked_entry(&path)?.is_file() {
+            out.push((name.to_string(), path.clone()));
         }
     }
     out.sort();
@@ -313,11 +311,13 @@ pub(crate) fn load(
             }
         }
         Layout::Diesel => {
-            let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io("read directory", dir, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect();
+            let mut dirs: Vec<PathBuf> = Vec::new();
+            for e in std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))? {
+                let p = e.map_err(|e| Error::io("read directory", dir, e))?.path();
+                if super::checked_entry(&p)?.is_dir() {
+                    dirs.push(p);
+                }
+            }
             dirs.sort();
             for d in dirs {
                 let dname = d
@@ -493,9 +493,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
         let path = entry
             .map_err(|e| Error::io("read directory", dir, e))?
             .path();
-        if path.is_dir() {
+        let meta = super::checked_entry(&path)?;
+        if meta.is_dir() {
             walk(&path, out)?;
-        } else if path.is_file() {
+        } else if meta.is_file() {
             out.push(path);
         }
     }
