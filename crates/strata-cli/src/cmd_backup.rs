@@ -5,11 +5,11 @@ use std::path::Path;
 
 use serde_json::json;
 use strata::backup::{self, BackupReport};
-use strata::history::History;
-use strata::target::Target;
-use strata::{Error, Migrator};
 
-use crate::args::{BackupArgs, PushArgs, RestoreArgs};
+use strata::target::Target;
+use strata::Error;
+
+use crate::args::{BackupArgs, RestoreArgs};
 use crate::context::Context;
 use crate::render::Renderer;
 use crate::Outcome;
@@ -35,49 +35,13 @@ pub(crate) async fn run_backup(
     out.target(&target);
     let file = match &a.output_file {
         Some(p) => p.clone(),
-        None => default_path(ctx, &target, None),
+        None => default_path(ctx, &target),
     };
     let report = backup::backup(&target, &file).await?;
     out.line(&describe(&report));
     Ok(Outcome::ok(
         serde_json::to_value(&report).unwrap_or_default(),
     ))
-}
-
-/// For `push`: takes the backup when asked (`--backup`, or `backup = true` for the
-/// environment), not a dry run, and the push would apply something. Runs before the push's
-/// lock: the archive holds the state before this push's first migration.
-pub(crate) async fn before_push(
-    ctx: &Context,
-    a: &PushArgs,
-    target: &Target,
-    migrator: &Migrator,
-    client: &tokio_postgres::Client,
-    history: &History,
-    out: &Renderer,
-) -> Result<Option<BackupReport>, Error> {
-    let configured = ctx
-        .request
-        .env
-        .as_ref()
-        .and_then(|name| ctx.project.config.environments.get(name))
-        .is_some_and(|e| e.backup);
-    if a.dry_run || !(a.backup || configured) {
-        return Ok(None);
-    }
-    let (_, plan) = migrator.plan_from(client, history.clone()).await?;
-    let Some(&first) = plan.pending.first() else {
-        return Ok(None);
-    };
-    if !plan.problems.is_empty() {
-        // The push refuses before changing anything; no backup is needed.
-        return Ok(None);
-    }
-    let version = &migrator.migrations().migrations[first].version;
-    let file = default_path(ctx, target, Some(version));
-    let report = backup::backup(target, &file).await?;
-    out.line(&describe(&report));
-    Ok(Some(report))
 }
 
 pub(crate) async fn run_restore(
@@ -175,20 +139,18 @@ fn confirm(database: &str, file: &Path, target: &Target) -> Result<(), Error> {
     }
 }
 
-fn default_path(
-    ctx: &Context,
-    target: &Target,
-    before: Option<&strata::Version>,
-) -> std::path::PathBuf {
+fn default_path(ctx: &Context, target: &Target) -> std::path::PathBuf {
     backup::backup_path(
         &ctx.project.state_dir(),
-        &target.database().unwrap_or_else(|| "postgres".into()),
+        target,
         time::OffsetDateTime::now_utc(),
-        before,
+        &backup::run_id(),
+        None,
     )
 }
 
-fn describe(r: &BackupReport) -> String {
+/// A backup in one line, with the command that restores it.
+pub(crate) fn describe(r: &BackupReport) -> String {
     format!(
         "Backup: {} ({:.1} MB, {} ms, pg_dump {} for PostgreSQL {}); restore it with `strata restore {}`",
         r.file.display(),

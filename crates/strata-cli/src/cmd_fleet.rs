@@ -25,9 +25,12 @@ fn refuse_single_target(ctx: &Context) -> Result<(), Error> {
     }
 }
 
-async fn members(ctx: &Context, name: &str) -> Result<Vec<fleet::Member>, Error> {
+async fn members(ctx: &Context, name: &str, out: &Renderer) -> Result<Vec<fleet::Member>, Error> {
     refuse_single_target(ctx)?;
-    let members = fleet::members(&ctx.project, name, &ctx.request).await?;
+    let (members, warnings) = fleet::members(&ctx.project, name, &ctx.request).await?;
+    for w in &warnings {
+        out.warn(w);
+    }
     for m in &members {
         crate::render::register_secrets(m.target.secrets());
     }
@@ -57,26 +60,15 @@ pub(crate) async fn push(
     refuse_single_target(ctx)?;
     let set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
-    let members = members(ctx, name).await?;
+    let members = members(ctx, name, out).await?;
     out.line(&format!(
         "Fleet {name}: {} database(s), from {} to {}",
         members.len(),
         members.first().map(|m| m.name.as_str()).unwrap_or(""),
         members.last().map(|m| m.name.as_str()).unwrap_or("")
     ));
-    // The lint gate, once, on the first database that answers (the first canary, usually): the
-    // files are the same for every database. One that does not answer fails in the push.
-    let mut gate_client = None;
-    if !a.no_lint && migrations_enabled {
-        for m in &members {
-            if let Ok(c) = m.target.connect().await {
-                gate_client = Some(c);
-                break;
-            }
-        }
-    }
-    if let Some(client) = gate_client {
-        let history = strata::History::read(&client).await?;
+    // The lint gate, per database, before any database is pushed (fleet::push asks it).
+    let gate = (!a.no_lint && migrations_enabled).then(|| {
         let config = &ctx.project.config;
         let level = config
             .fleets
@@ -84,25 +76,14 @@ pub(crate) async fn push(
             .and_then(|f| f.push_fail_on)
             .map(|l| (l, format!("fleets.{name}.push_fail_on")))
             .unwrap_or_else(|| strata_lint::gate::push_fail_on(&ctx.project, None));
-        let gate =
-            strata_lint::gate::Gate::prepare(|| cmd_lint::linter(ctx), &set, &history, level)?;
-        if let Some(gate) = gate {
-            cmd_lint::decide(gate, &client, &history, out).await?;
-        }
-    }
+        strata_lint::gate::fleet_gate(cmd_lint::linter(ctx), level)
+    });
     let options = FleetOptions {
         parallel: a.parallel.map_or(8, |n| n as usize),
         canary: a.canary.map_or(1, |k| k as usize),
         keep_going: a.keep_going,
-        backup_dir: (a.backup
-            || ctx
-                .project
-                .config
-                .fleets
-                .get(name)
-                .is_some_and(|f| f.backup))
-        .then(|| ctx.project.state_dir()),
         push,
+        gate,
     };
     let report = fleet::push(name, &set, members, &options, &|e| out.fleet_event(&e)).await;
     out.fleet_report(&report);
@@ -131,6 +112,23 @@ pub(crate) async fn push(
     if report.count(Status::Ok) == report.targets.len() {
         return Ok(Outcome::ok(value));
     }
+    let held_back: Vec<&fleet::Outcome> = report
+        .targets
+        .iter()
+        .filter(|t| {
+            t.status == Status::Failed && matches!(t.error.as_deref(), Some(Error::Lint { .. }))
+        })
+        .collect();
+    let pushed = report.targets.iter().any(|t| t.status == Status::Ok);
+    if !a.keep_going && !held_back.is_empty() && !pushed {
+        return Err(Failure::FleetHeldBack {
+            message: format!(
+                "the push gate holds back {} live database(s) of fleet {name}; nothing was pushed",
+                held_back.len()
+            ),
+            details: value,
+        });
+    }
     let canary_failed = report
         .targets
         .iter()
@@ -155,11 +153,11 @@ pub(crate) async fn list(
     name: &str,
     check_drift: bool,
     out: &Renderer,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome, Failure> {
     let set = ctx.migrations()?;
     out.source_facts(&set.skipped, &set.notes);
     let platform = ctx.platform()?;
-    let members = members(ctx, name).await?;
+    let members = members(ctx, name, out).await?;
     let states = fleet::states(&set, &members, 8).await;
     out.fleet_states(name, &states);
     let drift = if check_drift {
@@ -201,9 +199,21 @@ pub(crate) async fn list(
             v
         })
         .collect();
-    Ok(Outcome::ok(json!({
+    let value = json!({
         "fleet": name,
         "targets": targets,
         "versions": at,
-    })))
+    });
+    // A database that could not be read fails the listing, as a fleet push fails (exit 9).
+    let unreadable = states.iter().filter(|s| s.error.is_some()).count();
+    if unreadable > 0 {
+        return Err(Failure::Fleet {
+            message: format!(
+                "fleet {name}: {unreadable} of {} database(s) could not be read",
+                states.len()
+            ),
+            details: value,
+        });
+    }
+    Ok(Outcome::ok(value))
 }

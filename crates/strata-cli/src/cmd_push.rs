@@ -10,7 +10,7 @@ use crate::args::PushArgs;
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::render::Renderer;
-use crate::{cmd_backup, cmd_diff, cmd_lint, Outcome};
+use crate::{cmd_diff, cmd_lint, Outcome};
 
 pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<Outcome, Failure> {
     if let Some(fleet) = &a.fleet {
@@ -42,8 +42,6 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     let migrator = Migrator::new(set)
         .with_options(options)
         .with_observer(progress.clone());
-    let backup =
-        cmd_backup::before_push(ctx, a, &target, &migrator, &session, &history, out).await?;
     let report = migrator
         .push_connected(&mut session, &target, Some(history))
         .await;
@@ -57,12 +55,6 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
     );
     value["warnings"] = json!(warnings);
     value["lint"] = lint;
-    if let Some(o) = value.as_object_mut() {
-        o.insert(
-            "backup".into(),
-            serde_json::to_value(&backup).unwrap_or_default(),
-        );
-    }
     Ok(Outcome::ok(value))
 }
 
@@ -82,6 +74,22 @@ pub(crate) fn options(
     };
     let (migrations_enabled, skipped) = ctx.migrations_enabled(out)?;
     warnings.extend(skipped);
+    // A backup before the first write, when asked for by the flag or by the fleet's or the
+    // environment's `backup = true`; never in a dry run.
+    let config = &ctx.project.config;
+    let configured = match &a.fleet {
+        Some(name) => config.fleets.get(name).is_some_and(|f| f.backup),
+        None => ctx
+            .request
+            .env
+            .as_ref()
+            .and_then(|name| config.environments.get(name))
+            .is_some_and(|e| e.backup),
+    };
+    let backup = ((a.backup || configured) && !a.dry_run).then(|| strata::apply::BackupRequest {
+        state_dir: ctx.project.state_dir(),
+        run_id: strata::backup::run_id(),
+    });
     let options = PushOptions {
         dry_run: a.dry_run,
         include_all: a.include_all,
@@ -90,6 +98,7 @@ pub(crate) fn options(
         platform,
         migrations_enabled,
         reseed: a.reseed,
+        backup,
     };
     Ok((options, warnings))
 }

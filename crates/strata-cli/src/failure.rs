@@ -50,6 +50,9 @@ pub(crate) enum Failure {
     /// `push --fleet`: some databases failed or were skipped; `details` holds every database's
     /// outcome (`targets`), the others were pushed.
     Fleet { message: String, details: Value },
+    /// `push --fleet` without `--keep-going`: the push gate held back a live database, so no
+    /// database was pushed (exit 3); `details` names each.
+    FleetHeldBack { message: String, details: Value },
 }
 
 impl From<Error> for Failure {
@@ -68,7 +71,9 @@ impl fmt::Display for Failure {
                 findings.len(),
                 fail_on.as_str()
             ),
-            Failure::Fleet { message, .. } => f.write_str(message),
+            Failure::Fleet { message, .. } | Failure::FleetHeldBack { message, .. } => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -84,6 +89,9 @@ impl Failure {
             Failure::Fleet { .. } => Some(
                 "fix what each failed database reports and run the same push again: every database's history says what is left".into(),
             ),
+            Failure::FleetHeldBack { .. } => Some(
+                "fix the migrations (each finding says how), or push the others with --keep-going (the held-back databases then fail with kind `lint`)".into(),
+            ),
         }
     }
 
@@ -93,6 +101,7 @@ impl Failure {
             Failure::Strata(e) => strata_exit_code(e),
             Failure::Lint { .. } => exit_code::LINT,
             Failure::Fleet { .. } => exit_code::FLEET_PARTIAL,
+            Failure::FleetHeldBack { .. } => exit_code::LINT,
         }
     }
 
@@ -112,6 +121,12 @@ impl Failure {
                 "hint": self.hint(),
                 "details": details,
             }),
+            Failure::FleetHeldBack { details, .. } => json!({
+                "kind": "lint",
+                "message": self.to_string(),
+                "hint": self.hint(),
+                "details": details,
+            }),
         }
     }
 }
@@ -120,7 +135,7 @@ impl Failure {
 fn strata_exit_code(e: &Error) -> i32 {
     match e {
         Error::LockWait { .. } => exit_code::LOCK_WAIT,
-        Error::WrittenFileRefused { .. } => exit_code::LINT,
+        Error::Lint { .. } => exit_code::LINT,
         Error::Refused { .. }
         | Error::SquashRefused { .. }
         | Error::RollbackRefused { .. }
@@ -149,7 +164,7 @@ pub(crate) fn error_json(e: &Error) -> Value {
         Error::SquashRefused { target, problems } => {
             Some(json!({ "target": target, "problems": problems }))
         }
-        Error::WrittenFileRefused { findings, .. } => Some(json!({ "findings": findings })),
+        Error::Lint { findings, .. } => Some(json!({ "findings": findings })),
         Error::LockWait {
             holders, waited, ..
         } => Some(json!({ "holders": holders, "waited_ms": waited.as_millis() as u64 })),

@@ -139,6 +139,10 @@ async fn run(cli: &Cli, out: &Renderer) -> Result<Outcome, Failure> {
         Command::Backup(a) => cmd_backup::run_backup(&ctx, a, out).await?,
         Command::Restore(a) => cmd_backup::run_restore(&ctx, a, out).await?,
         Command::Lint(a) => cmd_lint::run(&ctx, a, out).await?,
+        Command::Migration(args::MigrationCommand::List {
+            fleet: Some(fleet),
+            check_drift,
+        }) => cmd_fleet::list(&ctx, fleet, *check_drift, out).await?,
         Command::Migration(m) => cmd_migration::run(&ctx, m, out).await?,
         Command::Db(d) => cmd_db::run(&ctx, d, out).await?,
         Command::Init(a) => cmd_init::run(&ctx, a, out)?,

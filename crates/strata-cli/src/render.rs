@@ -583,7 +583,9 @@ impl Renderer {
         }
         let e = match failure {
             Failure::Strata(e) => e,
-            other @ (Failure::Lint { .. } | Failure::Fleet { .. }) => {
+            other @ (Failure::Lint { .. }
+            | Failure::Fleet { .. }
+            | Failure::FleetHeldBack { .. }) => {
                 eprintln!("error: {other}");
                 if let Some(h) = other.hint() {
                     eprintln!("hint: {}", self.hint(&h));
@@ -669,7 +671,7 @@ impl Renderer {
                 }
             }
             Error::Unproven { details, .. }
-            | Error::WrittenFileRefused {
+            | Error::Lint {
                 findings: details, ..
             } => {
                 let _ = writeln!(err, "error: {e}");
@@ -827,6 +829,7 @@ impl Observer for Progress {
             return;
         }
         match event {
+            Event::BackedUp { report } => self.print(&crate::cmd_backup::describe(report)),
             Event::LockWaiting { holders } => {
                 self.print("Waiting for another strata run to release the migration lock…");
                 for h in *holders {
@@ -1112,8 +1115,19 @@ impl Renderer {
                 outcome,
                 done,
                 total,
+                dry_run,
             } => {
                 let what = match outcome.status {
+                    strata::fleet::Status::Ok if *dry_run => format!(
+                        "ok      {} (would apply {}; {} ms)",
+                        outcome.target,
+                        if outcome.applied.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            outcome.applied.join(", ")
+                        },
+                        outcome.duration_ms
+                    ),
                     strata::fleet::Status::Ok => format!(
                         "ok      {} ({} applied, {} ms)",
                         outcome.target,
@@ -1121,8 +1135,9 @@ impl Renderer {
                         outcome.duration_ms
                     ),
                     strata::fleet::Status::Failed => format!(
-                        "FAILED  {}: {}",
+                        "FAILED  {} ({} ms): {}",
                         outcome.target,
+                        outcome.duration_ms,
                         outcome
                             .error
                             .as_ref()
@@ -1144,12 +1159,17 @@ impl Renderer {
         }
         let applied: usize = r.targets.iter().map(|t| t.applied.len()).sum();
         let mut o = format!(
-            "Fleet {}: {} ok, {} failed, {} skipped of {} database(s); {applied} migration(s) applied in {:.1} s ({} canary, then up to {} at a time).\n",
+            "Fleet {}: {} ok, {} failed, {} skipped of {} database(s); {applied} migration(s) {} in {:.1} s ({} canary, then up to {} at a time).\n",
             r.fleet,
             r.count(Status::Ok),
             r.count(Status::Failed),
             r.count(Status::Skipped),
             r.targets.len(),
+            if r.dry_run {
+                "would be applied (dry run: nothing changed)"
+            } else {
+                "applied"
+            },
             r.duration_ms as f64 / 1000.0,
             r.canaries,
             r.parallel
@@ -1160,6 +1180,13 @@ impl Renderer {
                 t.target,
                 t.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
             ));
+            // What the push gate decided on, shown whenever it decides.
+            if let Some(Error::Lint { findings, .. }) = t.error.as_deref() {
+                for f in findings {
+                    o.push_str(&indent(f, "      "));
+                    o.push('\n');
+                }
+            }
         }
         print!("{}", scrub(&o));
     }

@@ -483,3 +483,289 @@ fn the_fleet_list_names_the_databases_that_lag_or_drifted() {
     assert!(drift[0].as_str().unwrap().contains("by_hand"), "{run:?}");
     assert_eq!(targets[2]["drift"], serde_json::json!([]), "{run:?}");
 }
+
+/// A database of `server` named exactly `name` (quoted as needed), dropped with the server.
+fn create_named(url_of_postgres: &str, name: &str) {
+    exec(
+        url_of_postgres,
+        &format!("create database {}", strata::quote::ident(name)),
+    );
+}
+
+fn url_of(base: &str, name: &str) -> String {
+    // A database name in a URL, percent-encoded.
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    with_database(base, &encoded)
+}
+
+#[test]
+fn backups_of_look_alike_names_and_of_one_name_on_two_servers_never_collide() {
+    let other = PrivateServer::trust();
+    let tag = format!("bk{}", std::process::id());
+    let names: Vec<String> = [" a", "#a", "$a", "_a"]
+        .iter()
+        .map(|s| format!("{tag}{s}"))
+        .collect();
+    for n in &names {
+        create_named(&admin_url(), n);
+    }
+    // The docs' two-region example: a database named `app` on each of two servers.
+    let app = format!("{tag}app");
+    create_named(&admin_url(), &app);
+    create_named(&other.url("postgres"), &app);
+    let mut urls: Vec<String> = names.iter().map(|n| url_of(&admin_url(), n)).collect();
+    urls.push(url_of(&admin_url(), &app));
+    urls.push(url_of(&other.url("postgres"), &app));
+    let p = project_with_fleet(&format!(
+        "[fleets.regions]\nurls = [{}]\nbackup = true\n",
+        urls.iter()
+            .map(|u| format!("\"{u}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let run = strata(p.path(), &["push", "--fleet", "regions", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let backups: std::collections::BTreeSet<String> = run.json()["result"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["backup"]
+                .as_str()
+                .expect("each database backed up")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(backups.len(), 6, "{backups:?}");
+    for b in &backups {
+        assert!(std::fs::metadata(b).unwrap().len() > 0, "{b} kept");
+    }
+    // Two backups of one database in the same second (two runs) do not collide either.
+    let single = TestDb::new("bksingle");
+    let p2 = project(MIGRATIONS);
+    let files: std::collections::BTreeSet<String> = (0..2)
+        .map(|_| {
+            let run = strata(
+                p2.path(),
+                &["backup", "--db-url", &single.url, "-o", "json"],
+            );
+            assert_eq!(run.code, 0, "{run:?}");
+            run.json()["result"]["file"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for n in &names {
+        exec(
+            &admin_url(),
+            &format!(
+                "drop database if exists {} with (force)",
+                strata::quote::ident(n)
+            ),
+        );
+    }
+    exec(
+        &admin_url(),
+        &format!(
+            "drop database if exists {} with (force)",
+            strata::quote::ident(&app)
+        ),
+    );
+}
+
+/// A table with rows on each of `dbs`, and the first migration applied there: live databases.
+fn make_live(dbs: &[&TestDb], p: &Path) {
+    for d in dbs {
+        let run = strata(p, &["push", "--db-url", &d.url, "-q", "--no-lint"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        exec(
+            &d.url,
+            "insert into notes (id, body) select g, 'x' from generate_series(1, 10) g",
+        );
+    }
+}
+
+#[test]
+fn the_lint_gate_judges_each_database_a_fresh_first_one_does_not_let_live_ones_through() {
+    let dbs = databases("fltgate", 3);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project_with_fleet(&format!(
+        "[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+        admin_url()
+    ));
+    // The first database (in name order) stays fresh; the others are live.
+    let only_first = project(&MIGRATIONS[..2]);
+    make_live(&[&dbs[1], &dbs[2]], only_first.path());
+    // A migration the gate refuses on a live database: a blocking index on a table with rows.
+    write(
+        p.path(),
+        "migrations/20240103000000_index_notes.sql",
+        "create index notes_body on notes (body);\n",
+    );
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "-o", "json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "lint", "{v}");
+    // Nothing changed anywhere: the fresh database was not pushed either.
+    assert!(!has_history(&dbs[0].url));
+    for d in &dbs[1..] {
+        assert_eq!(applied(&d.url), ["20240101000000,20240102000000"]);
+    }
+    // With --keep-going: the live ones fail with kind lint, the fresh one is pushed.
+    let run = strata(
+        p.path(),
+        &["push", "--fleet", "tenants", "--keep-going", "-o", "json"],
+    );
+    assert_eq!(run.code, 9, "{run:?}");
+    let targets = run.json()["error"]["details"]["targets"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let kinds: Vec<(String, String)> = targets
+        .iter()
+        .map(|t| {
+            (
+                t["status"].as_str().unwrap().to_string(),
+                t["error"]["kind"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ok".to_string(), String::new()),
+            ("failed".to_string(), "lint".to_string()),
+            ("failed".to_string(), "lint".to_string())
+        ],
+        "{run:?}"
+    );
+    assert_eq!(
+        applied(&dbs[0].url),
+        ["20240101000000,20240102000000,20240103000000"]
+    );
+    // The findings were shown.
+    let human = strata(p.path(), &["push", "--fleet", "tenants", "--keep-going"]);
+    assert!(
+        human.all().contains("index-without-concurrently"),
+        "{human:?}"
+    );
+}
+
+#[test]
+fn a_dry_run_says_what_each_database_would_apply_and_a_canary_has_something_to_do() {
+    let dbs = databases("fltdry", 3);
+    let pattern = like_prefix(&dbs[0]);
+    let p = project_with_fleet(&format!(
+        "[fleets.tenants]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+        admin_url()
+    ));
+    // The first database is up to date: the canary is the first with something pending.
+    let run = strata(p.path(), &["push", "--db-url", &dbs[0].url, "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.all()
+            .contains("would apply 20240101000000, 20240102000000"),
+        "{run:?}"
+    );
+    assert!(run.all().contains("would be applied (dry run"), "{run:?}");
+    assert!(!run.all().contains("applied,"), "{run:?}");
+    assert!(!has_history(&dbs[1].url), "a dry run changes nothing");
+    let run = strata(p.path(), &["push", "--fleet", "tenants", "-o", "json"]);
+    let targets = run.json()["result"]["targets"].as_array().unwrap().clone();
+    assert_eq!(targets[0]["canary"], false, "{run:?}");
+    assert_eq!(targets[1]["canary"], true, "{run:?}");
+}
+
+#[test]
+fn a_registry_is_read_only_and_its_junk_rows_are_named() {
+    let registry = TestDb::new("fltjunk");
+    let db = TestDb::new("fltjunkdb");
+    exec(
+        &registry.url,
+        &format!(
+            "create table tenants (url text, n int); insert into tenants values ('{}', 1);",
+            db.url
+        ),
+    );
+    let fleet = |query: &str| {
+        project_with_fleet(&format!(
+            "[fleets.t]\nregistry = \"{}\"\nquery = \"{query}\"\n",
+            registry.url
+        ))
+    };
+    // A query that writes: refused (read-only), the registry untouched, in a dry run too.
+    let p = fleet("with d as (delete from tenants returning url) select url from d");
+    for args in [
+        &["push", "--fleet", "t", "--dry-run"][..],
+        &["migration", "list", "--fleet", "t"],
+    ] {
+        let run = strata(p.path(), args);
+        assert_ne!(run.code, 0, "{run:?}");
+        assert!(run.stderr.contains("read-only"), "{run:?}");
+        assert_eq!(
+            strings(&registry.url, "select count(*)::text from tenants"),
+            ["1"]
+        );
+    }
+    for (query, named) in [
+        (
+            "select null::text",
+            "row 1 of the query of fleet `t` is NULL",
+        ),
+        (
+            "select n from tenants",
+            "row 1 of the query of fleet `t` is not text",
+        ),
+        (
+            "select 'not a url at all ://' ",
+            "row 1 of the query of fleet `t` is not a connection string",
+        ),
+    ] {
+        let p = fleet(query);
+        let run = strata(p.path(), &["push", "--fleet", "t", "--dry-run"]);
+        assert_eq!(run.code, 2, "{query}: {run:?}");
+        assert!(run.stderr.contains(named), "{query}: {run:?}");
+    }
+}
+
+#[test]
+fn the_fleet_list_fails_when_a_database_cannot_be_read_and_an_underscore_pattern_warns() {
+    let dbs = databases("fltdown", 2);
+    let p = project_with_fleet(&format!(
+        "[fleets.t]\nurls = [\"{}\", \"postgresql://postgres@127.0.0.1:1/nowhere\"]\n",
+        dbs[0].url
+    ));
+    let run = strata(
+        p.path(),
+        &["migration", "list", "--fleet", "t", "-o", "json"],
+    );
+    assert_eq!(run.code, 9, "{run:?}");
+    let v = run.json();
+    assert_eq!(v["error"]["kind"], "fleet");
+    assert_eq!(
+        v["error"]["details"]["targets"].as_array().unwrap().len(),
+        2
+    );
+
+    // `_` in a LIKE pattern matches any character: say what matched because of it.
+    let pattern = format!("{}%", dbs[0].name.replace("fltdown", "fltdow_"));
+    let p = project_with_fleet(&format!(
+        "[fleets.t]\nserver = \"{}\"\ndatabases = \"{pattern}\"\n",
+        admin_url()
+    ));
+    let run = strata(p.path(), &["migration", "list", "--fleet", "t"]);
+    assert!(
+        run.stderr.contains("`_` matches any one character"),
+        "{run:?}"
+    );
+}

@@ -323,3 +323,73 @@ impl Gate {
         })
     }
 }
+
+/// The push gate of a fleet ([`strata::fleet::FleetGate`]): each database judged as its own
+/// push would judge it — its applied versions are what is deployed, its freshness decides
+/// whether findings block — with the findings computed once per distinct applied set (they
+/// depend on nothing else).
+pub fn fleet_gate(linter: Linter, (fail_on, setting): (Level, String)) -> strata::fleet::FleetGate {
+    type Memo = std::collections::HashMap<Vec<bool>, Vec<Finding>>;
+    let memo: std::sync::Mutex<Memo> = Default::default();
+    strata::fleet::FleetGate(std::sync::Arc::new(
+        move |set: &MigrationSet, history: &History, freshness: &Freshness| {
+            let Freshness::Live { evidence } = freshness else {
+                // A fresh database re-creates history: findings never block (as for one push).
+                return Ok(());
+            };
+            let applied: std::collections::HashSet<String> =
+                history.applied.iter().map(|a| a.version.key()).collect();
+            let deployed: Vec<bool> = set
+                .migrations
+                .iter()
+                .map(|m| applied.contains(&m.version.key()))
+                .collect();
+            let cached = memo.lock().ok().and_then(|m| m.get(&deployed).cloned());
+            let findings = match cached {
+                Some(f) => f,
+                None => {
+                    let Some(gate) =
+                        Gate::prepare(|| linter.clone(), set, history, (fail_on, setting.clone()))?
+                    else {
+                        return Ok(());
+                    };
+                    let all = gate.findings();
+                    if let Ok(mut m) = memo.lock() {
+                        m.insert(deployed, all.clone());
+                    }
+                    all
+                }
+            };
+            let blocking: Vec<&Finding> = findings.iter().filter(|f| f.level >= fail_on).collect();
+            if blocking.is_empty() {
+                return Ok(());
+            }
+            let texts: std::collections::BTreeMap<&std::path::Path, &str> = set
+                .migrations
+                .iter()
+                .map(|m| (m.path.as_path(), m.sql.as_str()))
+                .collect();
+            Err(strata::Error::Lint {
+                message: format!(
+                    "held back by the push gate: {} finding(s) at or above {} ({setting}) in its pending migrations, and it is live ({evidence})",
+                    blocking.len(),
+                    fail_on.as_str()
+                ),
+                findings: blocking
+                    .iter()
+                    .map(|f| {
+                        let source = match &f.location {
+                            crate::Location::File { path, .. } => texts
+                                .iter()
+                                .find(|(p, _)| absolute(p) == absolute(path))
+                                .map(|(_, t)| *t),
+                            crate::Location::Object { .. } => None,
+                        };
+                        crate::format::human(f, source, false)
+                    })
+                    .collect(),
+                hint: Some("fix the migrations (each finding says how) or silence a finding with `-- strata-lint: ignore <rule> <reason>`; with --keep-going the other databases are pushed".into()),
+            })
+        },
+    ))
+}

@@ -62,7 +62,7 @@ impl Gate {
             })
             .collect();
         let rules: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
-        strata::Error::WrittenFileRefused {
+        strata::Error::Lint {
             message: format!(
                 "the file Strata would write does not pass the push gate: {} finding(s) at or above {} ({}); nothing was written",
                 findings.len(),

@@ -146,6 +146,63 @@ fn quoted(table: &str) -> String {
     }
 }
 
+/// One row of another tool's history table, read with checks: a NULL where the tool always
+/// writes a value, a value of another type, or a version that is not one, is an error naming
+/// the table, the row and the column — never a panic, never a guess.
+struct Cells<'a> {
+    row: &'a tokio_postgres::Row,
+    /// 1-based, in the order the table was read.
+    n: usize,
+    table: &'a str,
+    tool: &'a str,
+}
+
+impl Cells<'_> {
+    fn bad(&self, column: &str, problem: &str) -> Error {
+        refused(
+            self.table,
+            format!(
+                "row {} of {} ({}'s history) has {problem} in column {column}",
+                self.n, self.table, self.tool
+            ),
+            format!(
+                "fix or delete that row of {} as {} would need it (Strata writes nothing there), then run again",
+                self.table, self.tool
+            ),
+        )
+    }
+
+    /// A column the tool always fills.
+    fn need<'b, T: tokio_postgres::types::FromSql<'b>>(
+        &'b self,
+        i: usize,
+        column: &str,
+    ) -> Result<T, Error> {
+        match self.row.try_get::<_, Option<T>>(i) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(self.bad(column, "NULL")),
+            Err(_) => Err(self.bad(column, "a value of an unexpected type")),
+        }
+    }
+
+    /// A column that may be NULL.
+    fn may<'b, T: tokio_postgres::types::FromSql<'b>>(
+        &'b self,
+        i: usize,
+        column: &str,
+    ) -> Result<Option<T>, Error> {
+        self.row
+            .try_get::<_, Option<T>>(i)
+            .map_err(|_| self.bad(column, "a value of an unexpected type"))
+    }
+
+    /// A version, parsed.
+    fn version(&self, text: &str, column: &str) -> Result<Version, Error> {
+        Version::parse(text)
+            .ok_or_else(|| self.bad(column, &format!("`{text}`, which is not a version")))
+    }
+}
+
 async fn read_table(
     client: &impl GenericClient,
     set: &MigrationSet,
@@ -169,18 +226,32 @@ async fn read_table(
     };
     let (tool, applied) = if has("dirty") && has("version") {
         // golang-migrate: one row, the current version.
-        let row = client
-            .query_opt(
-                &format!("select version::text, dirty from {q} limit 1"),
+        let tool = "golang-migrate";
+        let rows = client
+            .query(
+                &format!("select version::text, dirty from {q} limit 2"),
                 &[],
             )
             .await
             .map_err(db)?;
-        let applied = match row {
+        if rows.len() > 1 {
+            return Err(refused(
+                table,
+                format!("{table} ({tool}'s history) holds more than one row; {tool} keeps exactly one (the current version)"),
+                format!("delete the rows that are not the current version, as {tool} would leave it, then run again"),
+            ));
+        }
+        let applied = match rows.first() {
             None => Vec::new(),
             Some(r) => {
-                let version: String = r.get(0);
-                let dirty: bool = r.get(1);
+                let c = Cells {
+                    row: r,
+                    n: 1,
+                    table,
+                    tool,
+                };
+                let version: String = c.need(0, "version")?;
+                let dirty: bool = c.need(1, "dirty")?;
                 if dirty {
                     return Err(refused(
                         table,
@@ -188,15 +259,13 @@ async fn read_table(
                         format!("fix the database by hand, then clear the flag as golang-migrate requires (`migrate force {version}` if it is fully applied, or force the version before it), and push again"),
                     ));
                 }
-                match Version::parse(&version) {
-                    Some(v) => local_upto(&v),
-                    None => Vec::new(),
-                }
+                local_upto(&c.version(&version, "version")?)
             }
         };
-        ("golang-migrate", applied)
+        (tool, applied)
     } else if has("version_id") && has("is_applied") {
         // goose: the latest row of each version decides.
+        let tool = "goose";
         let rows = client
             .query(
                 &format!("select version_id::text, is_applied, extract(epoch from tstamp)::float8 from {q} order by id"),
@@ -205,23 +274,38 @@ async fn read_table(
             .await
             .map_err(db)?;
         let mut state: BTreeMap<String, (bool, Option<f64>)> = BTreeMap::new();
-        for r in rows {
-            state.insert(r.get(0), (r.get(1), r.get(2)));
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let v: String = c.need(0, "version_id")?;
+            state.insert(v, (c.need(1, "is_applied")?, c.may(2, "tstamp")?));
         }
-        let applied = state
-            .into_iter()
-            .filter(|(v, (on, _))| *on && v != "0")
-            .filter_map(|(v, (_, at))| {
-                Some(ToolApplied {
-                    version: Version::parse(&v)?,
-                    name: None,
-                    applied_at: epoch(at),
-                })
-            })
-            .collect();
-        ("goose", applied)
+        let mut applied = Vec::new();
+        for (n, (v, (on, at))) in state.into_iter().enumerate() {
+            if !on || v == "0" {
+                continue;
+            }
+            let version = Version::parse(&v).ok_or_else(|| {
+                refused(
+                    table,
+                    format!("{table} ({tool}'s history) records version_id `{v}`, which is not a version (row {})", n + 1),
+                    format!("fix or delete that row of {table}, then run again"),
+                )
+            })?;
+            applied.push(ToolApplied {
+                version,
+                name: None,
+                applied_at: epoch(at),
+            });
+        }
+        (tool, applied)
     } else if has("success") && has("installed_rank") {
         // Flyway.
+        let tool = "Flyway";
         let rows = client
             .query(
                 &format!("select version, description, type, success, extract(epoch from installed_on)::float8, script from {q} order by installed_rank"),
@@ -230,11 +314,17 @@ async fn read_table(
             .await
             .map_err(db)?;
         let mut applied: BTreeMap<String, ToolApplied> = BTreeMap::new();
-        for r in rows {
-            let version: Option<String> = r.get(0);
-            let kind: String = r.get(2);
-            let success: bool = r.get(3);
-            let script: String = r.get(5);
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let version: Option<String> = c.may(0, "version")?;
+            let kind: String = c.need(2, "type")?;
+            let success: bool = c.need(3, "success")?;
+            let script: String = c.need(5, "script")?;
             if !success {
                 return Err(refused(
                     table,
@@ -242,9 +332,11 @@ async fn read_table(
                     "fix the database by hand, then remove the failed row as Flyway requires (`flyway repair`), and push again".into(),
                 ));
             }
-            let Some(v) = version.as_deref().and_then(Version::parse) else {
+            // Repeatable migrations have no version.
+            let Some(version) = version else {
                 continue;
             };
+            let v = c.version(&version, "version")?;
             match kind.as_str() {
                 "BASELINE" => {
                     for a in local_upto(&v) {
@@ -260,16 +352,17 @@ async fn read_table(
                         v.key(),
                         ToolApplied {
                             version: v,
-                            name: r.get(1),
-                            applied_at: epoch(r.get(4)),
+                            name: c.may(1, "description")?,
+                            applied_at: epoch(c.may(4, "installed_on")?),
                         },
                     );
                 }
             }
         }
-        ("flyway", applied.into_values().collect())
+        (tool, applied.into_values().collect())
     } else if has("success") && has("checksum") && has("version") {
         // sqlx.
+        let tool = "sqlx";
         let rows = client
             .query(
                 &format!("select version::text, description, success, extract(epoch from installed_on)::float8 from {q} order by version"),
@@ -278,26 +371,31 @@ async fn read_table(
             .await
             .map_err(db)?;
         let mut applied = Vec::new();
-        for r in rows {
-            let version: String = r.get(0);
-            if !r.get::<_, bool>(2) {
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let version: String = c.need(0, "version")?;
+            if !c.need::<bool>(2, "success")? {
                 return Err(refused(
                     table,
                     format!("sqlx recorded version {version} as failed (success = false) in {table}"),
                     format!("fix the database by hand, then delete that row (`DELETE FROM {table} WHERE version = {version}`) as sqlx requires, and push again"),
                 ));
             }
-            if let Some(v) = Version::parse(&version) {
-                applied.push(ToolApplied {
-                    version: v,
-                    name: r.get(1),
-                    applied_at: epoch(r.get(3)),
-                });
-            }
+            applied.push(ToolApplied {
+                version: c.version(&version, "version")?,
+                name: c.may(1, "description")?,
+                applied_at: epoch(c.may(3, "installed_on")?),
+            });
         }
-        ("sqlx", applied)
+        (tool, applied)
     } else if has("run_on") && has("name") {
         // node-pg-migrate: the name is the file name; its version the leading digits.
+        let tool = "node-pg-migrate";
         let rows = client
             .query(
                 &format!(
@@ -307,21 +405,26 @@ async fn read_table(
             )
             .await
             .map_err(db)?;
-        let applied = rows
-            .iter()
-            .filter_map(|r| {
-                let name: String = r.get(0);
-                let (digits, rest) = name.split_once('_').unwrap_or((&name, ""));
-                Some(ToolApplied {
-                    version: Version::parse(digits)?,
-                    name: Some(rest.to_string()),
-                    applied_at: epoch(r.get(1)),
-                })
-            })
-            .collect();
-        ("node-pg-migrate", applied)
+        let mut applied = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let name: String = c.need(0, "name")?;
+            let (digits, rest) = name.split_once('_').unwrap_or((&name, ""));
+            applied.push(ToolApplied {
+                version: c.version(digits, "name")?,
+                name: Some(rest.to_string()),
+                applied_at: epoch(c.may(1, "run_on")?),
+            });
+        }
+        (tool, applied)
     } else if has("run_on") && has("version") {
         // diesel.
+        let tool = "diesel";
         let rows = client
             .query(
                 &format!("select version::text, extract(epoch from run_on)::float8 from {q}"),
@@ -329,34 +432,45 @@ async fn read_table(
             )
             .await
             .map_err(db)?;
-        let applied = rows
-            .iter()
-            .filter_map(|r| {
-                Some(ToolApplied {
-                    version: Version::parse(&r.get::<_, String>(0).replace('-', ""))?,
-                    name: None,
-                    applied_at: epoch(r.get(1)),
-                })
-            })
-            .collect();
-        ("diesel", applied)
+        let mut applied = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let version: String = c.need(0, "version")?;
+            applied.push(ToolApplied {
+                version: c.version(&version.replace('-', ""), "version")?,
+                name: None,
+                applied_at: epoch(c.may(1, "run_on")?),
+            });
+        }
+        (tool, applied)
     } else if has("version") && columns.len() <= 2 {
         // dbmate (and Rails, whose table it mimics): a row per version.
+        let tool = "dbmate";
         let rows = client
             .query(&format!("select version::text from {q}"), &[])
             .await
             .map_err(db)?;
-        let applied = rows
-            .iter()
-            .filter_map(|r| {
-                Some(ToolApplied {
-                    version: Version::parse(&r.get::<_, String>(0))?,
-                    name: None,
-                    applied_at: None,
-                })
-            })
-            .collect();
-        ("dbmate", applied)
+        let mut applied = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let c = Cells {
+                row: r,
+                n: i + 1,
+                table,
+                tool,
+            };
+            let version: String = c.need(0, "version")?;
+            applied.push(ToolApplied {
+                version: c.version(&version, "version")?,
+                name: None,
+                applied_at: None,
+            });
+        }
+        (tool, applied)
     } else {
         return Err(refused(
             table,

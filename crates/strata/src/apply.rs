@@ -60,6 +60,21 @@ pub struct PushOptions {
     /// Run every seed again, even one already recorded (`push --reseed`); by default a seed runs
     /// once per path and a changed one only has its hash updated, as the Supabase CLI does.
     pub reseed: bool,
+    /// Take a `pg_dump` backup before the push's first write (`push --backup`, `backup = true`
+    /// of an environment or a fleet): under the lock, after the plan is read again, and only
+    /// when there is a migration to apply. A failed backup fails the push before anything is
+    /// written. Needs a target ([`Migrator::push`], not [`Migrator::push_client`]).
+    pub backup: Option<BackupRequest>,
+}
+
+/// Where a push's backup goes ([`PushOptions::backup`]), named by
+/// [`crate::backup::backup_path`].
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    /// The project's state directory: backups go to `<state_dir>/backups/`.
+    pub state_dir: PathBuf,
+    /// The run's id ([`crate::backup::run_id`]), shared by every database of a fleet run.
+    pub run_id: String,
 }
 
 impl Default for PushOptions {
@@ -72,6 +87,7 @@ impl Default for PushOptions {
             platform: Platform::None,
             migrations_enabled: true,
             reseed: false,
+            backup: None,
         }
     }
 }
@@ -162,6 +178,10 @@ pub enum Event<'a> {
     },
     /// A seed file ran (or was already recorded).
     Seeded { seed: &'a SeedReport },
+    /// The backup asked for was taken, before anything was written.
+    BackedUp {
+        report: &'a crate::backup::BackupReport,
+    },
     /// What the database is as far as the platform goes, and what was done about it (sent once
     /// per push, when the migrations expect a platform).
     Platform { report: &'a PlatformReport },
@@ -242,6 +262,9 @@ pub struct PushReport {
     /// Repeatable migrations (Flyway's `R__…sql`) run by this push because they are new or
     /// changed (for a dry run: that would run), by file name.
     pub repeatables: Vec<String>,
+    /// The backup taken before the first write ([`PushOptions::backup`]): only one that was
+    /// written in full.
+    pub backup: Option<crate::backup::BackupReport>,
 }
 
 /// A version adopted from another tool's history (or, with `rolled_back`, one that tool rolled
@@ -431,6 +454,7 @@ impl Migrator {
             migrations_enabled: self.options.migrations_enabled,
             adopted: Vec::new(),
             repeatables: Vec::new(),
+            backup: None,
         };
         // The common no-op push, proven by checksums alone on the history already read: no
         // plan to build, no lock, nothing written.
@@ -543,6 +567,27 @@ impl Migrator {
             let repeating = self.options.migrations_enabled && !self.set.repeatables.is_empty();
             if prepared.is_empty() && self.options.seeds.is_empty() && !adopting && !repeating {
                 return Ok(());
+            }
+            // The backup: decided by the plan read under the lock, taken before the first write.
+            if let (Some(request), None, Some(first)) =
+                (&self.options.backup, &report.backup, prepared.first())
+            {
+                let Some(target) = target else {
+                    return Err(Error::setting(
+                        "backup",
+                        "a backup needs a target to dump (push with Migrator::push, not push_client)",
+                    ));
+                };
+                let file = crate::backup::backup_path(
+                    &request.state_dir,
+                    target,
+                    time::OffsetDateTime::now_utc(),
+                    &request.run_id,
+                    Some(&first.migration.version),
+                );
+                let taken = crate::backup::backup(target, &file).await?;
+                self.emit(Event::BackedUp { report: &taken });
+                report.backup = Some(taken);
             }
             if self.options.platform == Platform::None {
                 break (history, prepared);

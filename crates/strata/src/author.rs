@@ -53,7 +53,7 @@ pub enum NewFileKind {
 /// least any caller must ask.
 pub trait WrittenCheck: Sync {
     /// `set`: the migrations already there, counted as deployed; `files`: what would be written,
-    /// in run order. Errors: [`Error::WrittenFileRefused`] naming each finding (nothing written).
+    /// in run order. Errors: [`Error::Lint`] naming each finding (nothing written).
     fn check(&self, set: &crate::source::MigrationSet, files: &[NewFile]) -> Result<(), Error>;
 
     /// The check of files that replace `replaced` (a squash baseline, which runs only where
@@ -78,7 +78,7 @@ pub struct SplitCheck;
 impl WrittenCheck for SplitCheck {
     fn check(&self, _set: &crate::source::MigrationSet, files: &[NewFile]) -> Result<(), Error> {
         for f in files {
-            crate::sql::split(&f.text).map_err(|e| Error::WrittenFileRefused {
+            crate::sql::split(&f.text).map_err(|e| Error::Lint {
                 message: format!(
                     "{} would not split into statements: {e}; nothing was written",
                     f.path.display()

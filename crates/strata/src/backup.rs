@@ -207,32 +207,58 @@ pub struct RestoreReport {
     pub unrecorded: Vec<String>,
 }
 
-/// Where a backup goes: `<state_dir>/backups/<db>-<UTC yyyymmddTHHMMSSZ>[-before-<version>].dump`.
+/// `text` as a part of a file name that no other text maps to: ASCII letters, digits, `.` and
+/// `-` kept, every other byte percent-encoded (`%20` for a space, `%5F` for `_`, which
+/// separates the parts of a backup's name).
+pub fn file_safe(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.starts_with('.') {
+        out.replace_range(0..1, "%2E");
+    }
+    out
+}
+
+/// A run's id: what tells apart two backups of one database taken in the same second by two
+/// runs (12 hex digits from the process id and the clock).
+pub fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mixed = (nanos as u64) ^ ((std::process::id() as u64) << 40);
+    format!("{:012x}", mixed & 0xffff_ffff_ffff)
+}
+
+/// Where a backup goes — the one naming rule of `strata backup`, `push --backup` and fleet
+/// backups: `<state_dir>/backups/<host>_<port>_<database>_<UTC yyyymmddTHHMMSSZ>_<run id>
+/// [_before-<version>].dump`, each part [`file_safe`], so databases whose names differ only in
+/// characters a file name cannot hold, or two databases of one name on two servers, never share
+/// a file.
 pub fn backup_path(
     state_dir: &Path,
-    database: &str,
+    target: &Target,
     now: time::OffsetDateTime,
+    run_id: &str,
     before: Option<&Version>,
 ) -> PathBuf {
-    let db: String = database
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let db = file_safe(&target.database().unwrap_or_default());
     let stamp = now
         .to_offset(time::UtcOffset::UTC)
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .unwrap_or_default();
+    let server = target.server_label();
     let name = match before {
-        Some(v) => format!("{db}-{stamp}-before-{v}.dump"),
-        None => format!("{db}-{stamp}.dump"),
+        Some(v) => format!("{server}_{db}_{stamp}_{run_id}_before-{v}.dump"),
+        None => format!("{server}_{db}_{stamp}_{run_id}.dump"),
     };
     state_dir.join("backups").join(name)
 }
@@ -250,6 +276,19 @@ pub async fn backup(target: &Target, file: &Path) -> Result<BackupReport, Error>
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
+    // The file is created here, new: an existing backup is never replaced.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Setting {
+                setting: "--file".into(),
+                message: format!("{} exists; a backup never replaces a file", file.display()),
+                hint: Some("name another file, or move that one away".into()),
+            },
+            _ => Error::io("create", file, e),
+        })?;
     let mut cmd = Command::new(&tool.path);
     cmd.arg("--format=custom")
         .arg("--no-password")
@@ -263,7 +302,18 @@ pub async fn backup(target: &Target, file: &Path) -> Result<BackupReport, Error>
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
-    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    // Only a backup that is there is reported.
+    let bytes = std::fs::metadata(file)
+        .map(|m| m.len())
+        .map_err(|e| Error::io("read", file, e))?;
+    if bytes == 0 {
+        let _ = std::fs::remove_file(file);
+        return Err(Error::Tool {
+            tool: "pg_dump".into(),
+            message: format!("pg_dump wrote nothing into {}", file.display()),
+            hint: None,
+        });
+    }
     Ok(BackupReport {
         file: file.to_path_buf(),
         target: target.display(),
@@ -536,21 +586,44 @@ mod tests {
     }
 
     #[test]
-    fn backup_names_say_database_time_and_version() {
+    fn backup_names_say_server_database_time_run_and_version() {
         let t = time::macros::datetime!(2026-11-24 21:05:09 UTC);
+        let target = |url: &str| {
+            Target::from_url(url, crate::target::TargetSource::DbUrl, Default::default()).unwrap()
+        };
         let p = backup_path(
             Path::new("/p/.strata"),
-            "app db",
+            &target("postgresql://u@db.example.com:6432/app%20db"),
             t,
+            "0123456789ab",
             Some(&Version::parse("20240115000000").unwrap()),
         );
         assert_eq!(
             p,
-            Path::new("/p/.strata/backups/app_db-20261124T210509Z-before-20240115000000.dump")
+            Path::new("/p/.strata/backups/db.example.com_6432_app%20db_20261124T210509Z_0123456789ab_before-20240115000000.dump")
         );
-        assert_eq!(
-            backup_path(Path::new("s"), "app", t, None),
-            Path::new("s/backups/app-20261124T210509Z.dump")
-        );
+        // Names that differ only in characters a file name would lose stay apart; so do two
+        // databases of one name on two servers.
+        let names: std::collections::BTreeSet<PathBuf> = [
+            "postgresql://h1/a b",
+            "postgresql://h1/a#b",
+            "postgresql://h1/a$b",
+            "postgresql://h1/a_b",
+            "postgresql://h1/a%25b",
+            "postgresql://h2/a b",
+            "postgresql://h1:5433/a b",
+        ]
+        .iter()
+        .map(|u| {
+            backup_path(
+                Path::new("s"),
+                &target(&u.replace(' ', "%20").replace('#', "%23")),
+                t,
+                "r",
+                None,
+            )
+        })
+        .collect();
+        assert_eq!(names.len(), 7, "{names:?}");
     }
 }

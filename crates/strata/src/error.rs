@@ -154,13 +154,14 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A file Strata would write for a user (a migration, a baseline, a rollback) fails the
-    /// check every written file passes ([`crate::author::WrittenCheck`]: lint at the project's
-    /// `push_fail_on`, as the push gate judges it): nothing was written.
+    /// A lint check refused, as the linter (`strata-lint`, which the core does not depend on)
+    /// worded it: a file Strata would write for a user fails the check every written file
+    /// passes ([`crate::author::WrittenCheck`]), or a fleet's database is held back by the push
+    /// gate ([`crate::fleet::FleetGate`]). Nothing was written.
     #[error("{message}")]
-    WrittenFileRefused {
+    Lint {
         message: String,
-        /// Each finding, located in the file that would have been written.
+        /// Each finding, rendered with its location.
         findings: Vec<String>,
         hint: Option<String>,
     },
@@ -212,7 +213,7 @@ impl Error {
             Error::ScratchBuild { .. } => "scratch_build_failed",
             Error::Unproven { .. } => "unproven",
             Error::ToolHistory { .. } => "tool_history",
-            Error::WrittenFileRefused { .. } => "lint",
+            Error::Lint { .. } => "lint",
             Error::SquashRefused { .. } => "refused",
             Error::Local(_) => "local_cluster",
         }
@@ -229,7 +230,7 @@ impl Error {
             | Error::Tool { hint, .. }
             | Error::ConfirmationRequired { hint, .. }
             | Error::Unproven { hint, .. }
-            | Error::WrittenFileRefused { hint, .. } => hint.clone(),
+            | Error::Lint { hint, .. } => hint.clone(),
             Error::NoMigrationsDir { .. } => Some(
                 "run `strata init` to create one, pass --dir DIR, or set migrations_dir in strata.toml"
                     .into(),

@@ -33,13 +33,16 @@ pub struct Member {
 }
 
 /// The databases of fleet `name`, sorted by [`Member::name`], duplicates removed; session
-/// settings from `req`'s flags, else the fleet's, else strata.toml's. Errors: no such fleet, a
-/// URL that does not parse, the server or registry cannot be read, or the fleet is empty.
+/// settings from `req`'s flags, else the fleet's, else strata.toml's; and warnings (a LIKE
+/// pattern whose `_` matched another character). Errors: no such fleet, a URL that does not
+/// parse, the server or registry cannot be read (a registry row that is NULL, not text or not a
+/// connection string is named), or the fleet is empty.
 pub async fn members(
     project: &Project,
     name: &str,
     req: &TargetRequest,
-) -> Result<Vec<Member>, Error> {
+) -> Result<(Vec<Member>, Vec<String>), Error> {
+    let mut warnings = Vec::new();
     let fleet = project.config.fleets.get(name).ok_or_else(|| {
         let known: Vec<_> = project.config.fleets.keys().cloned().collect();
         Error::Setting {
@@ -90,16 +93,39 @@ pub async fn members(
         let url = project.interpolate(&setting("server"), server)?;
         let server = Target::from_url(&url, source(), settings.clone())?;
         let client = server.connect().await?;
-        let rows = client
-            .query(
-                "select datname::text from pg_catalog.pg_database \
-                 where datname like $1 and datallowconn and not datistemplate order by 1",
-                &[pattern],
-            )
-            .await
-            .map_err(|e| Error::db(format!("listing the databases of fleet `{name}`"), e))?;
-        for r in rows {
-            targets.push(server.with_database(r.get::<_, &str>(0)));
+        let list = |pattern: String| {
+            let client = &client;
+            async move {
+                client
+                    .query(
+                        "select datname::text from pg_catalog.pg_database \
+                         where datname like $1 and datallowconn and not datistemplate order by 1",
+                        &[&pattern],
+                    )
+                    .await
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|r| r.get::<_, String>(0))
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| Error::db(format!("listing the databases of fleet `{name}`"), e))
+            }
+        };
+        let names = list(pattern.clone()).await?;
+        // `_` is LIKE's one-character wildcard: say what matched only because of it.
+        let literal = escape_underscores(pattern);
+        if literal != *pattern {
+            let exact = list(literal.clone()).await?;
+            let extra: Vec<&String> = names.iter().filter(|n| !exact.contains(n)).collect();
+            if !extra.is_empty() {
+                warnings.push(format!(
+                    "fleets.{name}.databases = {pattern:?}: `_` matches any one character in a LIKE pattern, so it also matched {}; write {literal:?} for a literal underscore",
+                    extra.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        for n in names {
+            targets.push(server.with_database(&n));
         }
     } else if !fleet.urls.is_empty() {
         for (i, raw) in fleet.urls.iter().enumerate() {
@@ -111,21 +137,43 @@ pub async fn members(
         let client = Target::from_url(&url, source(), settings.clone())?
             .connect()
             .await?;
-        let rows = client.query(query.as_str(), &[]).await.map_err(|e| {
-            Error::db(
-                format!("running the query of fleet `{name}` on its registry"),
-                e,
-            )
+        // Always read-only: a fleet's query (a dry run's included) never changes the registry.
+        let context = format!("running the query of fleet `{name}` on its registry");
+        client
+            .batch_execute("BEGIN TRANSACTION READ ONLY")
+            .await
+            .map_err(|e| Error::db(&context, e))?;
+        let rows = client.query(query.as_str(), &[]).await;
+        let _ = client.batch_execute("ROLLBACK").await;
+        let rows = rows.map_err(|e| {
+            let mut err = Error::db(&context, e);
+            if let Error::Database { hint, code, .. } = &mut err {
+                if code.as_deref() == Some("25006") {
+                    *hint = Some(format!(
+                        "the query of fleet `{name}` runs in a read-only transaction: it may only read (select url from tenants where active)"
+                    ));
+                }
+            }
+            err
         })?;
-        for r in rows {
-            let url: String = r.try_get(0).map_err(|e| Error::Setting {
+        for (i, r) in rows.iter().enumerate() {
+            let bad = |what: &str| {
+                Error::Setting {
                 setting: setting("query"),
                 message: format!(
-                    "the query of fleet `{name}` must return one text column (a URL): {e}"
+                    "row {} of the query of fleet `{name}` {what}: each row's first column must be a connection string (text)",
+                    i + 1
                 ),
-                hint: Some("e.g. select url from tenants where active".into()),
-            })?;
-            targets.push(Target::from_url(&url, source(), settings.clone())?);
+                hint: Some("e.g. select url from tenants where active and url is not null".into()),
+            }
+            };
+            let url: Option<String> = r
+                .try_get(0)
+                .map_err(|_| bad("is not text (cast it: url::text)"))?;
+            let url = url.ok_or_else(|| bad("is NULL"))?;
+            let target = Target::from_url(&url, source(), settings.clone())
+                .map_err(|_| bad("is not a connection string Strata can read (not shown: it may hold a password)"))?;
+            targets.push(target);
         }
     }
     let mut members: Vec<Member> = targets
@@ -144,7 +192,21 @@ pub async fn members(
             hint: Some("check the pattern (a LIKE pattern: `_` and `%` are wildcards), the list or the registry's query".into()),
         });
     }
-    Ok(members)
+    Ok((members, warnings))
+}
+
+/// `pattern` with every `_` not already escaped written `\_` (LIKE's default escape).
+fn escape_underscores(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut escaped = false;
+    for c in pattern.chars() {
+        if c == '_' && !escaped {
+            out.push('\\');
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+    }
+    out
 }
 
 /// The server a target is on (its URL with the database left out), for per-server limits.
@@ -181,6 +243,27 @@ pub async fn capacity(members: &[Member]) -> BTreeMap<String, usize> {
     out
 }
 
+/// The push gate of a fleet, decided per database before any database is pushed: given the
+/// files, a database's history (read, other tools' adopted) and whether it is fresh or live
+/// ([`crate::catalog::freshness`]), `Ok` lets it be pushed and `Err` ([`Error::Lint`]) holds
+/// it back. The command line passes `strata_lint`'s gate (the core does not depend on the
+/// linter); it may remember its findings per distinct applied set, which is what they depend on.
+#[derive(Clone)]
+pub struct FleetGate(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(&MigrationSet, &History, &crate::catalog::Freshness) -> Result<(), Error>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for FleetGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FleetGate")
+    }
+}
+
 /// How a fleet push runs.
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
@@ -190,11 +273,11 @@ pub struct FleetOptions {
     pub canary: usize,
     /// Go on after a failure (else no new push starts; running ones finish).
     pub keep_going: bool,
-    /// What every push does (dry run, lock wait, platform …).
+    /// What every push does (dry run, lock wait, platform, the backup before its first write:
+    /// a database whose backup fails is not pushed, it fails).
     pub push: PushOptions,
-    /// Back each database up (`pg_dump`, into `<dir>/backups/`) before a push applies
-    /// something to it; a database whose backup fails is not pushed (it fails).
-    pub backup_dir: Option<std::path::PathBuf>,
+    /// The push gate, asked of every database before the first push (`None`: `--no-lint`).
+    pub gate: Option<FleetGate>,
 }
 
 /// What happened to one database.
@@ -231,6 +314,8 @@ pub struct Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub fleet: String,
+    /// A dry run: `applied` of each database is what it would apply.
+    pub dry_run: bool,
     pub parallel: usize,
     pub canaries: usize,
     pub targets: Vec<Outcome>,
@@ -255,6 +340,8 @@ pub enum Event<'a> {
         outcome: &'a Outcome,
         done: usize,
         total: usize,
+        /// A dry run: `outcome.applied` is what would be applied.
+        dry_run: bool,
     },
 }
 
@@ -269,14 +356,49 @@ pub async fn push(
 ) -> Report {
     let started = Instant::now();
     let total = members.len();
-    let capacity = capacity(&members).await;
     let parallel = options.parallel.max(1);
-    let canaries = options.canary.min(total);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let mut done = 0;
+    // Before any push: every database's history and plan, and the gate's word on each.
+    let checks = preflight(set, &members, options, parallel).await;
     let mut stop = false;
-    // Canaries, alone and in order.
-    for (i, m) in members.iter().enumerate().take(canaries) {
+    for (i, check) in checks.iter().enumerate() {
+        if let Err(e) = check {
+            done += 1;
+            let outcome = Outcome {
+                target: members[i].name.clone(),
+                status: Status::Failed,
+                applied: Vec::new(),
+                already_applied: 0,
+                duration_ms: 0,
+                canary: false,
+                backup: None,
+                error: Some(e.clone()),
+            };
+            observe(Event::Finished {
+                outcome: &outcome,
+                done,
+                total,
+                dry_run: options.push.dry_run,
+            });
+            outcomes[i] = Some(outcome);
+            // Without --keep-going, a database held back (or unreadable) stops the fleet before
+            // anything is pushed.
+            stop |= !options.keep_going;
+        }
+    }
+    let capacity = capacity(&members).await;
+    // Canaries: the first databases, in name order, that have something to apply.
+    let canary_set: Vec<usize> = checks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Ok(p) if *p > 0))
+        .map(|(i, _)| i)
+        .take(options.canary)
+        .collect();
+    let canaries = canary_set.len();
+    for &i in canary_set.iter().take_while(|_| !stop) {
+        let m = &members[i];
         observe(Event::Started {
             target: &m.name,
             canary: true,
@@ -287,6 +409,7 @@ pub async fn push(
             outcome: &outcome,
             done,
             total,
+            dry_run: options.push.dry_run,
         });
         let failed = outcome.status == Status::Failed;
         outcomes[i] = Some(outcome);
@@ -308,8 +431,12 @@ pub async fn push(
             .collect();
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
-        let rest: Vec<(usize, Member)> =
-            members.iter().cloned().enumerate().skip(canaries).collect();
+        let rest: Vec<(usize, Member)> = members
+            .iter()
+            .cloned()
+            .enumerate()
+            .filter(|(i, _)| !canary_set.contains(i) && checks[*i].is_ok())
+            .collect();
         let run = async {
             let mut running = futures_util::stream::FuturesUnordered::new();
             for (i, m) in rest {
@@ -348,6 +475,7 @@ pub async fn push(
                     outcome: &outcome,
                     done,
                     total,
+                    dry_run: options.push.dry_run,
                 });
                 outcomes[i] = Some(outcome);
             }
@@ -365,7 +493,7 @@ pub async fn push(
                 applied: Vec::new(),
                 already_applied: 0,
                 duration_ms: 0,
-                canary: i < canaries,
+                canary: canary_set.contains(&i),
                 backup: None,
                 error: None,
             })
@@ -373,6 +501,7 @@ pub async fn push(
         .collect();
     Report {
         fleet: fleet.to_string(),
+        dry_run: options.push.dry_run,
         parallel,
         canaries,
         targets,
@@ -380,17 +509,43 @@ pub async fn push(
     }
 }
 
+/// Per database, before any push: its history read (other tools' adopted), its plan, and the
+/// gate asked when it has something pending. `Ok(n)`: `n` migrations pending; `Err`: not to be
+/// pushed (its history could not be read, its plan refuses, or the gate holds it back).
+async fn preflight(
+    set: &MigrationSet,
+    members: &[Member],
+    options: &FleetOptions,
+    parallel: usize,
+) -> Vec<Result<usize, Arc<Error>>> {
+    use futures_util::StreamExt;
+    let migrator = Migrator::new(set.clone()).with_options(options.push.clone());
+    futures_util::stream::iter(members.iter().map(|m| {
+        let migrator = &migrator;
+        async move {
+            let client = m.target.connect().await?;
+            let (history, plan) = migrator.plan(&client).await?;
+            let pending = plan.pending.len();
+            if let (Some(gate), true) = (&options.gate, pending > 0 && plan.problems.is_empty()) {
+                let freshness = crate::catalog::freshness(&client, &history).await?;
+                (gate.0)(set, &history, &freshness)?;
+            }
+            Ok::<_, Error>(pending)
+        }
+    }))
+    .buffered(parallel.max(1))
+    .map(|r| r.map_err(Arc::new))
+    .collect()
+    .await
+}
+
 async fn push_one(set: &MigrationSet, m: &Member, options: &FleetOptions, canary: bool) -> Outcome {
     let started = Instant::now();
     let migrator = Migrator::new(set.clone()).with_options(options.push.clone());
-    let result = async {
-        let backup = match &options.backup_dir {
-            Some(dir) if !options.push.dry_run => backup_if_pending(&migrator, m, dir).await?,
-            _ => None,
-        };
-        Ok::<_, Error>((migrator.push(&m.target).await?, backup))
-    }
-    .await;
+    let result = migrator.push(&m.target).await.map(|report| {
+        let backup = report.backup.as_ref().map(|b| b.file.clone());
+        (report, backup)
+    });
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok((report, backup)) => Outcome {
@@ -418,32 +573,6 @@ async fn push_one(set: &MigrationSet, m: &Member, options: &FleetOptions, canary
             error: Some(Arc::new(e)),
         },
     }
-}
-
-/// A `pg_dump` of `m` before the push, when it has something pending (and nothing the push
-/// would refuse): `<dir>/backups/<db>-<time>-before-<version>.dump`.
-async fn backup_if_pending(
-    migrator: &Migrator,
-    m: &Member,
-    dir: &std::path::Path,
-) -> Result<Option<std::path::PathBuf>, Error> {
-    let client = m.target.connect().await?;
-    let (_, plan) = migrator.plan(&client).await?;
-    let Some(&first) = plan.pending.first() else {
-        return Ok(None);
-    };
-    if !plan.problems.is_empty() {
-        return Ok(None);
-    }
-    let version = &migrator.migrations().migrations[first].version;
-    let file = crate::backup::backup_path(
-        dir,
-        &m.target.database().unwrap_or_else(|| "postgres".into()),
-        time::OffsetDateTime::now_utc(),
-        Some(version),
-    );
-    crate::backup::backup(&m.target, &file).await?;
-    Ok(Some(file))
 }
 
 /// One database's state for `migration list --fleet`.

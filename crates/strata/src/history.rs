@@ -405,10 +405,33 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.strata_history (
 ALTER TABLE supabase_migrations.strata_history ADD COLUMN IF NOT EXISTS source text;
 COMMENT ON TABLE supabase_migrations.strata_history IS
   'Strata: checksums and timings of applied migrations; rows match schema_migrations by version.';
+-- Created by a superuser in a database another role owns: the history is the owner's, so the
+-- owner's own pushes (not a superuser) can read and write it.
+DO $owner$
+DECLARE
+  owner name := (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d
+                  WHERE d.datname = pg_catalog.current_database());
+BEGIN
+  IF owner <> current_user AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+     AND (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'supabase_migrations')
+         = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    EXECUTE pg_catalog.format('ALTER SCHEMA supabase_migrations OWNER TO %I', owner);
+    EXECUTE pg_catalog.format('ALTER TABLE supabase_migrations.schema_migrations OWNER TO %I', owner);
+    EXECUTE pg_catalog.format('ALTER TABLE supabase_migrations.strata_history OWNER TO %I', owner);
+  END IF;
+END
+$owner$;
 COMMIT;";
 
+/// Sent before every history write that follows a file in its round trip: whatever session
+/// state the file left (`SET ROLE`, `SET SESSION AUTHORIZATION`, `search_path`,
+/// `statement_timeout`) never decides how, or as whom, the history is written. `SET LOCAL`: it
+/// ends with the transaction; the next file starts with `RESET ALL` anyway.
+pub const RECORDING_PREAMBLE: &str = "RESET ROLE;\nRESET SESSION AUTHORIZATION;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL statement_timeout = 0;\n";
+
 /// SQL that records `migration` as applied: the Supabase row and Strata's row. Built as text
-/// so it travels in the same round trip (and the same transaction) as the migration itself.
+/// so it travels in the same round trip (and the same transaction) as the migration itself;
+/// it starts with [`RECORDING_PREAMBLE`].
 pub fn record_sql(
     migration: &Migration,
     transactional: bool,
@@ -430,7 +453,7 @@ pub fn record_sql(
     let v = quote_literal(migration.version.as_str());
     let n = quote_literal(&migration.name);
     Ok(format!(
-        "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ({v}, {n}, {array});\n\
+        "{RECORDING_PREAMBLE}INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ({v}, {n}, {array});\n\
          INSERT INTO supabase_migrations.strata_history \
          (version, name, checksum, checksum_algorithm, duration_ms, applied_by, strata_version, transactional) \
          VALUES ({v}, {n}, {c}, {a}, (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::bigint, {by}, {sv}, {t}) \
@@ -447,10 +470,13 @@ pub fn record_sql(
 }
 
 /// SQL that removes `version` from the history (both tables; Strata's only when it exists).
-/// Built as text so it travels in the same round trip as the rollback file it goes with.
+/// Built as text so it travels in the same round trip as the rollback file it goes with; it
+/// starts with [`RECORDING_PREAMBLE`].
 pub fn remove_sql(version: &Version, side_table: bool) -> String {
     let v = quote_literal(version.as_str());
-    let mut sql = format!("DELETE FROM supabase_migrations.schema_migrations WHERE version = {v};");
+    let mut sql = format!(
+        "{RECORDING_PREAMBLE}DELETE FROM supabase_migrations.schema_migrations WHERE version = {v};"
+    );
     if side_table {
         sql.push_str(&format!(
             "\nDELETE FROM supabase_migrations.strata_history WHERE version = {v};"

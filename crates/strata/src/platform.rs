@@ -35,6 +35,7 @@ pub const SUPABASE_SQL: &str = concat!(
     include_str!("platform/supabase/40_vault.sql"),
     include_str!("platform/supabase/50_functions.sql"),
     include_str!("platform/supabase/90_marker.sql"),
+    include_str!("platform/supabase/95_owner.sql"),
 );
 
 /// The cluster-wide part: the API roles and the platform's own roles.
@@ -298,6 +299,35 @@ const ROLE_ATTEMPTS: u32 = 10;
 /// The session that installed has the database's old `search_path`; callers that run migrations
 /// afterwards continue on a new session (see `apply`).
 pub async fn install(client: &Client, state: &PlatformState) -> Result<PlatformReport, Error> {
+    // Roles belong to the server: before creating any, make sure they can be created, so a
+    // user who may not leaves nothing behind.
+    let context = "checking what installing the Supabase platform emulation needs";
+    let me = client
+        .query_one(
+            "SELECT r.rolsuper, r.rolcreaterole, current_user::text, \
+                    ARRAY(SELECT x FROM unnest($1::text[]) x WHERE NOT EXISTS \
+                          (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.rolname = x)) \
+               FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+            &[&EMULATED_ROLES],
+        )
+        .await
+        .map_err(|e| Error::db(context, e))?;
+    let (superuser, createrole, user, missing): (bool, bool, String, Vec<String>) =
+        (me.get(0), me.get(1), me.get(2), me.get(3));
+    if !missing.is_empty() && !superuser && !createrole {
+        return Err(Error::Database {
+            context: "installing the Supabase platform emulation".into(),
+            message: format!(
+                "role {user} may not create roles (neither superuser nor CREATEROLE), and the emulation needs the server-wide roles {}; nothing was created",
+                missing.join(", ")
+            ),
+            code: Some("42501".into()),
+            hint: Some(format!(
+                "have an administrator create them once (a push by a superuser installs the emulation and hands it to the database's owner), or `ALTER ROLE {user} CREATEROLE`"
+            )),
+            source: None,
+        });
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -320,6 +350,15 @@ pub async fn install(client: &Client, state: &PlatformState) -> Result<PlatformR
     let script = format!("BEGIN;\n{SUPABASE_SQL}\nCOMMIT;");
     if let Err(e) = client.batch_execute(&script).await {
         let _ = client.batch_execute("ROLLBACK").await;
+        // The roles this install created go again (one another database already uses stays).
+        for role in &missing {
+            let _ = client
+                .batch_execute(&format!(
+                    "DROP ROLE IF EXISTS {}",
+                    crate::quote::ident(role)
+                ))
+                .await;
+        }
         return Err(Error::db("installing the Supabase platform emulation", e));
     }
     Ok(PlatformReport::of(state, false))

@@ -219,7 +219,7 @@ pub struct HistoryReport {
 /// found taken, with the sessions holding it (empty for the project's squash lock, held by
 /// another process). Errors: bad `--to` ([`Error::Setting`]), a failing build
 /// ([`Error::ScratchBuild`]), something the baseline cannot carry or a failed proof
-/// ([`Error::Unproven`]), a written file the check refuses ([`Error::WrittenFileRefused`]), a
+/// ([`Error::Unproven`]), a written file the check refuses ([`Error::Lint`]), a
 /// history that does not fit ([`Error::SquashRefused`]), a lock not obtained
 /// ([`Error::LockWait`]); nothing is changed by any of them.
 pub async fn run(

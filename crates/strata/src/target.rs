@@ -364,13 +364,36 @@ impl Target {
         Ok(Resolved::Local { settings })
     }
 
-    /// The target as a URL without its password (`user:****@` when one was given): what
-    /// Strata prints.
+    /// The target as a URL without its password (`user:****@` when one was given), naming its
+    /// own database (one chosen with [`Target::with_database`] included): what Strata prints.
     pub fn display(&self) -> String {
         match &self.database {
-            Some(db) => format!("{} (database {db})", self.info.display()),
+            Some(db) => {
+                let mut info = self.info.clone();
+                info.set("dbname", db.clone());
+                info.display()
+            }
             None => self.info.display(),
         }
+    }
+
+    /// The server, without a database, as a file name can hold it: `<host>_<port>` of the
+    /// first host (`socket` for a Unix socket), each byte outside `[A-Za-z0-9.-]` percent-encoded
+    /// so that two different servers never share a name.
+    pub fn server_label(&self) -> String {
+        let (host, port) = match self.endpoints().ok().and_then(|e| e.into_iter().next()) {
+            Some(e) if e.is_socket() => ("socket".to_string(), e.port),
+            Some(e) => (
+                if e.host.is_empty() {
+                    e.hostaddr.map(|a| a.to_string()).unwrap_or_default()
+                } else {
+                    e.host.clone()
+                },
+                e.port,
+            ),
+            None => ("unknown".to_string(), 0),
+        };
+        format!("{}_{port}", crate::backup::file_safe(&host))
     }
 
     /// Facts to show beside the `Target:` line: the route `--linked` took, a password file

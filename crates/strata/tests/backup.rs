@@ -56,8 +56,9 @@ async fn backup_then_destructive_migration_then_restore_gives_back_the_data() {
     let state = tempfile::tempdir().unwrap();
     let file = backup::backup_path(
         state.path(),
-        &db.name,
+        &db.target(),
         time::OffsetDateTime::now_utc(),
+        &backup::run_id(),
         Some(&strata::Version::parse("2").unwrap()),
     );
     let report = backup::backup(&db.target(), &file).await.unwrap();

@@ -663,9 +663,11 @@ CREATE OR REPLACE FUNCTION realtime.is_visible_through_filters(columns realtime.
             on f.column_name = col.name;
 $$;
 
+-- Strata: without Realtime's `SET log_min_messages TO 'fatal'` (only a superuser may set it, and
+-- the database's owner installs the emulation): nothing here decodes WAL, the function is there
+-- for migrations that name it.
 CREATE OR REPLACE FUNCTION realtime.list_changes(publication name, slot_name name, max_changes integer, max_record_bytes integer) RETURNS TABLE(wal jsonb, is_rls_enabled boolean, subscription_ids uuid[], errors text[], slot_changes_count bigint)
     LANGUAGE sql
-    SET log_min_messages TO 'fatal'
     AS $$
   WITH pub AS (
     SELECT
