@@ -46,6 +46,11 @@ pub(crate) async fn run(ctx: &Context, a: &PushArgs, out: &Renderer) -> Result<O
         .push_connected(&mut session, &target, Some(history))
         .await;
     progress.finish();
+    if matches!(report, Err(strata::Error::Refused { .. }))
+        && strata::squash::interrupted(&ctx.project.state_dir())
+    {
+        out.warn("an interrupted `strata migration squash` left the migrations half-switched: run that squash again to finish it, before repairing any history");
+    }
     let report = report?;
     let lint = verdict.finish(out);
     out.push(&report, migrator.migrations().migrations.len());

@@ -93,7 +93,7 @@ pub(crate) async fn diff(
     let now = time::OffsetDateTime::now_utc();
     let author = strata::author::default_author();
     let name = args.write.as_deref().unwrap_or("alter_schema");
-    let start = strata::author::after_newest(&set, now);
+    let start = strata::author::after_newest(&set, &dir, now);
     let proposed: Vec<(std::path::PathBuf, String)> = change
         .steps
         .iter()
@@ -253,23 +253,23 @@ pub(crate) async fn dump(
     }
     let scratch = strata::scratch::Scratch::for_project(&ctx.project)?;
     let scope = Scope::resolve(platform, &scratch).await?;
-    let (catalog, source) = if from_target {
+    let (catalog, unmodelled, source) = if from_target {
         let target = ctx.target()?;
         out.target(&target);
         let client = target.connect().await?;
         let mut catalog = strata::catalog::Catalog::capture(&client).await?;
         scope.apply(&mut catalog);
-        (catalog, target.display())
+        let unmodelled = strata::catalog::Catalog::unmodelled(&client).await?;
+        (catalog, unmodelled, target.display())
     } else {
         let set = ctx.migrations()?;
         out.scratch(&scratch);
-        (
-            schema::built_catalog(&set, platform, &scratch, &scope).await?,
-            "the migrations".to_string(),
-        )
+        let (catalog, unmodelled) = schema::built_catalog(&set, platform, &scratch, &scope).await?;
+        (catalog, unmodelled, "the migrations".to_string())
     };
     let written = schema::dump(
         &catalog,
+        &unmodelled,
         &sources.dir,
         args.force,
         platform,

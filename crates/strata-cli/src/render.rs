@@ -239,6 +239,9 @@ impl Renderer {
         if !self.human() {
             return;
         }
+        if let Some(b) = &report.backup {
+            println!("{}", crate::cmd_backup::describe(b));
+        }
         if let Some(p) = &report.platform {
             if p.status == "would_install" {
                 println!("Would install Supabase platform emulation v{} first (roles, auth, storage, extensions).", p.version);
@@ -829,7 +832,8 @@ impl Observer for Progress {
             return;
         }
         match event {
-            Event::BackedUp { report } => self.print(&crate::cmd_backup::describe(report)),
+            // Said with the push's summary (stdout), as `strata backup` says it.
+            Event::BackedUp { .. } => {}
             Event::LockWaiting { holders } => {
                 self.print("Waiting for another strata run to release the migration lock…");
                 for h in *holders {

@@ -971,7 +971,7 @@ fn push_backup_then_restore_gives_back_the_data_and_never_prompts_under_ci() {
         .unwrap()
         .to_string();
     assert!(
-        first.contains(".strata/backups/") && first.ends_with("-before-1.dump"),
+        first.contains(".strata/backups/") && first.ends_with("+before-1.dump"),
         "{first}"
     );
     // Nothing to apply: no backup.
@@ -988,7 +988,7 @@ fn push_backup_then_restore_gives_back_the_data_and_never_prompts_under_ci() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("Backup: ") && run.stdout.contains("-before-2.dump"),
+        run.stdout.contains("Backup: ") && run.stdout.contains("+before-2.dump"),
         "{run:?}"
     );
     assert!(!run.all().contains("Sup3rSecretPw"), "{run:?}");
@@ -996,7 +996,7 @@ fn push_backup_then_restore_gives_back_the_data_and_never_prompts_under_ci() {
     let backups: Vec<_> = std::fs::read_dir(p.path().join(".strata/backups"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with("-before-2.dump"))
+        .filter(|p| p.to_string_lossy().ends_with("+before-2.dump"))
         .collect();
     assert_eq!(backups.len(), 1);
     let file = backups[0].to_str().unwrap();

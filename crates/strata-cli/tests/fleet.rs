@@ -20,9 +20,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// `count` databases named `<prefix><n>` (a prefix unique to the test: the pattern is a LIKE
-/// pattern, with `_` escaped).
+/// pattern, with `_` escaped), in name order (the order a fleet takes them in).
 fn databases(tag: &str, count: usize) -> Vec<TestDb> {
-    (0..count).map(|_| TestDb::new(tag)).collect()
+    let mut dbs: Vec<TestDb> = (0..count).map(|_| TestDb::new(tag)).collect();
+    dbs.sort_by(|a, b| a.name.cmp(&b.name));
+    dbs
 }
 
 fn like_prefix(db: &TestDb) -> String {

@@ -80,7 +80,7 @@ impl Gate {
                 })
                 .collect(),
             hint: Some(format!(
-                "each finding says the lock-safe or phased way to make this change; to take the step as it is, say so where it is written: `-- strata-lint: ignore {} -- <reason>` before the object in the schema file (it is copied into the migration){}",
+                "each finding says the lock-safe or phased way to make this change; to take the step as it is, say so where the object is declared: `-- strata-lint: ignore {} -- <reason>` on the line before it in the schema file (it is copied into the migration){}",
                 rules.into_iter().collect::<Vec<_>>().join(","),
                 if findings.iter().any(|f| f.rule == "index-without-concurrently") {
                     ", or `[schema] transaction_only = true` in strata.toml to build indexes in the transaction, blocking writes while they build"

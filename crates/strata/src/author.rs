@@ -140,6 +140,18 @@ pub fn check_name(name: &str) -> Result<Option<String>, Error> {
             ),
         });
     }
+    // A file name holds at most 255 bytes (NAME_MAX); the version, `_`, `_rollback.sql` and a
+    // tool's `.down.sql` take the rest.
+    if name.len() > 200 {
+        return Err(Error::Setting {
+            setting: "NAME".into(),
+            message: format!(
+                "the migration name is {} characters long; at most 200 fit in a file name with its version",
+                name.len()
+            ),
+            hint: Some("shorten it: [action]_[subject], e.g. add_user_settings".into()),
+        });
+    }
     if name.ends_with("_rollback") {
         return Err(Error::Setting {
             setting: "NAME".into(),
@@ -179,21 +191,80 @@ pub fn template(name: &str, author: &str, date: &str, rollback: bool) -> String 
     )
 }
 
-/// The first second from `now` whose version comes after every migration of `set` (a
-/// migration written within the same second as the newest one, or with the clock behind it,
-/// would otherwise share or precede its version).
-pub fn after_newest(set: &crate::source::MigrationSet, now: OffsetDateTime) -> OffsetDateTime {
-    let Some(newest) = set.migrations.iter().map(|m| &m.version).max() else {
+/// The newest version among `set`'s migrations and the names in `dir` as they are now (a file
+/// another run wrote since `set` was read counts): leading digits of each name, after Flyway's
+/// `V`/`U`.
+pub fn newest_version(
+    set: &crate::source::MigrationSet,
+    dir: &Path,
+) -> Option<crate::source::Version> {
+    let on_disk = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let name = name
+                .strip_prefix('V')
+                .or_else(|| name.strip_prefix('U'))
+                .unwrap_or(&name);
+            let digits: String = name
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            crate::source::Version::parse(digits.trim_end_matches('.'))
+        });
+    set.migrations
+        .iter()
+        .map(|m| m.version.clone())
+        .chain(on_disk)
+        .max()
+}
+
+/// The moment whose version (`yyyymmddHHMMSS`) comes after `newest`: `now`, or, when `newest`
+/// is a timestamp at or after `now` (written within the same second, or with a clock ahead of
+/// this one), the second after it.
+pub fn after(newest: Option<&crate::source::Version>, now: OffsetDateTime) -> OffsetDateTime {
+    let Some(newest) = newest else { return now };
+    if &version_at(now) > newest {
         return now;
-    };
-    let mut t = now;
-    for _ in 0..3600 {
-        if &version_at(t) > newest {
-            return t;
-        }
-        t += time::Duration::seconds(1);
     }
-    now
+    let digits = newest.as_str();
+    let parsed = (digits.len() == 14 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| {
+            let n = |a: usize, b: usize| digits[a..b].parse::<u32>().ok();
+            let month = time::Month::try_from(n(4, 6)? as u8).ok()?;
+            let date =
+                time::Date::from_calendar_date(n(0, 4)? as i32, month, n(6, 8)? as u8).ok()?;
+            let clock =
+                time::Time::from_hms(n(8, 10)? as u8, n(10, 12)? as u8, n(12, 14)? as u8).ok()?;
+            Some(time::PrimitiveDateTime::new(date, clock))
+        })
+        .flatten();
+    match parsed {
+        Some(t) => t.assume_utc() + time::Duration::seconds(1),
+        None => now,
+    }
+}
+
+/// [`after`] the newest of `set` and of `dir` ([`newest_version`]).
+pub fn after_newest(
+    set: &crate::source::MigrationSet,
+    dir: &Path,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    after(newest_version(set, dir).as_ref(), now)
+}
+
+/// An exclusive `flock` on the migrations directory itself (no file is created), held while a
+/// new migration's version is chosen and its files written: two `migration new` at once never
+/// take one version. Released when dropped.
+pub fn lock_directory(dir: &Path) -> Result<std::fs::File, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let handle = std::fs::File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    rustix::fs::flock(&handle, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io("lock", dir, std::io::Error::from(e)))?;
+    Ok(handle)
 }
 
 /// The version a migration written at `now` gets: `yyyymmddHHMMSS` in UTC.
@@ -232,7 +303,8 @@ pub fn new_migration(
     check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
-    let now = after_newest(set, now);
+    let _lock = lock_directory(dir)?;
+    let now = after_newest(set, dir, now);
     let (version, date) = stamp(now);
     let path = dir.join(format!("{version}_{name}.sql"));
     let mut files = vec![NewFile {
@@ -281,6 +353,7 @@ pub fn new_in_layout(
     check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
     let warning = check_name(name)?;
+    let _lock = lock_directory(dir)?;
     let files = layout_files(set, dir, layout, name, now, rollback, up_sql, down_sql)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
     write_files(set, &files, check)?;
@@ -303,23 +376,23 @@ pub fn layout_files(
 ) -> Result<Vec<NewFile>, Error> {
     use crate::source::Layout;
     check_name(name)?;
-    let (stamp, _) = stamp(now);
-    // Sequence numbers stay sequence numbers.
-    let short = set
-        .migrations
-        .iter()
-        .map(|m| m.version.as_str())
-        .filter(|v| !v.contains('.'))
-        .max_by_key(|v| (v.len(), v.to_string()));
-    let version = match short {
-        Some(v) if v.len() < 8 => {
+    // After every version there, the files written since `set` was read included.
+    let newest = newest_version(set, dir);
+    let version = match newest.as_ref().map(|v| v.as_str()) {
+        // Sequence numbers stay sequence numbers.
+        Some(v) if v.len() < 8 && !v.contains('.') => {
             let next = v.parse::<u64>().unwrap_or(0) + 1;
             format!("{next:0width$}", width = v.len())
         }
         _ if layout == Layout::NodePgMigrate => {
-            (now.unix_timestamp_nanos() / 1_000_000).to_string()
+            let ms = (now.unix_timestamp_nanos() / 1_000_000) as u64;
+            let after = newest
+                .as_ref()
+                .and_then(|v| v.as_str().parse::<u64>().ok())
+                .map_or(0, |n| n + 1);
+            ms.max(after).to_string()
         }
-        _ => stamp,
+        _ => stamp(after(newest.as_ref(), now)).0,
     };
     let body = |sql: &str| {
         if sql.trim().is_empty() {
@@ -423,7 +496,8 @@ pub fn write_migration(
     rollback_sql: &str,
     check: &dyn WrittenCheck,
 ) -> Result<NewMigration, Error> {
-    let now = after_newest(set, now);
+    let _lock = lock_directory(dir)?;
+    let now = after_newest(set, dir, now);
     let version = version_at(now);
     let files = migration_files(
         dir,
@@ -708,8 +782,8 @@ mod tests {
             out.rollback.unwrap().file_name().unwrap(),
             "20240115093000_add_user_settings_rollback.sql"
         );
-        // Never overwrites.
-        assert!(new_migration(
+        // Never overwrites: the same name in the same second gets the next second.
+        let again = new_migration(
             &set,
             dir.path(),
             None,
@@ -717,9 +791,63 @@ mod tests {
             "Ada",
             now,
             false,
-            &SplitCheck
+            &SplitCheck,
         )
-        .is_err());
+        .unwrap();
+        assert_eq!(
+            again.path.file_name().unwrap(),
+            "20240115093001_add_user_settings.sql"
+        );
+    }
+
+    #[test]
+    fn a_new_version_comes_after_the_newest_even_far_ahead_and_names_fit_a_file() {
+        let now = time::macros::datetime!(2026-12-07 10:00:00 UTC);
+        let newest = crate::source::Version::parse("20300101000000").unwrap();
+        assert_eq!(
+            version_at(after(Some(&newest), now)).as_str(),
+            "20300101000001"
+        );
+        let older = crate::source::Version::parse("20240101000000").unwrap();
+        assert_eq!(after(Some(&older), now), now);
+        // Two in one second: the second after.
+        let same = version_at(now);
+        assert_eq!(
+            version_at(after(Some(&same), now)).as_str(),
+            "20261207100001"
+        );
+        assert!(check_name(&"a".repeat(201)).is_err());
+        assert!(check_name(&format!("add_{}", "x".repeat(190))).is_ok());
+    }
+
+    #[test]
+    fn concurrent_migration_new_never_share_a_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let d = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let set = crate::source::MigrationSet::empty(None);
+                    new_migration(
+                        &set,
+                        &d,
+                        None,
+                        &format!("add_thing{i}"),
+                        "t",
+                        now,
+                        false,
+                        &SplitCheck,
+                    )
+                    .unwrap()
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let set = crate::source::MigrationSet::load_dir(dir.path()).unwrap();
+        assert_eq!(set.migrations.len(), 6);
     }
 
     #[test]

@@ -207,13 +207,13 @@ pub struct RestoreReport {
     pub unrecorded: Vec<String>,
 }
 
-/// `text` as a part of a file name that no other text maps to: ASCII letters, digits, `.` and
-/// `-` kept, every other byte percent-encoded (`%20` for a space, `%5F` for `_`, which
+/// `text` as a part of a file name that no other text maps to: ASCII letters, digits, `.`, `-`
+/// and `_` kept, every other byte percent-encoded (`%20` for a space, `%2B` for `+`, which
 /// separates the parts of a backup's name).
 pub fn file_safe(text: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -237,10 +237,10 @@ pub fn run_id() -> String {
 }
 
 /// Where a backup goes — the one naming rule of `strata backup`, `push --backup` and fleet
-/// backups: `<state_dir>/backups/<host>_<port>_<database>_<UTC yyyymmddTHHMMSSZ>_<run id>
-/// [_before-<version>].dump`, each part [`file_safe`], so databases whose names differ only in
-/// characters a file name cannot hold, or two databases of one name on two servers, never share
-/// a file.
+/// backups: `<state_dir>/backups/<host>+<port>+<database>+<UTC yyyymmddTHHMMSSZ>+<run id>
+/// [+before-<version>].dump`, each part [`file_safe`] (so `+` only ever separates parts):
+/// databases whose names differ only in characters a file name cannot hold, or two databases of
+/// one name on two servers, never share a file.
 pub fn backup_path(
     state_dir: &Path,
     target: &Target,
@@ -257,8 +257,8 @@ pub fn backup_path(
         .unwrap_or_default();
     let server = target.server_label();
     let name = match before {
-        Some(v) => format!("{server}_{db}_{stamp}_{run_id}_before-{v}.dump"),
-        None => format!("{server}_{db}_{stamp}_{run_id}.dump"),
+        Some(v) => format!("{server}+{db}+{stamp}+{run_id}+before-{v}.dump"),
+        None => format!("{server}+{db}+{stamp}+{run_id}.dump"),
     };
     state_dir.join("backups").join(name)
 }
@@ -600,7 +600,7 @@ mod tests {
         );
         assert_eq!(
             p,
-            Path::new("/p/.strata/backups/db.example.com_6432_app%20db_20261124T210509Z_0123456789ab_before-20240115000000.dump")
+            Path::new("/p/.strata/backups/db.example.com+6432+app%20db+20261124T210509Z+0123456789ab+before-20240115000000.dump")
         );
         // Names that differ only in characters a file name would lose stay apart; so do two
         // databases of one name on two servers.

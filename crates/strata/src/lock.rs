@@ -12,8 +12,9 @@ use tokio_postgres::Client;
 
 use crate::error::Error;
 
-/// The advisory lock key: the first 8 bytes of SHA-256("strata:migrations"), as a bigint.
-/// Constant across versions so old and new Strata binaries exclude each other.
+/// The advisory lock key (`3394687718947376225`): a constant chosen once, never changed, so that
+/// old and new Strata binaries exclude each other. (Hold it yourself with
+/// `select pg_advisory_lock(3394687718947376225)` to keep every Strata run waiting.)
 pub const LOCK_KEY: i64 = 0x2f1c_5a7e_9b3d_4c61;
 
 pub use crate::problem::LockHolder;

@@ -418,10 +418,15 @@ fn with_consents(steps: Vec<Step>, consents: &[Consent]) -> Vec<Step> {
                 let start = step.sql[at..].find(text).map_or(at, |i| at + i);
                 out.push_str(&step.sql[at..start]);
                 for c in consents.iter().filter(|c| touches(text, c)) {
+                    // Named relative to where Strata runs (the project), not by machine path.
+                    let file = std::env::current_dir()
+                        .ok()
+                        .and_then(|d| c.file.strip_prefix(d).ok().map(Path::to_path_buf))
+                        .unwrap_or_else(|| c.file.clone());
                     out.push_str(&format!(
                         "-- strata-lint: {} (from {}:{})\n",
                         c.directive,
-                        c.file.display(),
+                        file.display(),
                         c.line
                     ));
                 }
@@ -928,7 +933,7 @@ fn code_of(st: &str) -> &str {
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON [ONLY] table …` → (index, table), both
 /// qualified as the catalog names them (the index in the table's schema).
 fn created_index(st: &str) -> Option<(String, String)> {
-    let words: Vec<&str> = code_of(st).split_whitespace().collect();
+    let words: Vec<&str> = words_outside_quotes(code_of(st));
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let mut i = 0;
     if upper.get(i)? != "CREATE" {
@@ -957,6 +962,29 @@ fn created_index(st: &str) -> Option<(String, String)> {
     let table = words.get(i)?.to_string();
     let schema = table.split('.').next()?;
     Some((format!("{schema}.{index}"), table))
+}
+
+/// The whitespace-separated words of `text`, a `"quoted identifier"` holding spaces kept whole.
+fn words_outside_quotes(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c.is_whitespace() && !quoted {
+            if let Some(s) = start.take() {
+                out.push(&text[s..i]);
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push(&text[s..]);
+    }
+    out
 }
 
 /// `DROP INDEX [IF EXISTS] name` → the index.
@@ -1086,17 +1114,35 @@ pub async fn prove(
         let rows_before = crate::scratch::table_rows(&client, &tables_before).await?;
         drop(client);
         let mut with_change = set.clone();
-        for (step, version) in change.steps.iter().zip(versions) {
+        for (i, (step, version)) in change.steps.iter().zip(versions).enumerate() {
             with_change.migrations.push(Migration::new(
                 version.clone(),
-                "schema_change",
-                PathBuf::from(format!("{version}_schema_change.sql")),
+                "generated_change",
+                PathBuf::from(format!(
+                    "<generated change{}, not written>",
+                    if change.steps.len() > 1 {
+                        format!(" {} of {}", i + 1, change.steps.len())
+                    } else {
+                        String::new()
+                    }
+                )),
                 step.sql.clone(),
             ));
         }
+        // The migrations and the seed are in already: what fails now is the generated change.
         let mut applied =
             build_and_capture(&scratch, with_change, platform, "the migrations and the change")
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    Error::ScratchBuild { error, .. } => Error::Unproven {
+                        message: format!(
+                            "the generated change fails on the rows of the migrations and the seed: {error}; nothing was written"
+                        ),
+                        details: Vec::new(),
+                        hint: Some("a step the data does not allow (SET NOT NULL on rows that are NULL, a new unique key they repeat): write this change by hand (`strata migration new`), moving the data first".into()),
+                    },
+                    other => other,
+                })?;
         if let Some((from, to)) = &change.role {
             applied.rename_role(from, to);
         }
@@ -1343,21 +1389,13 @@ pub async fn write_proven(
             ),
             details: change.data_loss.clone(),
             hint: Some(format!(
-                "if it is a rename, say so in the schema file: `-- {RENAMED_FROM} OLD_NAME`; if the data may go, run again with --allow-data-loss"
+                "if it is a rename, say so (in a schema file: `-- {RENAMED_FROM} OLD_NAME`); if the data may go, run again with --allow-data-loss"
             )),
         });
     }
-    // After the newest migration: a change written within a second of the last one (or of its
-    // concurrently-built second step) starts a second or two later.
-    let newest = set.migrations.last().map(|m| m.version.clone());
-    let start = (0..3600)
-        .map(|k| options.now + time::Duration::seconds(k))
-        .find(|t| {
-            newest
-                .as_ref()
-                .is_none_or(|n| &crate::author::version_at(*t) > n)
-        })
-        .unwrap_or(options.now);
+    // After the newest migration (the files written since `set` was read included): a change
+    // written within a second of the last one starts a second later.
+    let start = crate::author::after_newest(set, options.dir, options.now);
     let moments: Vec<time::OffsetDateTime> = (0..change.steps.len().max(1))
         .map(|i| start + time::Duration::seconds(i as i64))
         .collect();
@@ -1431,7 +1469,21 @@ pub async fn write_proven(
         written.push(crate::author::written(&step_files, None));
         files.extend(step_files);
     }
-    // Not some steps without the others: all files or none.
+    // Not some steps without the others: all files or none; and, under the directory's lock,
+    // still after every migration there (another may have been written during the proof).
+    let _lock = crate::author::lock_directory(options.dir)?;
+    if let Some(newest) =
+        crate::author::newest_version(set, options.dir).filter(|n| *n >= versions[0])
+    {
+        return Err(Error::Setting {
+            setting: "--write".into(),
+            message: format!(
+                "a migration with version {newest} appeared in {} while the change was proven; nothing was written",
+                options.dir.display()
+            ),
+            hint: Some("run the same command again: the change is proven after it".into()),
+        });
+    }
     crate::author::write_files(set, &files, options.check)?;
     Ok((proof, written))
 }
@@ -1650,12 +1702,33 @@ fn mentions(expr: &str, word: &str) -> bool {
 /// written when the proof fails ([`Error::Unproven`], listing the differences).
 pub async fn dump(
     catalog: &Catalog,
+    unmodelled: &[String],
     dir: &Path,
     replace: bool,
     platform: Platform,
     scratch: &crate::scratch::Scratch,
     scope: &Scope,
 ) -> Result<Vec<PathBuf>, Error> {
+    // What the files could not hold is refused by name, before anything is written.
+    let lost: Vec<String> = unmodelled
+        .iter()
+        .filter(|u| {
+            !(scope.exclude_platform
+                && crate::platform::managed_schema_names()
+                    .any(|m| u.contains(&format!(" {m}.")) || u.contains(&format!(" \"{m}\"."))))
+        })
+        .cloned()
+        .collect();
+    if !lost.is_empty() {
+        return Err(Error::Unproven {
+            message: format!(
+                "{} object(s) of kinds Strata does not model yet would be missing from the schema files; nothing was written",
+                lost.len()
+            ),
+            details: lost,
+            hint: Some("keep these objects in a migration (schema files describe the rest), or drop them first".into()),
+        });
+    }
     let existing: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -1728,21 +1801,27 @@ pub async fn dump(
     Ok(written)
 }
 
-/// What the migrations of `set` build, captured on a scratch database on `server` (within
-/// `scope`): the source of `strata schema dump`.
+/// What the migrations of `set` build, captured on a scratch database (within `scope`), and the
+/// objects there of kinds the catalog does not model ([`Catalog::unmodelled`]): the source of
+/// `strata schema dump`.
 pub async fn built_catalog(
     set: &MigrationSet,
     platform: Platform,
     scratch: &crate::scratch::Scratch,
     scope: &Scope,
-) -> Result<Catalog, Error> {
+) -> Result<(Catalog, Vec<String>), Error> {
     let scratch = ScratchDb::create(scratch, "schemasource").await?;
-    let built = build_and_capture(&scratch, set.clone(), platform, "the migrations").await;
+    let built = async {
+        let catalog = build_and_capture(&scratch, set.clone(), platform, "the migrations").await?;
+        let unmodelled = Catalog::unmodelled(&scratch.target().connect().await?).await?;
+        Ok::<_, Error>((catalog, unmodelled))
+    }
+    .await;
     let dropped = scratch.drop_now().await;
-    let mut catalog = built?;
+    let (mut catalog, unmodelled) = built?;
     dropped?;
     scope.apply(&mut catalog);
-    Ok(catalog)
+    Ok((catalog, unmodelled))
 }
 
 /// For each table `renames` renames: its constraints and indexes named after the old table
@@ -2035,6 +2114,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn an_index_named_with_spaces_is_still_an_index() {
+        assert_eq!(
+            created_index("CREATE INDEX \"my idx\" ON public.\"my tab\" USING btree (id);"),
+            Some((
+                "public.\"my idx\"".to_string(),
+                "public.\"my tab\"".to_string()
+            ))
+        );
     }
 
     #[test]

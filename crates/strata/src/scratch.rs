@@ -160,10 +160,10 @@ struct Lease {
 /// What a scratch database holds while it lives.
 enum Holding {
     Cluster(Lease),
-    /// The server's turn, and the roles that existed before the build.
+    /// The server's turn, and the roles as they were before the build.
     Turn {
         _turn: tokio::sync::MutexGuard<'static, ()>,
-        before: Vec<String>,
+        before: Vec<Role>,
     },
 }
 
@@ -195,7 +195,7 @@ impl ScratchDb {
                 let turn = SERVER_TURN.lock().await;
                 let admin = target.connect().await?;
                 drop_abandoned(&admin).await;
-                let roles = role_names(&admin).await?;
+                let roles = roles(&admin).await?;
                 (
                     target.clone(),
                     Holding::Turn {
@@ -289,8 +289,8 @@ impl ScratchDb {
 
     /// The roles this build created or changed, with their attributes, settings and memberships
     /// ([`Role`]): on a private cluster, every role but PostgreSQL's own (the emulation's
-    /// included); on a shared server, the roles created since the build began, other than the
-    /// emulation's (changes to roles that existed before cannot be told apart there).
+    /// included); on a shared server, the roles created since the build began (other than the
+    /// emulation's) and the ones that existed and were changed (the emulation's included).
     pub async fn roles(&self) -> Result<Vec<Role>, Error> {
         let client = self.server.connect().await?;
         let all = roles(&client).await?;
@@ -298,9 +298,9 @@ impl ScratchDb {
             Holding::Cluster(_) => all,
             Holding::Turn { before, .. } => all
                 .into_iter()
-                .filter(|r| {
-                    !before.contains(&r.name)
-                        && !crate::platform::EMULATED_ROLES.contains(&r.name.as_str())
+                .filter(|r| match before.iter().find(|b| b.name == r.name) {
+                    Some(b) => b != r,
+                    None => !crate::platform::EMULATED_ROLES.contains(&r.name.as_str()),
                 })
                 .collect(),
         })
@@ -325,26 +325,70 @@ impl ScratchDb {
                 }
             }
             Holding::Turn { before, .. } => {
-                let keep: Vec<&str> = before
-                    .iter()
-                    .map(String::as_str)
-                    .chain(crate::platform::EMULATED_ROLES.iter().copied())
-                    .collect();
-                for role in role_names(&admin).await.unwrap_or_default() {
-                    if !keep.contains(&role.as_str()) {
-                        // A role another database uses cannot be dropped: it stays.
-                        let _ = admin
-                            .batch_execute(&format!(
-                                "DROP ROLE IF EXISTS {}",
-                                crate::quote::ident(&role)
-                            ))
-                            .await;
+                let now = roles(&admin).await.unwrap_or_default();
+                for role in &now {
+                    match before.iter().find(|b| b.name == role.name) {
+                        // Created by the build (the emulation's stay: other databases of the
+                        // server may use them). A role another database uses cannot be
+                        // dropped: it stays.
+                        None if !crate::platform::EMULATED_ROLES.contains(&role.name.as_str()) => {
+                            let _ = admin
+                                .batch_execute(&format!(
+                                    "DROP ROLE IF EXISTS {}",
+                                    crate::quote::ident(&role.name)
+                                ))
+                                .await;
+                        }
+                        None => {}
+                        // Changed by the build: put back as it was.
+                        Some(b) if b != role => {
+                            let _ = admin.batch_execute(&restore_role_sql(b, role)).await;
+                        }
+                        Some(_) => {}
                     }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The statements that put `now` back to `was`: attributes, `ALTER ROLE … SET` settings (for
+/// every database) and memberships.
+fn restore_role_sql(was: &Role, now: &Role) -> String {
+    let name = crate::quote::ident(&was.name);
+    let mut sql = String::new();
+    let flag = |on: &str, off: &str, set: bool| if set { on.to_string() } else { off.to_string() };
+    let has = |a: &str| was.attributes.iter().any(|x| x == a);
+    sql.push_str(&format!(
+        "ALTER ROLE {name} WITH {} {} {} {} {} {} {};\n",
+        flag("LOGIN", "NOLOGIN", has("LOGIN")),
+        flag("CREATEDB", "NOCREATEDB", has("CREATEDB")),
+        flag("CREATEROLE", "NOCREATEROLE", has("CREATEROLE")),
+        flag("REPLICATION", "NOREPLICATION", has("REPLICATION")),
+        flag("BYPASSRLS", "NOBYPASSRLS", has("BYPASSRLS")),
+        flag("NOINHERIT", "INHERIT", has("NOINHERIT")),
+        flag("SUPERUSER", "NOSUPERUSER", has("SUPERUSER")),
+    ));
+    if was.settings != now.settings {
+        sql.push_str(&format!("ALTER ROLE {name} RESET ALL;\n"));
+        for setting in &was.settings {
+            if let Some((key, value)) = setting.split_once('=') {
+                sql.push_str(&format!(
+                    "ALTER ROLE {name} SET {} = {};\n",
+                    crate::quote::ident(key),
+                    quote_literal(value)
+                ));
+            }
+        }
+    }
+    for g in now.member_of.iter().filter(|g| !was.member_of.contains(g)) {
+        sql.push_str(&format!("REVOKE {} FROM {name};\n", crate::quote::ident(g)));
+    }
+    for g in was.member_of.iter().filter(|g| !now.member_of.contains(g)) {
+        sql.push_str(&format!("GRANT {} TO {name};\n", crate::quote::ident(g)));
+    }
+    sql
 }
 
 /// Leases a free private cluster under `dir` (starting or creating it), cleaned of whatever a
@@ -488,20 +532,6 @@ async fn clean_cluster(admin: &Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// The names of the server's roles other than PostgreSQL's own (`pg_*`).
-async fn role_names(client: &Client) -> Result<Vec<String>, Error> {
-    Ok(client
-        .query(
-            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("listing roles", e))?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
-}
-
 /// A role as a build leaves it: its attributes, its `ALTER ROLE … SET` settings and the roles
 /// it is a member of. Passwords are never read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -617,7 +647,8 @@ pub async fn recreate_database(
 pub type Rows = std::collections::BTreeMap<String, Vec<String>>;
 
 /// The rows of each of `tables` (qualified, quoted as the catalog names them) that exists and
-/// has any, as sorted JSON texts (`to_jsonb` of each row). For proofs on scratch databases:
+/// has any, as sorted JSON texts (`row_to_json` of each row: `json` values kept as written,
+/// duplicate keys and all, and `-0` stays `-0`, which `jsonb` would normalise). For proofs on scratch databases:
 /// every row is read. Each table's own rows only (`ONLY`): a partition or an inheritance child
 /// is read as itself, not again through its parent; a partitioned table (which holds no rows of
 /// its own), a foreign table (whose rows are on another server), a view and anything else that
@@ -639,7 +670,7 @@ pub async fn table_rows(client: &Client, tables: &[String]) -> Result<Rows, Erro
         let row = client
             .query_one(
                 &format!(
-                    "select coalesce(array_agg(r::text order by r::text), '{{}}') from (select to_jsonb(t) as r from ONLY {table} t) x"
+                    "select coalesce(array_agg(r order by r), '{{}}') from (select pg_catalog.row_to_json(t)::text as r from ONLY {table} t) x"
                 ),
                 &[],
             )

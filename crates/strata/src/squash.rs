@@ -257,8 +257,9 @@ pub async fn run(
     let (plan, files) = match &baseline_now {
         Some(_) => (None, Vec::new()),
         None => {
-            let plan = self::plan(&set, &request.to, options).await?;
-            prove(&set, &plan, options).await?;
+            // Boxed: their builds are large futures, and a caller's thread may have a small stack.
+            let plan = Box::pin(self::plan(&set, &request.to, options)).await?;
+            Box::pin(prove(&set, &plan, options)).await?;
             let dir = set.dir.clone().ok_or_else(|| {
                 Error::setting(
                     "migrations",
@@ -334,7 +335,6 @@ pub async fn run(
             remove_stale_temporaries(dir);
         }
     }
-    let set_now = (request.load)()?;
     let mut connection = None;
     if let Some(target) = request.target {
         let client = target.connect().await?;
@@ -342,6 +342,8 @@ pub async fn run(
         connection = Some((target, client));
     }
     let result = async {
+        // Read under both locks: a file edited, added or removed while squash waited is seen.
+        let set_now = (request.load)()?;
         let baseline_locked = squashed_baseline(&set_now, &request.to)?;
         let (manifest, baseline, write) = match (&plan, baseline_locked) {
             (Some(p), None) => {
@@ -376,7 +378,13 @@ pub async fn run(
         let fitted = match &connection {
             Some((target, client)) => {
                 let history = History::read(client).await?;
-                Some(fit(&history, &baseline, &manifest, &target.display())?)
+                let fitted = fit(&history, &baseline, &manifest, &target.display())?;
+                // A history only the Supabase CLI wrote has no Strata table yet: created now,
+                // before any file changes, so the history can be replaced after them.
+                if !history.is_ready() {
+                    crate::history::ensure_tables(client).await?;
+                }
+                Some(fitted)
             }
             None => None,
         };
@@ -646,7 +654,7 @@ fn refuse_uncarried(built: &Build, empty: &Build, _scope: &Scope) -> Result<(), 
     for role in &built.roles {
         match empty.roles.iter().find(|r| r.name == role.name) {
             None => details.push(format!(
-                "role {}: created by the migrations (roles belong to the whole server; a baseline carries none)",
+                "role {}: created or changed by the migrations (roles belong to the whole server; a baseline carries none)",
                 role.name
             )),
             Some(r) if r != role => details.push(format!(
@@ -1105,6 +1113,12 @@ pub fn recover(state_dir: &Path) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// Whether a squash of the project (state directory `state_dir`) was interrupted half-way
+/// through switching its files: its journal is there (the next squash finishes it).
+pub fn interrupted(state_dir: &Path) -> bool {
+    state_dir.join(JOURNAL_FILE).exists()
+}
+
 /// Removes the temporary files a squash killed before its commit point left in `dir`.
 pub fn remove_stale_temporaries(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -1278,7 +1292,7 @@ fn data_sql(
         }
         let list = columns.join(", ");
         out.push_str(&format!(
-            "\n-- {} row(s) the migrations wrote to {table}.\nINSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE\nSELECT {list} FROM pg_catalog.jsonb_populate_recordset(NULL::{table}, ${tag}${json}${tag}$);\n",
+            "\n-- {} row(s) the migrations wrote to {table}.\nINSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE\nSELECT {list} FROM pg_catalog.json_populate_recordset(NULL::{table}, ${tag}${json}${tag}$);\n",
             rows.len()
         ));
     }
@@ -1305,6 +1319,7 @@ async fn both<A, B>(
     a: impl std::future::Future<Output = Result<A, Error>>,
     b: impl std::future::Future<Output = Result<B, Error>>,
 ) -> Result<(A, B), Error> {
+    let (a, b) = (Box::pin(a), Box::pin(b));
     if scratch.takes_turns() {
         let a = a.await?;
         Ok((a, b.await?))

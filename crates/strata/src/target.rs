@@ -377,9 +377,9 @@ impl Target {
         }
     }
 
-    /// The server, without a database, as a file name can hold it: `<host>_<port>` of the
-    /// first host (`socket` for a Unix socket), each byte outside `[A-Za-z0-9.-]` percent-encoded
-    /// so that two different servers never share a name.
+    /// The server, without a database, as a file name can hold it: `<host>+<port>` of the
+    /// first host (`socket` for a Unix socket), the host [`crate::backup::file_safe`] so that two
+    /// different servers never share a name.
     pub fn server_label(&self) -> String {
         let (host, port) = match self.endpoints().ok().and_then(|e| e.into_iter().next()) {
             Some(e) if e.is_socket() => ("socket".to_string(), e.port),
@@ -393,7 +393,7 @@ impl Target {
             ),
             None => ("unknown".to_string(), 0),
         };
-        format!("{}_{port}", crate::backup::file_safe(&host))
+        format!("{}+{port}", crate::backup::file_safe(&host))
     }
 
     /// Facts to show beside the `Target:` line: the route `--linked` took, a password file

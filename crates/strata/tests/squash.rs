@@ -444,7 +444,7 @@ async fn what_a_baseline_cannot_carry_is_refused_by_name() {
     let cases: &[(&str, &str, Platform)] = &[
         (
             "create role squash_app_reader nologin;\ngrant select on public.t to squash_app_reader;\n",
-            "role squash_app_reader: created by the migrations",
+            "role squash_app_reader: created or changed by the migrations",
             Platform::None,
         ),
         (
@@ -600,4 +600,234 @@ async fn bad_versions_are_named_and_a_tool_layout_is_refused() {
     .await
     .unwrap_err();
     assert!(e.to_string().contains("dbmate"), "{e}");
+}
+
+#[tokio::test]
+async fn a_role_a_migration_changes_is_refused_on_a_shared_scratch_server_and_put_back() {
+    // The test server as STRATA_SCRATCH_URL's shared server: a pre-existing role the
+    // migrations change is named, and left as it was.
+    let role = format!("squash_shared_{}", std::process::id());
+    let admin = support::connect(&support::admin_url()).await;
+    admin
+        .batch_execute(&format!(
+            "drop role if exists {role}; create role {role} nologin"
+        ))
+        .await
+        .unwrap();
+    let dir = migrations_dir(&[
+        (
+            "20240101000000_tune.sql",
+            &format!("alter role {role} set statement_timeout = '3s';\n"),
+        ),
+        (
+            "20240102000000_create_x.sql",
+            "create table public.x (a int);\n",
+        ),
+        (
+            "20240103000000_create_y.sql",
+            "create table public.y (a int);\n",
+        ),
+    ]);
+    let scratch = support::scratch_on_test_server();
+    let scope = Scope::default();
+    let state = tempfile::tempdir().unwrap();
+    let options = Options {
+        platform: Platform::None,
+        scratch: &scratch,
+        scope: &scope,
+        author: "test",
+        check: &SplitCheck,
+        state_dir: state.path(),
+        lock_wait: Duration::from_secs(30),
+        applied_by: "test",
+    };
+    let path = dir.path().to_path_buf();
+    let load = move || MigrationSet::load_dir(&path);
+    let e = squash::run(
+        &Request {
+            to: Version::parse(TO).unwrap(),
+            dry_run: true,
+            target: None,
+            load: &load,
+        },
+        &options,
+        &no_wait,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("cannot carry")
+            || matches!(&e, Error::Unproven { details, .. } if details.iter().any(|d| d.contains(&role))),
+        "{e:?}"
+    );
+    let config: Vec<Option<Vec<String>>> = admin
+        .query(
+            &format!("select rolconfig::text[] from pg_roles where rolname = '{role}'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(config, [None], "the shared server's role is as it was");
+    admin
+        .batch_execute(&format!("drop role {role}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_history_only_the_supabase_cli_wrote_is_squashed() {
+    let dir = migrations_dir(FILES);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let db = TestDb::new("squashcli").await;
+    // The migrations applied as the Supabase CLI applies them: no Strata table, statements.
+    let client = db.client().await;
+    let mut sql = "create schema supabase_migrations; create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text);\n".to_string();
+    for m in &set.migrations {
+        client.batch_execute(&m.sql).await.unwrap();
+        let statements = m
+            .statement_texts()
+            .unwrap()
+            .iter()
+            .map(|s| strata::quote::literal(s))
+            .collect::<Vec<_>>()
+            .join(",");
+        sql.push_str(&format!(
+            "insert into supabase_migrations.schema_migrations values ('{}', array[{statements}]::text[], '{}');\n",
+            m.version, m.name
+        ));
+    }
+    client.batch_execute(&sql).await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    squash_dir(
+        dir.path(),
+        state.path(),
+        TO,
+        Platform::None,
+        Some(&db.target()),
+        false,
+        &no_wait,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        history_lines(&db).await,
+        ["20240102000000:baseline,20240103000000:create_subscriptions"]
+    );
+}
+
+#[tokio::test]
+async fn a_file_edited_while_squash_waits_for_the_lock_is_seen() {
+    let dir = migrations_dir(FILES);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let db = TestDb::new("squashwait").await;
+    push(&db, &set).await;
+    let holder = db.client().await;
+    holder
+        .query_one("select pg_advisory_lock($1)", &[&strata::lock::LOCK_KEY])
+        .await
+        .unwrap();
+    let waiting = Arc::new(AtomicBool::new(false));
+    let flag = waiting.clone();
+    let state = tempfile::tempdir().unwrap();
+    let (dir_path, state_path, target) = (
+        dir.path().to_path_buf(),
+        state.path().to_path_buf(),
+        db.target(),
+    );
+    let squashing = tokio::spawn(async move {
+        squash_dir(
+            &dir_path,
+            &state_path,
+            TO,
+            Platform::None,
+            Some(&target),
+            false,
+            &move |_| flag.store(true, Ordering::SeqCst),
+        )
+        .await
+    });
+    while !waiting.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let edited = dir.path().join("20240102000000_create_audit.sql");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(
+        &edited,
+        format!("{text}insert into public.audit (what) values ('late');\n"),
+    )
+    .unwrap();
+    holder
+        .query_one("select pg_advisory_unlock($1)", &[&strata::lock::LOCK_KEY])
+        .await
+        .unwrap();
+    let e = squashing.await.unwrap().unwrap_err();
+    assert!(
+        e.to_string().contains("changed while squash proved them"),
+        "{e}"
+    );
+    assert_eq!(names(dir.path()).len(), 3, "nothing written");
+}
+
+#[tokio::test]
+async fn values_unlogged_tables_and_unpopulated_views_survive_a_squash() {
+    let dir = migrations_dir(&[
+        (
+            "20240101000000_create_s.sql",
+            "create table public.s (id int, raw json, f float8);\n\
+             insert into public.s values (1, '{\"m\": \"a\", \"m\":  \"b\"}', '-0');\n\
+             create unlogged table public.u (x int);\n\
+             create materialized view public.mv as select 1 as one with no data;\n\
+             create table public.z_parent (a int);\n\
+             create table public.a_child (b int) inherits (public.z_parent);\n",
+        ),
+        (
+            "20240102000000_create_t.sql",
+            "create table public.t (id int);\n",
+        ),
+        (
+            "20240103000000_create_u2.sql",
+            "create table public.u2 (id int);\n",
+        ),
+    ]);
+    let state = tempfile::tempdir().unwrap();
+    squash_dir(
+        dir.path(),
+        state.path(),
+        TO,
+        Platform::None,
+        None,
+        false,
+        &no_wait,
+    )
+    .await
+    .unwrap();
+    let fresh = TestDb::new("squashvalues").await;
+    push(&fresh, &MigrationSet::load_dir(dir.path()).unwrap()).await;
+    assert_eq!(
+        strings(&fresh, "select raw::text || ' ' || f::text from public.s").await,
+        ["{\"m\": \"a\", \"m\":  \"b\"} -0"]
+    );
+    assert_eq!(
+        strings(
+            &fresh,
+            "select relpersistence::text from pg_class where oid = 'public.u'::regclass"
+        )
+        .await,
+        ["u"]
+    );
+    assert_eq!(
+        strings(
+            &fresh,
+            "select relispopulated::text from pg_class where oid = 'public.mv'::regclass"
+        )
+        .await,
+        ["false"]
+    );
+    assert_eq!(
+        strings(&fresh, "select inhparent::regclass::text from pg_inherits where inhrelid = 'public.a_child'::regclass").await,
+        ["z_parent"]
+    );
 }

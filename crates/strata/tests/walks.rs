@@ -131,3 +131,22 @@ fn a_dangling_schema_file_or_seed_is_named() {
     let project = Project::discover(root.path(), None).unwrap();
     assert_names(project.seed_files(&migrations), &at);
 }
+
+#[test]
+fn a_directory_named_like_a_migration_is_an_error_not_skipped() {
+    for files in [
+        &[("1_a.sql", "create table a (id int);\n")][..],
+        &[(
+            "1_a.sql",
+            "-- migrate:up\ncreate table a (id int);\n-- migrate:down\n",
+        )][..],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.path().join(f), text).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("2_b.sql")).unwrap();
+        let e = MigrationSet::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("2_b.sql") && e.contains("is a directory"), "{e}");
+    }
+}

@@ -55,6 +55,10 @@ pub fn problem(file_name: &str) -> Option<String> {
             "`{file_name}`: the name after the timestamp should be lower-case snake_case words ([action]_[subject])"
         ));
     }
+    // What `strata migration squash` names the migration that replaces the ones before it.
+    if rest == strata::squash::BASELINE_NAME {
+        return None;
+    }
     let (action, subject) = rest.split_once('_').unwrap_or((rest, ""));
     if subject.is_empty() {
         return Some(format!(
@@ -103,6 +107,7 @@ mod tests {
             "20240120_add_credits_column.sql",
             "20240125_update_chat_indexes.sql",
             "20240130_drop_legacy_table.sql",
+            "20240107000000_baseline.sql",
             "20240101000000_create_base_schema.sql",
         ] {
             assert_eq!(problem(good), None, "{good}");

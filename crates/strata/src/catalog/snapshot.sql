@@ -31,6 +31,8 @@ SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'view' WHEN c.relkind = 'S' THEN '
           'owner', quote_ident(pg_get_userbyid(c.relowner)),
           'acl', {relacl},
           'options', array_to_string(c.reloptions, ', '))
+        || CASE WHEN c.relpersistence = 'u' THEN jsonb_build_object('persistence', 'unlogged') ELSE '{}'::jsonb END
+        || CASE WHEN c.relkind = 'm' AND NOT c.relispopulated THEN jsonb_build_object('populated', 'false') ELSE '{}'::jsonb END
         || CASE WHEN c.relkind IN ('r', 'p', 'f') THEN jsonb_build_object(
           'rls', c.relrowsecurity::text, 'force_rls', c.relforcerowsecurity::text,
           'replica_identity', CASE c.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'

@@ -175,6 +175,16 @@ impl Gen<'_> {
                         b.prop("replica_identity").unwrap_or("DEFAULT")
                     ));
                 }
+                if changed("persistence") {
+                    out.push(format!(
+                        "ALTER TABLE {name} SET {};",
+                        if b.prop("persistence") == Some("unlogged") {
+                            "UNLOGGED"
+                        } else {
+                            "LOGGED"
+                        }
+                    ));
+                }
                 false
             }
             Kind::Column => {
@@ -263,6 +273,16 @@ impl Gen<'_> {
             Kind::Constraint | Kind::Index | Kind::Trigger | Kind::EventTrigger => true,
             Kind::View => {
                 if b.prop("kind") == Some("materialized view") || changed("kind") {
+                    if changed("populated") && !(changed("definition") || changed("kind")) {
+                        out.push(format!(
+                            "REFRESH MATERIALIZED VIEW {name}{};",
+                            if b.prop("populated") == Some("false") {
+                                " WITH NO DATA"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
                     changed("definition") || changed("kind") || changed("options")
                 } else if !b
                     .prop("columns")

@@ -109,7 +109,12 @@ impl Gen<'_> {
                     "VIEW" => "CREATE OR REPLACE VIEW".to_string(),
                     word => format!("CREATE {word} IF NOT EXISTS"),
                 };
-                format!("{create} {name}{options} AS\n{};", view_body(o))
+                let data = if o.prop("populated") == Some("false") {
+                    "\nWITH NO DATA"
+                } else {
+                    ""
+                };
+                format!("{create} {name}{options} AS\n{}{data};", view_body(o))
             }
             Kind::Trigger => {
                 if let Some(e) = o.prop("enabled").filter(|e| *e != "ENABLE") {
@@ -291,7 +296,12 @@ impl Gen<'_> {
                 self.push_after(Kind::Column, id, g);
             }
             let mut s = format!(
-                "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)",
+                "CREATE {}TABLE IF NOT EXISTS {name} (\n{}\n)",
+                if o.prop("persistence") == Some("unlogged") {
+                    "UNLOGGED "
+                } else {
+                    ""
+                },
                 defs.join(",\n")
             );
             if let Some(parents) = inherits {

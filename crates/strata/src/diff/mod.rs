@@ -649,10 +649,31 @@ struct Gen<'a> {
     inlined: BTreeSet<ObjectId>,
 }
 
-fn rank(id: &ObjectId, o: &Object) -> u8 {
+fn rank(id: &ObjectId, o: &Object, catalog: &Catalog) -> u8 {
     match id.kind {
         Kind::Constraint if o.prop("type") == Some("f") => 1,
         Kind::View if o.prop("kind") == Some("materialized view") => 1,
+        // A partition or an inheriting table after its parents: its depth in the hierarchy.
+        Kind::Table => {
+            let mut depth = 0u8;
+            let mut current = o;
+            while depth < 8 {
+                let parent = current
+                    .prop("partition_of")
+                    .or_else(|| current.prop("inherits").and_then(|p| p.split(", ").next()));
+                let Some(parent) = parent.and_then(|p| {
+                    catalog.objects.get(&ObjectId {
+                        kind: Kind::Table,
+                        name: p.to_string(),
+                    })
+                }) else {
+                    break;
+                };
+                depth += 1;
+                current = parent;
+            }
+            depth
+        }
         _ => 0,
     }
 }

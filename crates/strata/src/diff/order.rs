@@ -6,7 +6,7 @@ use crate::catalog::{Kind, Object, ObjectId};
 impl Gen<'_> {
     pub(super) fn push_drop(&mut self, id: &ObjectId, o: &Object, sql: String) {
         let n = self.drops.len();
-        self.drops.push(((id.kind, rank(id, o), n), sql));
+        self.drops.push(((id.kind, rank(id, o, self.from), n), sql));
     }
 
     /// A statement that runs with the drops of `kind` (before those of the kinds before it).
@@ -18,7 +18,7 @@ impl Gen<'_> {
     pub(super) fn push_create(&mut self, id: &ObjectId, o: &Object, sql: String) {
         let n = self.creates.len();
         self.creates
-            .push(((id.kind, rank(id, o), n), id.clone(), sql));
+            .push(((id.kind, rank(id, o, self.to), n), id.clone(), sql));
     }
 
     /// A statement that runs after every creation of `kind` (grants, ownership), belonging to

@@ -640,6 +640,17 @@ impl MigrationSet {
                 .file_type
                 .is_some_and(|t| t.is_file() || t.is_symlink());
             if !is_file {
+                // A directory named like a migration is not one: said, never skipped.
+                if name.ends_with(".sql") {
+                    return Err(Error::SourceFile {
+                        path: dir.join(name),
+                        problem: "is a directory, not a migration file".into(),
+                        hint: Some(
+                            "move what it holds into a file of that name, or rename the directory"
+                                .into(),
+                        ),
+                    });
+                }
                 continue;
             }
             if name.ends_with(".sql") {

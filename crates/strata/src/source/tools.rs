@@ -203,9 +203,19 @@ fn sql_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if name.ends_with(".sql") && super::checked_entry(&path)?.is_file() {
-            out.push((name.to_string(), path.clone()));
+        if !name.ends_with(".sql") {
+            continue;
         }
+        if super::checked_entry(&path)?.is_dir() {
+            return Err(Error::SourceFile {
+                path,
+                problem: "is a directory, not a migration file".into(),
+                hint: Some(
+                    "move what it holds into a file of that name, or rename the directory".into(),
+                ),
+            });
+        }
+        out.push((name.to_string(), path.clone()));
     }
     out.sort();
     Ok(out)
