@@ -362,6 +362,24 @@ pub async fn restore(
     let display = target.display();
     let waited = lock::acquire(&client, lock_wait, &display, |_| {}).await?;
     let before = crate::history::History::read(&client).await;
+    // pg_dump writes each object's grants against the built-in defaults; the restoring role's
+    // own default privileges (`ALTER DEFAULT PRIVILEGES`, which the Supabase platform sets for
+    // the API roles) would add to every object pg_restore creates — `anon` could then execute a
+    // function the backup kept from it. They are reset first; the archive brings back its own.
+    let defaults = match own_default_privileges(&client).await {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = lock::release(&client).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = client.batch_execute(&defaults.reset).await {
+        let _ = lock::release(&client).await;
+        return Err(Error::db(
+            "resetting the default privileges before the restore",
+            e,
+        ));
+    }
     let mut cmd = Command::new(&tool.path);
     cmd.args([
         "--clean",
@@ -376,6 +394,10 @@ pub async fn restore(
     .arg(file);
     conn.apply(&mut cmd, tool.version);
     let result = run(cmd, &tool, &conn).await;
+    if result.is_err() {
+        // Nothing was restored: the default privileges go back as they were.
+        let _ = client.batch_execute(&defaults.put_back).await;
+    }
     let released = lock::release(&client).await;
     result.map_err(|e| match e {
         Error::Tool { tool, message, .. } => Error::Tool {
@@ -405,6 +427,92 @@ pub async fn restore(
         pg_restore: tool,
         unrecorded,
     })
+}
+
+/// The connected role's default privileges as two scripts: one that resets them to PostgreSQL's
+/// built-in defaults, one that puts them back.
+struct DefaultPrivileges {
+    reset: String,
+    put_back: String,
+}
+
+async fn own_default_privileges(
+    client: &tokio_postgres::Client,
+) -> Result<DefaultPrivileges, Error> {
+    let rows = client
+        .query(
+            "SELECT d.defaclnamespace <> 0, coalesce(n.nspname::text, ''), d.defaclobjtype::text, \
+                    CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END, \
+                    x.privilege_type, x.is_grantable \
+               FROM pg_catalog.pg_default_acl d \
+               LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+               CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) x \
+              WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) \
+              ORDER BY 1, 2, 3, 4, 5",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("reading the default privileges before the restore", e))?;
+    let me: String = client
+        .query_one("SELECT pg_catalog.quote_ident(current_user)", &[])
+        .await
+        .map_err(|e| Error::db("reading the current role", e))?
+        .get(0);
+    let mut reset = String::from("BEGIN;\n");
+    let mut put_back = String::from("BEGIN;\n");
+    let mut globals = std::collections::BTreeSet::new();
+    for r in &rows {
+        let (in_schema, schema, objtype, grantee, privilege, grantable): (
+            bool,
+            String,
+            String,
+            String,
+            String,
+            bool,
+        ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+        let objects = match objtype.as_str() {
+            "r" => "TABLES",
+            "S" => "SEQUENCES",
+            "f" => "FUNCTIONS",
+            "T" => "TYPES",
+            "n" => "SCHEMAS",
+            _ => continue,
+        };
+        let scope = if in_schema {
+            format!(" IN SCHEMA {}", crate::quote::ident(&schema))
+        } else {
+            String::new()
+        };
+        if !in_schema && globals.insert(objects) {
+            // A global entry replaces the built-in default: put back means clearing that first.
+            put_back.push_str(&format!(
+                "ALTER DEFAULT PRIVILEGES REVOKE ALL ON {objects} FROM PUBLIC, {me};\n"
+            ));
+        }
+        reset.push_str(&format!(
+            "ALTER DEFAULT PRIVILEGES{scope} REVOKE ALL ON {objects} FROM {grantee};\n"
+        ));
+        put_back.push_str(&format!(
+            "ALTER DEFAULT PRIVILEGES{scope} GRANT {privilege} ON {objects} TO {grantee}{};\n",
+            if grantable { " WITH GRANT OPTION" } else { "" }
+        ));
+    }
+    // The built-in defaults where a global entry had replaced them.
+    for objects in &globals {
+        reset.push_str(&format!(
+            "ALTER DEFAULT PRIVILEGES GRANT ALL ON {objects} TO {me};\n"
+        ));
+        match *objects {
+            "FUNCTIONS" => {
+                reset.push_str("ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;\n")
+            }
+            "TYPES" => reset.push_str("ALTER DEFAULT PRIVILEGES GRANT USAGE ON TYPES TO PUBLIC;\n"),
+            _ => {}
+        }
+    }
+    reset.push_str("COMMIT;");
+    put_back.push_str("COMMIT;");
+    Ok(DefaultPrivileges { reset, put_back })
 }
 
 async fn server_version(client: &tokio_postgres::Client) -> Result<PgVersion, Error> {

@@ -209,6 +209,15 @@ async fn the_example_app_survives_backup_rollback_and_restore() {
         before[0].contains("profile") && before[0].contains("bucket"),
         "{before:?}"
     );
+    // Every grant too: the platform's default privileges (ALL to anon …) must not be added to
+    // what the restore creates.
+    let grants = "select t from ( \
+        select format('%s %s %s', c.oid::regclass, coalesce(pg_get_userbyid(nullif(x.grantee, 0)), 'PUBLIC'), x.privilege_type) as t \
+          from pg_class c, aclexplode(c.relacl) x where c.relnamespace = 'public'::regnamespace \
+        union all select format('%s %s %s', p.oid::regprocedure, coalesce(pg_get_userbyid(nullif(x.grantee, 0)), 'PUBLIC'), x.privilege_type) \
+          from pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) x where p.pronamespace = 'public'::regnamespace) g \
+        order by t";
+    let grants_before = rows(&c, grants).await;
 
     let state = tempfile::tempdir().unwrap();
     let file = state.path().join("example.dump");
@@ -231,6 +240,7 @@ async fn the_example_app_survives_backup_rollback_and_restore() {
         .unwrap();
     let c = db.client().await;
     assert_eq!(rows(&c, fingerprint).await, before);
+    assert_eq!(rows(&c, grants).await, grants_before);
     assert_eq!(recorded(&c).await.len(), set.migrations.len());
     // RLS is still forced on the restored tables.
     let forced: bool = c
