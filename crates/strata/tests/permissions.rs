@@ -86,6 +86,11 @@ async fn a_non_superuser_owner_installs_the_emulation_or_is_refused_before_anyth
         .await
         .unwrap();
     assert_eq!(report.applied.len(), set.migrations.len());
+    // As Supabase's `postgres`, the owner may act as the API roles (strata sql --as-user).
+    let c = target(&server, "app", "appdb").connect().await.unwrap();
+    c.batch_execute("begin; set local role authenticated; select count(*) from public.projects; rollback;")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -132,6 +137,10 @@ async fn an_admin_bootstraps_and_the_app_role_migrates() {
             .await,
         ["app", "app", "app"]
     );
+    let c = target(&server, "app", "appdb").connect().await.unwrap();
+    c.batch_execute("begin; set local role anon; select 1; rollback;")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -17,6 +17,12 @@ BEGIN
      OR NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
     RETURN;
   END IF;
+  -- The owner may act as the API roles, as Supabase's `postgres` may.
+  FOREACH s IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT pg_catalog.pg_has_role(owner, s, 'MEMBER') THEN
+      EXECUTE pg_catalog.format('GRANT %I TO %I', s, owner);
+    END IF;
+  END LOOP;
   FOREACH s IN ARRAY ARRAY['auth', 'storage', 'realtime', 'vault', 'supabase_functions', 'net',
                            'extensions', 'strata_platform'] LOOP
     IF pg_catalog.to_regnamespace(s) IS NULL THEN

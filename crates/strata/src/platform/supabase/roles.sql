@@ -76,5 +76,21 @@ BEGIN
       END;
     END IF;
   END LOOP;
+
+  -- As on Supabase, where `postgres` (not a superuser) may act as the API roles (`SET ROLE
+  -- authenticated` to test a policy, `strata sql --as-user`): an installing role that is not a
+  -- superuser is made a member of the three.
+  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+      IF NOT pg_catalog.pg_has_role(current_user, r, 'MEMBER') THEN
+        BEGIN
+          EXECUTE pg_catalog.format('GRANT %I TO %I', r, current_user);
+        EXCEPTION WHEN insufficient_privilege THEN
+          RAISE WARNING 'strata: could not grant role % to %', r, current_user
+            USING HINT = 'Grant it as a superuser to act as the API roles (strata sql --as-user).';
+        END;
+      END IF;
+    END LOOP;
+  END IF;
 END
 $roles$;
