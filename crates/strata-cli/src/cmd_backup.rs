@@ -54,7 +54,15 @@ pub(crate) async fn run_restore(
     if !a.file.is_file() {
         return Err(Error::Setting {
             setting: "FILE".into(),
-            message: format!("backup {} does not exist", a.file.display()),
+            message: format!(
+                "backup {} {}",
+                a.file.display(),
+                if a.file.is_dir() {
+                    "is a directory"
+                } else {
+                    "does not exist"
+                }
+            ),
             hint: Some(format!(
                 "pass a file written by `strata backup` or `strata push --backup`; they are in {}",
                 ctx.project.state_dir().join("backups").display()
@@ -76,6 +84,16 @@ pub(crate) async fn run_restore(
         report.database,
         report.duration_ms
     ));
+    if let Some(from) = report
+        .archive_database
+        .as_deref()
+        .filter(|d| *d != report.database)
+    {
+        out.warn(&format!(
+            "the backup was taken of database {from}, and was restored into {}: its objects, rows and migration history are {from}'s",
+            report.database
+        ));
+    }
     if !report.unrecorded.is_empty() {
         out.warn(&format!(
             "migration(s) {} were applied after the backup and are no longer recorded; objects they created that the backup does not hold are still there. Drop them (or run their rollback files) before pushing again; next time, `strata rollback` them before restoring.",

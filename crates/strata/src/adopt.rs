@@ -259,6 +259,13 @@ async fn read_table(
                         format!("fix the database by hand, then clear the flag as golang-migrate requires (`migrate force {version}` if it is fully applied, or force the version before it), and push again"),
                     ));
                 }
+                // golang-migrate's versions are whole numbers (a numeric column may hold more).
+                if !version.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(c.bad(
+                        "version",
+                        &format!("`{version}`, which is not a whole number"),
+                    ));
+                }
                 local_upto(&c.version(&version, "version")?)
             }
         };
@@ -486,6 +493,9 @@ async fn read_table(
     };
     let mut applied = applied;
     applied.sort_by(|a, b| a.version.cmp(&b.version));
+    // A version the tool recorded twice (dbmate, diesel and node-pg-migrate tables do not
+    // forbid it) is one applied migration.
+    applied.dedup_by(|a, b| a.version.key() == b.version.key());
     Ok(ToolHistory {
         tool,
         table: table.to_string(),

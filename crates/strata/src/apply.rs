@@ -490,6 +490,11 @@ impl Migrator {
             report.repeatables = repeatables.iter().map(|r| file_name(&r.path)).collect();
             if !prepared.is_empty() && self.options.platform != Platform::None {
                 let state = platform::inspect(conn.client()).await?;
+                // A dry run says no where the push would: a role that may not create the
+                // emulation's roles.
+                if state.needs_install() {
+                    platform::check_can_install(conn.client()).await?;
+                }
                 report.platform = Some(PlatformReport::of(&state, true));
             }
             report.planned = prepared.iter().map(|p| p.planned()).collect();
@@ -927,11 +932,15 @@ enum Mode {
 
 /// Sent before every migration: back to the session's own user, role and settings, so one
 /// migration's `SET ROLE`/`SET search_path` cannot leak into the next (`RESET ALL` alone leaves
-/// the role and session authorization as they are).
-const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;\n";
+/// the role and session authorization as they are). First, before any query of the round
+/// trip's transaction: read-write, whatever `default_transaction_read_only` (or `SET SESSION
+/// CHARACTERISTICS AS TRANSACTION READ ONLY`) the previous migration left — `RESET ALL` comes
+/// too late for the transaction it runs in.
+const RESET: &str =
+    "SET LOCAL transaction_read_only = off; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;\n";
 
 /// How many statements [`RESET`] holds (each answers with one CommandComplete).
-const RESET_STATEMENTS: usize = 3;
+const RESET_STATEMENTS: usize = 4;
 
 impl<'a> Step<'a> {
     pub(crate) fn new(migration: &'a Migration) -> Result<Step<'a>, Error> {

@@ -205,6 +205,8 @@ pub struct RestoreReport {
     /// Versions recorded as applied before the restore that the backup's history does not hold
     /// (applied after the backup). Objects they created that are not in the backup remain.
     pub unrecorded: Vec<String>,
+    /// The database the archive was dumped from (its `dbname`), when the archive says.
+    pub archive_database: Option<String>,
 }
 
 /// `text` as a part of a file name that no other text maps to: ASCII letters, digits, `.`, `-`
@@ -256,11 +258,45 @@ pub fn backup_path(
         ))
         .unwrap_or_default();
     let server = target.server_label();
-    let name = match before {
-        Some(v) => format!("{server}+{db}+{stamp}+{run_id}+before-{v}.dump"),
-        None => format!("{server}+{db}+{stamp}+{run_id}.dump"),
+    let tail = match before {
+        Some(v) => format!("+{stamp}+{run_id}+before-{v}.dump"),
+        None => format!("+{stamp}+{run_id}.dump"),
     };
-    state_dir.join("backups").join(name)
+    // A file name holds at most 255 bytes: a long (or non-ASCII, three bytes a character once
+    // encoded) server or database name is cut, and a hash of the whole name keeps it apart.
+    let room = MAX_NAME.saturating_sub(tail.len() + 1);
+    let (server, db) = if server.len() + db.len() <= room {
+        (server, db)
+    } else {
+        let server = shorten(&server, room / 2);
+        let db = shorten(&db, room.saturating_sub(server.len()));
+        (server, db)
+    };
+    state_dir
+        .join("backups")
+        .join(format!("{server}+{db}{tail}"))
+}
+
+/// The longest file name a backup gets (filesystems allow 255 bytes).
+const MAX_NAME: usize = 240;
+
+/// `part` cut to at most `max` bytes — never inside a `%XX` — with `~` and 12 hex digits of its
+/// SHA-256 after the cut; as it is when it fits.
+fn shorten(part: &str, max: usize) -> String {
+    if part.len() <= max {
+        return part.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(part.as_bytes()));
+    let keep = max.saturating_sub(13);
+    let mut cut = keep.min(part.len());
+    // Back off to the start of a `%XX` the cut would split.
+    if let Some(p) = part[..cut].rfind('%') {
+        if cut - p < 3 {
+            cut = p;
+        }
+    }
+    format!("{}~{}", &part[..cut], &hash[..12])
 }
 
 /// Dumps `target` with `pg_dump --format=custom` into `file` (its directory is created). A
@@ -337,7 +373,11 @@ pub async fn restore(
     if !file.is_file() {
         return Err(Error::Setting {
             setting: "FILE".into(),
-            message: format!("backup {} does not exist", file.display()),
+            message: format!(
+                "backup {} {}",
+                file.display(),
+                if file.is_dir() { "is a directory" } else { "does not exist" }
+            ),
             hint: Some(
                 "pass a file written by `strata backup` or `strata push --backup` (they are in .strata/backups/)"
                     .into(),
@@ -357,6 +397,10 @@ pub async fn restore(
             hint: Some("restore files written by `strata backup` or `strata push --backup`".into()),
         });
     }
+    let archive_database = listing
+        .lines()
+        .find_map(|l| l.trim_start_matches(';').trim().strip_prefix("dbname:"))
+        .map(|d| d.trim().to_string());
     let conn = Connection::of(target)?;
     let client = target.connect().await?;
     let display = target.display();
@@ -426,6 +470,7 @@ pub async fn restore(
         lock_waited_ms: waited.waited.as_millis() as u64,
         pg_restore: tool,
         unrecorded,
+        archive_database,
     })
 }
 
@@ -602,7 +647,33 @@ impl Connection {
 }
 
 /// Runs a tool to completion off the async runtime; a failure carries its redacted stderr.
+/// `pg_dump`/`pg_restore` die with Strata: a Strata run killed (even with `kill -9`) while
+/// restoring must not leave a `pg_restore` committing outside the migration lock it held.
+fn dies_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl: then nothing would send the signal.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
+
 async fn run(mut cmd: Command, tool: &Tool, conn: &Connection) -> Result<(), Error> {
+    dies_with_parent(&mut cmd);
     let name = tool.path.display().to_string();
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
@@ -733,5 +804,20 @@ mod tests {
         })
         .collect();
         assert_eq!(names.len(), 7, "{names:?}");
+        // A name PostgreSQL allows (63 bytes, 21 of them three-byte characters) on a long host,
+        // with a long version: still a file name, still its own.
+        let long = format!(
+            "postgresql://db.abcdefghijklmnopqrst.supabase.co/{}",
+            "%E2%82%AC".repeat(21)
+        );
+        let other = format!(
+            "postgresql://db.abcdefghijklmnopqrst.supabase.co/{}x",
+            "%E2%82%AC".repeat(20)
+        );
+        let v = Version::parse(&"9".repeat(26)).unwrap();
+        let a = backup_path(Path::new("s"), &target(&long), t, "r", Some(&v));
+        let b = backup_path(Path::new("s"), &target(&other), t, "r", Some(&v));
+        assert!(a.file_name().unwrap().len() <= 240, "{a:?}");
+        assert_ne!(a, b);
     }
 }

@@ -183,8 +183,26 @@ pub async fn members(
             target,
         })
         .collect();
+    // Stable: of one database listed twice (by a list, a registry, or with another password),
+    // the first listed is kept, and the others are named.
     members.sort_by(|a, b| a.name.cmp(&b.name));
-    members.dedup_by(|a, b| a.name == b.name);
+    let before = members.len();
+    let mut twice = Vec::new();
+    members.dedup_by(|a, b| {
+        let same = a.name == b.name;
+        if same {
+            twice.push(a.name.clone());
+        }
+        same
+    });
+    if members.len() < before {
+        twice.dedup();
+        warnings.push(format!(
+            "fleet `{name}` lists {} database(s) more than once (the same URL, or one differing only in its password): {}; each is pushed once, with the first connection string listed",
+            twice.len(),
+            twice.join(", ")
+        ));
+    }
     if members.is_empty() {
         return Err(Error::Setting {
             setting: format!("fleets.{name}"),

@@ -425,9 +425,11 @@ COMMIT;";
 
 /// Sent before every history write that follows a file in its round trip: whatever session
 /// state the file left (`SET ROLE`, `SET SESSION AUTHORIZATION`, `search_path`,
-/// `statement_timeout`) never decides how, or as whom, the history is written. `SET LOCAL`: it
+/// `statement_timeout`, a read-only default for new transactions) never decides how, or as
+/// whom, the history is written. (`transaction_read_only = off` first: it may only be set
+/// before the transaction's first query, which in a transaction of its own it is.) `SET LOCAL`: it
 /// ends with the transaction; the next file starts with `RESET ALL` anyway.
-pub const RECORDING_PREAMBLE: &str = "RESET ROLE;\nRESET SESSION AUTHORIZATION;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL statement_timeout = 0;\n";
+pub const RECORDING_PREAMBLE: &str = "SET LOCAL transaction_read_only = off;\nRESET ROLE;\nRESET SESSION AUTHORIZATION;\nSET LOCAL search_path = pg_catalog;\nSET LOCAL statement_timeout = 0;\n";
 
 /// SQL that records `migration` as applied: the Supabase row and Strata's row. Built as text
 /// so it travels in the same round trip (and the same transaction) as the migration itself;

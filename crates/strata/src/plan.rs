@@ -224,11 +224,18 @@ impl Plan {
                         .map(|n| format!(" ({n})"))
                         .unwrap_or_default()
                 ),
-                fix: Some(format!(
-                    "restore its file (e.g. from git history), or, if it should not count as applied, \
-                     `strata migration repair --status reverted {}`",
-                    a.version
-                )),
+                fix: Some(match &a.source {
+                    // Recorded only in another tool's history: Strata's repair does not write
+                    // there.
+                    Some(source) if a.adopted => format!(
+                        "restore its file (e.g. from git history), or, if it should not count as applied, delete its row from {source}, the other tool's history (Strata never writes there)"
+                    ),
+                    _ => format!(
+                        "restore its file (e.g. from git history), or, if it should not count as applied, \
+                         `strata migration repair --status reverted {}`",
+                        a.version
+                    ),
+                }),
                 diff: None,
             });
             rows.push(Row {

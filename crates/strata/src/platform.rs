@@ -301,33 +301,7 @@ const ROLE_ATTEMPTS: u32 = 10;
 pub async fn install(client: &Client, state: &PlatformState) -> Result<PlatformReport, Error> {
     // Roles belong to the server: before creating any, make sure they can be created, so a
     // user who may not leaves nothing behind.
-    let context = "checking what installing the Supabase platform emulation needs";
-    let me = client
-        .query_one(
-            "SELECT r.rolsuper, r.rolcreaterole, current_user::text, \
-                    ARRAY(SELECT x FROM unnest($1::text[]) x WHERE NOT EXISTS \
-                          (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.rolname = x)) \
-               FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-            &[&EMULATED_ROLES],
-        )
-        .await
-        .map_err(|e| Error::db(context, e))?;
-    let (superuser, createrole, user, missing): (bool, bool, String, Vec<String>) =
-        (me.get(0), me.get(1), me.get(2), me.get(3));
-    if !missing.is_empty() && !superuser && !createrole {
-        return Err(Error::Database {
-            context: "installing the Supabase platform emulation".into(),
-            message: format!(
-                "role {user} may not create roles (neither superuser nor CREATEROLE), and the emulation needs the server-wide roles {}; nothing was created",
-                missing.join(", ")
-            ),
-            code: Some("42501".into()),
-            hint: Some(format!(
-                "have an administrator create them once (a push by a superuser installs the emulation and hands it to the database's owner), or `ALTER ROLE {user} CREATEROLE`"
-            )),
-            source: None,
-        });
-    }
+    let missing = check_can_install(client).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -362,6 +336,40 @@ pub async fn install(client: &Client, state: &PlatformState) -> Result<PlatformR
         return Err(Error::db("installing the Supabase platform emulation", e));
     }
     Ok(PlatformReport::of(state, false))
+}
+
+/// Whether the connected role may install the emulation: the server-wide roles it lacks, or
+/// (when some are missing and the role may not create roles) the refusal a push and its dry
+/// run give before anything is created.
+pub async fn check_can_install(client: &Client) -> Result<Vec<String>, Error> {
+    let context = "checking what installing the Supabase platform emulation needs";
+    let me = client
+        .query_one(
+            "SELECT r.rolsuper, r.rolcreaterole, current_user::text, \
+                    ARRAY(SELECT x FROM unnest($1::text[]) x WHERE NOT EXISTS \
+                          (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.rolname = x)) \
+               FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+            &[&EMULATED_ROLES],
+        )
+        .await
+        .map_err(|e| Error::db(context, e))?;
+    let (superuser, createrole, user, missing): (bool, bool, String, Vec<String>) =
+        (me.get(0), me.get(1), me.get(2), me.get(3));
+    if !missing.is_empty() && !superuser && !createrole {
+        return Err(Error::Database {
+            context: "installing the Supabase platform emulation".into(),
+            message: format!(
+                "role {user} may not create roles (neither superuser nor CREATEROLE), and the emulation needs the server-wide roles {}; nothing was created",
+                missing.join(", ")
+            ),
+            code: Some("42501".into()),
+            hint: Some(format!(
+                "have an administrator create them once (a push by a superuser installs the emulation and hands it to the database's owner), or `ALTER ROLE {user} CREATEROLE`"
+            )),
+            source: None,
+        });
+    }
+    Ok(missing)
 }
 
 /// Whether an error is another session's concurrent change to a shared catalog.

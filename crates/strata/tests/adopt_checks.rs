@@ -178,3 +178,44 @@ async fn every_nullable_column_and_odd_value_of_every_tool_is_an_error_naming_th
         }
     }
 }
+
+#[tokio::test]
+async fn a_version_a_tool_recorded_twice_is_one_applied_migration() {
+    let dir = migrations_dir(&[(
+        "1_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    )]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let db = TestDb::new("adopttwice").await;
+    let c = db.client().await;
+    c.batch_execute(
+        "create table a (id int); create table public.schema_migrations (version varchar(128)); insert into public.schema_migrations values ('1'), ('1');",
+    )
+    .await
+    .unwrap();
+    let report = Migrator::new(set).push(&db.target()).await.unwrap();
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert_eq!(report.adopted.len(), 1);
+}
+
+#[tokio::test]
+async fn a_version_only_in_another_tools_history_is_fixed_there() {
+    let dir = migrations_dir(&[(
+        "1_a.sql",
+        "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    )]);
+    let set = MigrationSet::load_dir(dir.path()).unwrap();
+    let db = TestDb::new("adoptmissing").await;
+    let c = db.client().await;
+    c.batch_execute(
+        "create table a (id int); create table public.schema_migrations (version varchar(128) primary key); insert into public.schema_migrations values ('1'), ('7');",
+    )
+    .await
+    .unwrap();
+    let e = Migrator::new(set).push(&db.target()).await.unwrap_err();
+    let hint = e.hint().unwrap_or_default();
+    assert!(
+        hint.contains("public.schema_migrations") && !hint.contains("repair --status reverted"),
+        "{hint}"
+    );
+}

@@ -55,6 +55,15 @@ async fn a_non_superuser_owner_installs_the_emulation_or_is_refused_before_anyth
 
     // An owner that may not create roles: refused, naming why, and nothing created.
     let before = roles(&server).await;
+    // A dry run says no as the push would.
+    let dry = Migrator::new(set.clone())
+        .with_options(PushOptions {
+            dry_run: true,
+            ..supabase()
+        })
+        .push(&target(&server, "plain", "plaindb"))
+        .await;
+    assert!(dry.is_err(), "{dry:?}");
     let e = Migrator::new(set.clone())
         .with_options(supabase())
         .push(&target(&server, "plain", "plaindb"))
@@ -88,9 +97,11 @@ async fn a_non_superuser_owner_installs_the_emulation_or_is_refused_before_anyth
     assert_eq!(report.applied.len(), set.migrations.len());
     // As Supabase's `postgres`, the owner may act as the API roles (strata sql --as-user).
     let c = target(&server, "app", "appdb").connect().await.unwrap();
-    c.batch_execute("begin; set local role authenticated; select count(*) from public.projects; rollback;")
-        .await
-        .unwrap();
+    c.batch_execute(
+        "begin; set local role authenticated; select count(*) from public.projects; rollback;",
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -176,6 +187,15 @@ async fn session_state_a_migration_leaves_never_decides_how_history_is_written()
             "5_outside.sql",
             "create index concurrently t_id on public.t (id);\nset role reader;\n",
         ),
+        (
+            "6_readonly.sql",
+            "-- strata:no-transaction\ncreate table public.x (id int);\nset default_transaction_read_only = on;\n",
+        ),
+        (
+            "7_readonly.sql",
+            "create table public.y (id int);\nset session characteristics as transaction read only;\n",
+        ),
+        ("8_after.sql", "create table public.z (id int);\n"),
     ]);
     let set = MigrationSet::load_dir(dir.path()).unwrap();
     // As the superuser (who may SET SESSION AUTHORIZATION), and as the owner for the rest.
@@ -183,7 +203,7 @@ async fn session_state_a_migration_leaves_never_decides_how_history_is_written()
         .push(&target(&server, "postgres", "appdb"))
         .await
         .unwrap_or_else(|e: Error| panic!("{e}"));
-    assert_eq!(report.applied.len(), 5);
+    assert_eq!(report.applied.len(), 8);
     assert_eq!(
         server
             .strings(
@@ -191,6 +211,6 @@ async fn session_state_a_migration_leaves_never_decides_how_history_is_written()
                 "select string_agg(version || ':' || db_role, ',' order by version) from supabase_migrations.strata_history"
             )
             .await,
-        ["1:postgres,2:postgres,3:postgres,4:postgres,5:postgres"]
+        ["1:postgres,2:postgres,3:postgres,4:postgres,5:postgres,6:postgres,7:postgres,8:postgres"]
     );
 }

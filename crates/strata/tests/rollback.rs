@@ -402,10 +402,12 @@ async fn dry_run_prints_each_round_trip_and_changes_nothing() {
     assert_eq!(planned, ["3", "2"]);
     let sql = &report.planned[0].sql;
     assert_eq!(sql.len(), 1, "one round trip: {sql:?}");
-    assert!(sql[0].starts_with("SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;"));
+    assert!(sql[0].starts_with(
+        "SET LOCAL transaction_read_only = off; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL;"
+    ));
     assert!(sql[0].contains("drop view c;"));
     assert!(sql[0].contains(
-        "DELETE FROM supabase_migrations.schema_migrations WHERE version = '3';\nDELETE FROM supabase_migrations.strata_history WHERE version = '3';"
+        "SET LOCAL statement_timeout = 0;\nDELETE FROM supabase_migrations.schema_migrations WHERE version = '3';\nDELETE FROM supabase_migrations.strata_history WHERE version = '3';"
     ));
     assert_eq!(catalog(&c).await, before);
     assert_eq!(history(&c).await, versions(&["1", "2", "3"]));

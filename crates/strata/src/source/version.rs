@@ -36,7 +36,12 @@ impl Version {
         if !self.0.contains('.') {
             return trim_zeros(&self.0).to_string();
         }
-        self.groups().collect::<Vec<_>>().join(".")
+        // Trailing zero groups count for nothing, as Flyway compares (`1.0` is `1`).
+        let mut groups: Vec<&str> = self.groups().collect();
+        while groups.len() > 1 && groups.last() == Some(&"0") {
+            groups.pop();
+        }
+        groups.join(".")
     }
 }
 
@@ -62,6 +67,8 @@ impl Ord for Version {
                         return c;
                     }
                 }
+                // A missing group is a zero one (`1` = `1.0` < `1.1`).
+                (None, Some("0")) | (Some("0"), None) => continue,
                 (None, Some(_)) => return Ordering::Less,
                 (Some(_), None) => return Ordering::Greater,
                 (None, None) => return self.0.len().cmp(&other.0.len()),
@@ -89,5 +96,21 @@ pub(crate) fn trim_zeros(g: &str) -> &str {
         "0"
     } else {
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_zero_groups_count_for_nothing_as_flyway_compares() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        assert_eq!(v("1.0").key(), v("1").key());
+        assert_eq!(v("1.0.0").key(), "1");
+        assert!(v("1.0") < v("1.1"));
+        assert!(v("1") < v("1.0.1"));
+        assert_ne!(v("1.0.1").key(), v("1").key());
+        assert_eq!(v("010").key(), "10");
     }
 }

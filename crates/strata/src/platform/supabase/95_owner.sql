@@ -23,6 +23,23 @@ BEGIN
       EXECUTE pg_catalog.format('GRANT %I TO %I', s, owner);
     END IF;
   END LOOP;
+  -- The installer's default privileges for the API roles (tables, sequences and functions the
+  -- owner's migrations create get the grants Supabase gives them), set for the owner too.
+  FOR r IN
+    SELECT n.nspname, d.defaclobjtype, x.privilege_type, x.is_grantable,
+           CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END AS grantee
+      FROM pg_catalog.pg_default_acl d
+      JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+      CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) x
+     WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+       AND x.grantee <> d.defaclrole
+  LOOP
+    EXECUTE pg_catalog.format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s%s',
+      owner, r.nspname, r.privilege_type,
+      CASE r.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                           WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END,
+      r.grantee, CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
   FOREACH s IN ARRAY ARRAY['auth', 'storage', 'realtime', 'vault', 'supabase_functions', 'net',
                            'extensions', 'strata_platform'] LOOP
     IF pg_catalog.to_regnamespace(s) IS NULL THEN
